@@ -1,0 +1,674 @@
+"""Watchlist and site profiles: load TOML once, validate strictly, return typed objects.
+
+Every error names the file, the entry and the field, e.g.
+``watchlist.toml: promotion 3 ("De'Longhi ESAM"): advertised_price must be a positive amount, got "cheap"``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from cssselect import SelectorError
+from lxml.etree import XPath, XPathSyntaxError
+from parsel.csstranslator import HTMLTranslator
+
+from promowatch.domain import Availability
+
+BUNDLED_SITES = Path(__file__).with_name("sites")
+RENDER_MODES = ("http", "browser", "auto")
+AD_KINDS = ("web", "flyer", "print", "tv", "radio", "email", "social")
+EVENT_KINDS = (
+    "restock",
+    "stockout",
+    "price_drop",
+    "finding_opened",
+    "finding_closed",
+    "crawl_unhealthy",
+)
+LANGUAGES = ("fr", "de", "en", "it")
+
+
+class ConfigError(Exception):
+    """Bad input in a watchlist or profile. The message is one line a user can act on."""
+
+
+# ---------------------------------------------------------------- reading helpers
+
+
+class Entry:
+    """A TOML table being read, with the context for error messages; unknown keys are errors."""
+
+    def __init__(self, data: Any, where: str) -> None:
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{where}: must be a table, got {_show(data)}")
+        self.data: Mapping[str, Any] = data
+        self.where = where
+        self.used: set[str] = set()
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.where}: {key} {message}")
+
+    def raw(self, key: str) -> Any:
+        self.used.add(key)
+        return self.data.get(key)
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def text(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+        value = self.raw(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is required")
+            return default
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(key, f"must be a non-empty string, got {_show(value)}")
+        return value.strip()
+
+    def required_text(self, key: str) -> str:
+        value = self.text(key, required=True)
+        assert value is not None
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
+        value = self.text(key, default)
+        assert value is not None
+        if value not in choices:
+            raise self.fail(key, f"must be one of {', '.join(choices)}, got {_show(value)}")
+        return value
+
+    def boolean(self, key: str, default: bool) -> bool:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise self.fail(key, f"must be true or false, got {_show(value)}")
+        return value
+
+    def integer(self, key: str, default: int, *, minimum: int = 0) -> int:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.fail(key, f"must be a whole number ≥ {minimum}, got {_show(value)}")
+        return value
+
+    def number(self, key: str, default: float | None, *, minimum: float = 0.0) -> float | None:
+        value = self.raw(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
+            raise self.fail(key, f"must be a number ≥ {minimum:g}, got {_show(value)}")
+        return float(value)
+
+    def amount(self, key: str, *, required: bool = False) -> Decimal | None:
+        value = self.raw(key)
+        if value is None:
+            if required:
+                raise self.fail(key, "is required")
+            return None
+        try:
+            if isinstance(value, bool) or not isinstance(value, str | int | float):
+                raise InvalidOperation
+            amount = Decimal(str(value).replace("’", "").replace("'", "").replace(".–", "").strip())
+        except InvalidOperation:
+            amount = Decimal(-1)
+        if not amount.is_finite() or amount <= 0:
+            raise self.fail(key, f"must be a positive amount, got {_show(value)}")
+        return amount.quantize(Decimal("0.01"))
+
+    def moment(self, key: str, *, end_of_day: bool = False) -> datetime | None:
+        """A TOML date or datetime; a bare date means the start (or end) of that day, UTC."""
+        value = self.raw(key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:
+                raise self.fail(key, f"must be a date (2026-11-23) or datetime, got {_show(value)}") from None
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if isinstance(value, date):
+            return datetime.combine(value, time.max if end_of_day else time.min, tzinfo=UTC)
+        raise self.fail(key, f"must be a date (2026-11-23) or datetime, got {_show(value)}")
+
+    def strings(self, key: str) -> tuple[str, ...]:
+        value = self.raw(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(key, f"must be a list of strings, got {_show(value)}")
+        return tuple(v.strip() for v in value)
+
+    def table(self, key: str) -> Entry:
+        return Entry(self.raw(key) or {}, f"{self.where}: {key}")
+
+    def tables(self, key: str, label: str) -> Iterator[tuple[int, Entry]]:
+        value = self.raw(key) or []
+        if not isinstance(value, list):
+            raise self.fail(key, f"must be an array of tables ([[{key}]]), got {_show(value)}")
+        for number, item in enumerate(value, start=1):
+            name = item.get("title") or item.get("name") or item.get("slug") if isinstance(item, dict) else None
+            where = f"{self.where}: {label} {number}" + (f" ({_show(name)})" if name else "")
+            yield number, Entry(item, where)
+
+    def selector(self, key: str) -> str | None:
+        """A CSS selector (parsel's ``::text`` / ``::attr()`` allowed) or ``xpath:...``; checked now."""
+        value = self.text(key)
+        if value is not None:
+            check_selector(value, self, key)
+        return value
+
+    def selectors(self, key: str) -> tuple[str, ...]:
+        values = self.strings(key)
+        for value in values:
+            check_selector(value, self, key)
+        return values
+
+    def finish(self) -> None:
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            raise ConfigError(f"{self.where}: unknown key {unknown[0]!r}" + _did_you_mean(unknown[0], self))
+
+
+def _did_you_mean(key: str, entry: Entry) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(key, sorted(entry.used), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    return repr(value)
+
+
+_CSS = HTMLTranslator()
+
+
+def check_selector(value: str, entry: Entry, key: str) -> None:
+    """Fail now, naming the key, on a selector lxml or cssselect cannot compile."""
+    try:
+        if value.startswith("xpath:"):
+            XPath(value.removeprefix("xpath:"))
+        else:
+            XPath(_CSS.css_to_xpath(value))
+    except (SelectorError, XPathSyntaxError, ValueError) as error:
+        raise entry.fail(key, f"is not a valid selector ({error}): {_show(value)}") from None
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path.name}: not valid TOML: {error}") from None
+
+
+# ---------------------------------------------------------------- site profiles
+
+
+@dataclass(frozen=True)
+class OfferSelectors:
+    """Where the retailer's product page says what: the strongest evidence when present."""
+
+    product_block: str | None = None  # the main product's container; text outside it is ignored
+    exclude: tuple[str, ...] = ()  # related products, recommendations, ... inside the block
+    title: str | None = None
+    sku: str | None = None
+    gtin: str | None = None
+    price: str | None = None
+    regular_price: str | None = None
+    currency: str | None = None
+    availability: str | None = None  # the stock line
+    buy_button: str | None = None  # the add-to-cart / order control
+    delivery: str | None = None
+    availability_map: Mapping[str, Availability] = field(default_factory=dict)  # regex -> state
+
+
+@dataclass(frozen=True)
+class PromotionSelectors:
+    urls: tuple[str, ...] = ()
+    item: str | None = None
+    link: str | None = None
+    title: str | None = None
+    price: str | None = None
+    regular_price: str | None = None
+    valid_from: str | None = None
+    valid_until: str | None = None
+    region: str | None = None
+    next_page: str | None = None
+
+
+@dataclass(frozen=True)
+class StoreApi:
+    """JSON endpoints for the store list and per-product store stock. Paths are dotted (``data.stores``)."""
+
+    list_url: str | None = None
+    list_path: str = ""
+    id: str = "id"
+    name: str = "name"
+    postcode: str | None = None
+    city: str | None = None
+    latitude: str | None = None
+    longitude: str | None = None
+    stock_url: str | None = None  # with {sku}, {gtin}, {product_url}
+    stock_path: str = ""
+    stock_store_id: str = "store_id"
+    stock_quantity: str | None = None
+    stock_status: str | None = None
+    stock_time: str | None = None
+    status_map: Mapping[str, Availability] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BrowserOptions:
+    wait_for: str | None = None  # selector
+    wait_text: str | None = None  # text that must appear (in wait_for's element when given)
+    wait_response: str | None = None  # substring of a response URL the page must have received
+    timeout_ms: int = 15000
+    actions: tuple[Mapping[str, Any], ...] = ()  # {click = "sel"} / {fill = ["sel", "text"]}
+    block: tuple[str, ...] = ("image", "font", "media")
+    block_third_party: bool = True
+    screenshot: bool = True
+
+
+@dataclass(frozen=True)
+class SiteProfile:
+    slug: str
+    name: str
+    path: Path | None
+    country: str | None
+    currency: str | None
+    language: str | None
+    base_url: str | None
+    render: Literal["http", "browser", "auto"]
+    concurrency: int
+    download_delay: float
+    canary: str | None
+    offer: OfferSelectors
+    promotions: PromotionSelectors
+    stores: StoreApi
+    browser: BrowserOptions
+    phrases: Mapping[str, Mapping[str, tuple[str, ...]]]  # locale -> category -> phrases
+
+
+def _availability_map(entry: Entry, key: str) -> dict[str, Availability]:
+    table = entry.table(key)
+    result: dict[str, Availability] = {}
+    for pattern, state in table.data.items():
+        table.used.add(pattern)
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise table.fail(repr(pattern), f"is not a valid regular expression ({error})") from None
+        try:
+            result[pattern] = Availability(state)
+        except ValueError:
+            choices = ", ".join(a.value for a in Availability)
+            raise table.fail(repr(pattern), f"must map to one of {choices}, got {_show(state)}") from None
+    return result
+
+
+def _phrases(entry: Entry) -> dict[str, dict[str, tuple[str, ...]]]:
+    from promowatch.extract.phrases import CATEGORIES
+
+    result: dict[str, dict[str, tuple[str, ...]]] = {}
+    for locale in list(entry.data):
+        table = entry.table(locale)
+        result[locale] = {}
+        for category in list(table.data):
+            if category not in CATEGORIES:
+                raise table.fail(repr(category), f"is not a phrase category; known: {', '.join(CATEGORIES)}")
+            result[locale][category] = table.strings(category)
+        table.finish()
+    return result
+
+
+def parse_profile(data: Mapping[str, Any], where: str, path: Path | None = None) -> SiteProfile:
+    """Validate one profile table."""
+    top = Entry(data, where)
+    slug = top.required_text("slug")
+    offer = top.table("offer")
+    promotions = top.table("promotions")
+    stores = top.table("stores")
+    browser = top.table("browser")
+    phrases = top.table("phrases")
+    actions = browser.raw("actions") or []
+    if not isinstance(actions, list) or not all(
+        isinstance(a, dict) and len(a) == 1 and next(iter(a)) in ("click", "fill", "wait") for a in actions
+    ):
+        raise browser.fail("actions", "must be a list of {click = ...}, {fill = [...]} or {wait = ms} tables")
+    profile = SiteProfile(
+        slug=slug,
+        name=top.text("name", slug) or slug,
+        path=path,
+        country=top.text("country"),
+        currency=top.text("currency"),
+        language=top.text("language"),
+        base_url=top.text("base_url"),
+        render=top.choice("render", RENDER_MODES, "http"),  # type: ignore[arg-type]
+        concurrency=top.integer("concurrency", 1, minimum=1),
+        download_delay=top.number("download_delay", 0.0) or 0.0,
+        canary=top.text("canary"),
+        offer=OfferSelectors(
+            product_block=offer.selector("product_block"),
+            exclude=offer.selectors("exclude"),
+            title=offer.selector("title"),
+            sku=offer.selector("sku"),
+            gtin=offer.selector("gtin"),
+            price=offer.selector("price"),
+            regular_price=offer.selector("regular_price"),
+            currency=offer.selector("currency"),
+            availability=offer.selector("availability"),
+            buy_button=offer.selector("buy_button"),
+            delivery=offer.selector("delivery"),
+            availability_map=_availability_map(offer, "availability_map"),
+        ),
+        promotions=PromotionSelectors(
+            urls=promotions.strings("urls"),
+            item=promotions.selector("item"),
+            link=promotions.selector("link"),
+            title=promotions.selector("title"),
+            price=promotions.selector("price"),
+            regular_price=promotions.selector("regular_price"),
+            valid_from=promotions.selector("valid_from"),
+            valid_until=promotions.selector("valid_until"),
+            region=promotions.selector("region"),
+            next_page=promotions.selector("next_page"),
+        ),
+        stores=StoreApi(
+            list_url=stores.text("list_url"),
+            list_path=stores.text("list_path", "") or "",
+            id=stores.text("id", "id") or "id",
+            name=stores.text("name", "name") or "name",
+            postcode=stores.text("postcode"),
+            city=stores.text("city"),
+            latitude=stores.text("latitude"),
+            longitude=stores.text("longitude"),
+            stock_url=stores.text("stock_url"),
+            stock_path=stores.text("stock_path", "") or "",
+            stock_store_id=stores.text("stock_store_id", "store_id") or "store_id",
+            stock_quantity=stores.text("stock_quantity"),
+            stock_status=stores.text("stock_status"),
+            stock_time=stores.text("stock_time"),
+            status_map=_availability_map(stores, "status_map"),
+        ),
+        browser=BrowserOptions(
+            wait_for=browser.selector("wait_for"),
+            wait_text=browser.text("wait_text"),
+            wait_response=browser.text("wait_response"),
+            timeout_ms=browser.integer("timeout_ms", 15000, minimum=100),
+            actions=tuple(actions),
+            block=browser.strings("block") if browser.has("block") else ("image", "font", "media"),
+            block_third_party=browser.boolean("block_third_party", True),
+            screenshot=browser.boolean("screenshot", True),
+        ),
+        phrases=_phrases(phrases),
+    )
+    for section in (offer, promotions, stores, browser, phrases, top):
+        section.finish()
+    return profile
+
+
+def profile_dirs() -> list[Path]:
+    """Where profiles are looked up, user ones first: $PROMOWATCH_SITES, the user config dir, bundled."""
+    dirs = []
+    if os.environ.get("PROMOWATCH_SITES"):
+        dirs.append(Path(os.environ["PROMOWATCH_SITES"]))
+    dirs.append(Path(platformdirs.user_config_dir("promowatch")) / "sites")
+    dirs.append(BUNDLED_SITES)
+    return dirs
+
+
+def load_profile(name_or_path: str, extra_dirs: tuple[Path, ...] = ()) -> SiteProfile:
+    """A profile by name (searched in ``extra_dirs`` then :func:`profile_dirs`) or by file path."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" and candidate.exists():
+        path = candidate
+    else:
+        searched = [*extra_dirs, *profile_dirs()]
+        found = [d / f"{name_or_path}.toml" for d in searched if (d / f"{name_or_path}.toml").exists()]
+        if not found:
+            known = sorted({p.stem for d in searched if d.is_dir() for p in d.glob("*.toml")})
+            raise ConfigError(f"unknown site profile {name_or_path!r}; known: {', '.join(known) or 'none'}")
+        path = found[0]
+    return parse_profile(load_toml(path), path.name, path)
+
+
+# ---------------------------------------------------------------- watchlist
+
+
+@dataclass(frozen=True)
+class AdSource:
+    kind: str
+    url: str | None
+    note: str | None
+    file: Path | None
+    seen_at: datetime | None
+
+
+@dataclass(frozen=True)
+class WatchedPromotion:
+    """A promotion entered by hand: what the ad claimed."""
+
+    number: int
+    retailer: str
+    product_url: str
+    title: str
+    advertised_price: Decimal
+    reference_price: Decimal | None
+    currency: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    region: str | None
+    ads: tuple[AdSource, ...]
+
+
+@dataclass(frozen=True)
+class WatchedRetailer:
+    slug: str
+    profile: SiteProfile
+    base_url: str
+    sweep: bool  # follow the retailer's promotions page
+    products: tuple[str, ...]  # extra product URLs to watch
+    stores: tuple[str, ...]  # limit store checks to these store ids (empty: all)
+    canary: str | None
+    reference_rule: Literal["ch", "eu"]
+    thresholds: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    name: str
+    urls: tuple[str, ...] = field(repr=False)  # Apprise URLs: secrets, never logged
+    tags: tuple[str, ...]
+    language: str
+    events: tuple[str, ...]
+    retailers: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    promotions: tuple[str, ...] = ()  # titles or product URLs of promotions
+    stores: tuple[str, ...] = ()
+    postcode: str | None = None
+    radius_km: float | None = None
+    all_findings: bool = False
+
+
+@dataclass(frozen=True)
+class Watchlist:
+    path: Path | None
+    retailers: tuple[WatchedRetailer, ...]
+    promotions: tuple[WatchedPromotion, ...]
+    subscriptions: tuple[Subscription, ...]
+    thresholds: Mapping[str, Any]
+    contact: str | None  # put in the User-Agent so a shop can reach the operator
+
+    def retailer(self, slug: str) -> WatchedRetailer:
+        for retailer in self.retailers:
+            if retailer.slug == slug:
+                return retailer
+        raise KeyError(slug)
+
+
+def _check_url(entry: Entry, key: str, value: str | None) -> None:
+    if value is not None and not re.match(r"^https?://[^/\s]+", value):
+        raise entry.fail(key, f"must be an http(s) URL, got {_show(value)}")
+
+
+def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None) -> Watchlist:
+    """Validate a watchlist table; profiles are loaded from the watchlist's own ``sites/`` dir first."""
+    top = Entry(data, name)
+    extra_dirs = (path.parent / "sites",) if path else ()
+    settings = top.table("settings")
+    contact = settings.text("contact")
+    thresholds = dict(settings.table("thresholds").data)
+    settings.used.add("thresholds")
+    settings.finish()
+
+    retailers = []
+    for _, entry in top.tables("retailers", "retailer"):
+        slug = entry.required_text("slug")
+        try:
+            profile = load_profile(entry.text("profile", slug) or slug, extra_dirs)
+        except ConfigError as error:
+            raise entry.fail("profile", f"cannot be used: {error}") from None
+        base_url = entry.text("base_url") or profile.base_url
+        _check_url(entry, "base_url", base_url)
+        if base_url is None:
+            raise entry.fail("base_url", f"is required (profile {profile.slug!r} has none)")
+        products = entry.strings("products")
+        for url in products:
+            _check_url(entry, "products", url)
+        retailer_thresholds = dict(entry.table("thresholds").data)
+        retailers.append(
+            WatchedRetailer(
+                slug=slug,
+                profile=profile,
+                base_url=base_url.rstrip("/"),
+                sweep=entry.boolean("sweep", True),
+                products=products,
+                stores=entry.strings("stores"),
+                canary=entry.text("canary") or profile.canary,
+                reference_rule=entry.choice(  # type: ignore[arg-type]
+                    "reference_rule", ("ch", "eu"), "ch" if profile.country == "CH" else "eu"
+                ),
+                thresholds=retailer_thresholds,
+            )
+        )
+        entry.finish()
+    slugs = {r.slug for r in retailers}
+    if len(slugs) != len(retailers):
+        raise ConfigError(f"{name}: two retailers have the same slug")
+
+    promotions = []
+    for number, entry in top.tables("promotions", "promotion"):
+        retailer = entry.required_text("retailer")
+        if retailer not in slugs:
+            raise entry.fail("retailer", f"must name a [[retailers]] slug ({', '.join(sorted(slugs))}), got "
+                             f"{_show(retailer)}")
+        product_url = entry.required_text("product_url")
+        _check_url(entry, "product_url", product_url)
+        advertised = entry.amount("advertised_price", required=True)
+        assert advertised is not None
+        reference = entry.amount("reference_price")
+        currency = entry.text("currency") or next(r.profile.currency for r in retailers if r.slug == retailer)
+        if currency is None or not re.fullmatch(r"[A-Z]{3}", currency):
+            raise entry.fail("currency", f"must be an ISO 4217 code such as CHF, got {_show(currency)}")
+        valid_from = entry.moment("valid_from")
+        valid_until = entry.moment("valid_until", end_of_day=True)
+        if valid_from and valid_until and valid_until < valid_from:
+            raise entry.fail("valid_until", "must not be before valid_from")
+        ads = []
+        for _, ad in entry.tables("ads", "ad"):
+            file = ad.text("file")
+            file_path = (path.parent / file if path else Path(file)) if file else None
+            if file_path is not None and not file_path.exists():
+                raise ad.fail("file", f"does not exist: {file_path}")
+            url = ad.text("url")
+            _check_url(ad, "url", url)
+            ads.append(
+                AdSource(
+                    kind=ad.choice("kind", AD_KINDS, "web"),
+                    url=url,
+                    note=ad.text("note"),
+                    file=file_path,
+                    seen_at=ad.moment("seen_at"),
+                )
+            )
+            ad.finish()
+        promotions.append(
+            WatchedPromotion(
+                number=number,
+                retailer=retailer,
+                product_url=product_url,
+                title=entry.required_text("title"),
+                advertised_price=advertised,
+                reference_price=reference,
+                currency=currency,
+                valid_from=valid_from,
+                valid_until=valid_until,
+                region=entry.text("region"),
+                ads=tuple(ads),
+            )
+        )
+        entry.finish()
+
+    subscriptions = []
+    for number, entry in top.tables("subscriptions", "subscription"):
+        urls = entry.strings("url") + entry.strings("urls")
+        if not urls:
+            raise entry.fail("url", "is required (an Apprise URL such as json://127.0.0.1:8080/hook)")
+        events = entry.strings("events") or EVENT_KINDS
+        for kind in events:
+            if kind not in EVENT_KINDS:
+                raise entry.fail("events", f"must list events from {', '.join(EVENT_KINDS)}, got {_show(kind)}")
+        tags = entry.strings("tags") or ("consumer",)
+        for tag in tags:
+            if not re.fullmatch(r"[A-Za-z0-9_-]+", tag):
+                raise entry.fail("tags", f"must be plain words (letters, digits, - and _), got {_show(tag)}")
+        subscriptions.append(
+            Subscription(
+                name=entry.text("name") or f"subscription-{number}",
+                urls=urls,
+                tags=tags,
+                language=entry.choice("language", LANGUAGES, "fr"),
+                events=events,
+                retailers=entry.strings("retailers"),
+                products=entry.strings("products"),
+                promotions=entry.strings("promotions"),
+                stores=entry.strings("stores"),
+                postcode=entry.text("postcode"),
+                radius_km=entry.number("radius_km", None),
+                all_findings=entry.boolean("all_findings", False),
+            )
+        )
+        entry.finish()
+    top.finish()
+    return Watchlist(
+        path=path,
+        retailers=tuple(retailers),
+        promotions=tuple(promotions),
+        subscriptions=tuple(subscriptions),
+        thresholds=thresholds,
+        contact=contact,
+    )
+
+
+def load_watchlist(path: Path) -> Watchlist:
+    """Load and validate a watchlist file."""
+    return parse_watchlist(load_toml(path), path.name, path)

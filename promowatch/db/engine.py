@@ -1,0 +1,65 @@
+"""Opening a database: the engine, SQLite pragmas, and migration to the newest schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def sqlite_url(data_dir: Path) -> str:
+    """The default database of a data directory."""
+    return f"sqlite:///{data_dir / 'promowatch.db'}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (evaluate, export) run while a crawl writes; busy_timeout makes concurrent
+    # writers from several crawl processes wait for each other instead of failing.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for ``url`` with the pragmas promowatch relies on."""
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def is_current(engine: Engine) -> bool:
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision() == head
+
+
+def upgrade(engine: Engine) -> None:
+    """Bring an empty or older database up to the newest schema."""
+    if not is_current(engine):
+        command.upgrade(alembic_config(engine), "head")
+
+
+def open_database(url: str) -> sessionmaker[Session]:
+    """Create the engine, migrate, and return a session factory."""
+    engine = create_db_engine(url)
+    upgrade(engine)
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,1 @@
+"""Evidence: content-addressed blobs, WARC captures, the observation hash chain, case bundles."""

@@ -1,0 +1,1 @@
+"""Pure extraction: page or API bytes in, values with the signals behind them out."""

@@ -1,0 +1,84 @@
+"""What the spiders hand to the pipelines: one dataclass per kind of look.
+
+The raw ``body`` travels with the item so the evidence pipeline can store it before the observation is
+persisted; the persistence pipeline only sees its SHA-256.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from promowatch.domain import Offer, StoreInfo, StoreStock
+
+
+@dataclass
+class Capture:
+    """The bytes behind an observation, as fetched."""
+
+    url: str
+    status: int
+    headers: dict[str, list[str]]
+    body: bytes
+    media_type: str
+    request_method: str = "GET"
+    request_headers: dict[str, list[str]] = field(default_factory=dict)
+    screenshot: bytes | None = None  # PNG, browser fetches only
+    rendered_html: bytes | None = None  # the DOM as rendered, browser fetches only
+    body_sha256: str | None = None  # set by the evidence pipeline
+    screenshot_sha256: str | None = None
+
+
+@dataclass
+class OfferItem:
+    retailer: str
+    product_url: str
+    observed_at: datetime
+    offer: Offer
+    render: str  # http | browser
+    capture: Capture | None  # None when nothing was received (timeout, DNS, reset)
+    vantage: dict[str, Any] = field(default_factory=dict)
+    wait: str | None = None  # browser: the wait condition met, or why not
+
+
+@dataclass
+class AdvertisedPromotion:
+    """One promotion as an ad page shows it."""
+
+    product_url: str
+    title: str
+    advertised_price: Decimal
+    reference_price: Decimal | None
+    currency: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    region: str | None = None
+
+
+@dataclass
+class AdItem:
+    retailer: str
+    source_url: str
+    observed_at: datetime
+    promotions: list[AdvertisedPromotion]
+    capture: Capture | None
+
+
+@dataclass
+class StoreListItem:
+    retailer: str
+    observed_at: datetime
+    stores: list[StoreInfo]
+    capture: Capture | None
+
+
+@dataclass
+class StoreStockItem:
+    retailer: str
+    product_url: str
+    observed_at: datetime
+    stocks: list[StoreStock]
+    capture: Capture | None
+    reason: str | None = None  # why no stock could be read
