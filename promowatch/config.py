@@ -160,7 +160,9 @@ class Entry:
         if not isinstance(value, list):
             raise self.fail(key, f"must be an array of tables ([[{key}]]), got {_show(value)}")
         for number, item in enumerate(value, start=1):
-            name = item.get("title") or item.get("name") or item.get("slug") if isinstance(item, dict) else None
+            name = (
+                item.get("title") or item.get("name") or item.get("slug") if isinstance(item, dict) else None
+            )
             where = f"{self.where}: {label} {number}" + (f" ({_show(name)})" if name else "")
             yield number, Entry(item, where)
 
@@ -579,14 +581,18 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
     for number, entry in top.tables("promotions", "promotion"):
         retailer = entry.required_text("retailer")
         if retailer not in slugs:
-            raise entry.fail("retailer", f"must name a [[retailers]] slug ({', '.join(sorted(slugs))}), got "
-                             f"{_show(retailer)}")
+            raise entry.fail(
+                "retailer",
+                f"must name a [[retailers]] slug ({', '.join(sorted(slugs))}), got {_show(retailer)}",
+            )
         product_url = entry.required_text("product_url")
         _check_url(entry, "product_url", product_url)
         advertised = entry.amount("advertised_price", required=True)
         assert advertised is not None
         reference = entry.amount("reference_price")
-        currency = entry.text("currency") or next(r.profile.currency for r in retailers if r.slug == retailer)
+        currency: str | None = entry.text("currency") or next(
+            r.profile.currency for r in retailers if r.slug == retailer
+        )
         if currency is None or not re.fullmatch(r"[A-Z]{3}", currency):
             raise entry.fail("currency", f"must be an ISO 4217 code such as CHF, got {_show(currency)}")
         valid_from = entry.moment("valid_from")
@@ -599,12 +605,12 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
             file_path = (path.parent / file if path else Path(file)) if file else None
             if file_path is not None and not file_path.exists():
                 raise ad.fail("file", f"does not exist: {file_path}")
-            url = ad.text("url")
-            _check_url(ad, "url", url)
+            ad_url = ad.text("url")
+            _check_url(ad, "url", ad_url)
             ads.append(
                 AdSource(
                     kind=ad.choice("kind", AD_KINDS, "web"),
-                    url=url,
+                    url=ad_url,
                     note=ad.text("note"),
                     file=file_path,
                     seen_at=ad.moment("seen_at"),
@@ -636,7 +642,9 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
         events = entry.strings("events") or EVENT_KINDS
         for kind in events:
             if kind not in EVENT_KINDS:
-                raise entry.fail("events", f"must list events from {', '.join(EVENT_KINDS)}, got {_show(kind)}")
+                raise entry.fail(
+                    "events", f"must list events from {', '.join(EVENT_KINDS)}, got {_show(kind)}"
+                )
         tags = entry.strings("tags") or ("consumer",)
         for tag in tags:
             if not re.fullmatch(r"[A-Za-z0-9_-]+", tag):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -57,7 +57,7 @@ Money = Numeric(12, 2, asdecimal=True)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime, Decimal: Money, dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, Decimal: Money, dict[str, Any]: JSON}
 
 
 class Retailer(Base):
@@ -113,7 +113,9 @@ class Promotion(Base):
     created_at: Mapped[datetime]
     product: Mapped[Product] = relationship()
     retailer: Mapped[Retailer] = relationship()
-    sightings: Mapped[list[AdSighting]] = relationship(back_populates="promotion", order_by="AdSighting.seen_at")
+    sightings: Mapped[list[AdSighting]] = relationship(
+        back_populates="promotion", order_by="AdSighting.seen_at"
+    )
 
 
 class AdSighting(Base):

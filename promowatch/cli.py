@@ -1,0 +1,356 @@
+"""The ``promowatch`` command: a thin layer over library functions.
+
+Exit codes: 0 ok, 1 some shops failed (or a check failed), 2 bad input, 3 another run holds the lock.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from promowatch import __version__
+from promowatch.config import ConfigError, Watchlist, load_profile, load_watchlist
+from promowatch.datadir import DataDir
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3
+
+
+class CommandError(Exception):
+    """A failure the user can act on: printed as one line, with an exit code."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def default_watchlist() -> Path:
+    """$PROMOWATCH_WATCHLIST, ./watchlist.toml, or the user config dir's watchlist.toml."""
+    if os.environ.get("PROMOWATCH_WATCHLIST"):
+        return Path(os.environ["PROMOWATCH_WATCHLIST"])
+    local = Path("watchlist.toml")
+    if local.exists():
+        return local
+    return Path(platformdirs.user_config_dir("promowatch")) / "watchlist.toml"
+
+
+def _watchlist(args: argparse.Namespace) -> Watchlist:
+    return load_watchlist(Path(args.watchlist) if args.watchlist else default_watchlist())
+
+
+def _data(args: argparse.Namespace) -> DataDir:
+
+    return DataDir.resolve(args.data_dir, args.db)
+
+
+def _print(args: argparse.Namespace, line: str) -> None:
+    if not getattr(args, "quiet", False):
+        print(line)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    watchlist = _watchlist(args)
+    print(
+        f"{watchlist.path}: ok — {len(watchlist.retailers)} retailer(s), {len(watchlist.promotions)} "
+        f"promotion(s), {len(watchlist.subscriptions)} subscription(s)"
+    )
+    for retailer in watchlist.retailers:
+        print(
+            f"  {retailer.slug}: profile {retailer.profile.slug} ({retailer.profile.path}), {retailer.base_url}"
+        )
+    return EXIT_OK
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    from promowatch.run import crawl_step
+
+    report = crawl_step(
+        _watchlist(args),
+        _data(args),
+        now=args.now,
+        retailers=tuple(args.retailer or ()),
+        echo=lambda line: _print(args, line),
+    )
+    return EXIT_FAILED if report.failed_retailers else EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from promowatch.run import run_all
+
+    summary = run_all(
+        _watchlist(args),
+        _data(args),
+        now=args.now,
+        retailers=tuple(args.retailer or ()),
+        echo=lambda line: _print(args, line),
+    )
+    return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from promowatch.run import evaluate_step
+
+    evaluate_step(_watchlist(args), _data(args), now=args.now, echo=lambda line: _print(args, line))
+    return EXIT_OK
+
+
+def cmd_notify(args: argparse.Namespace) -> int:
+    if args.test_url:
+        from notify.sender import send_test
+
+        ok, message = send_test(args.test_url, args.language)
+        print(message)
+        return EXIT_OK if ok else EXIT_FAILED
+    from promowatch.run import notify_step
+
+    report = notify_step(_watchlist(args), _data(args), now=args.now, echo=lambda line: _print(args, line))
+    return EXIT_FAILED if getattr(report, "failed", 0) else EXIT_OK
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    from promowatch.db.engine import open_database
+    from promowatch.evaluate import list_findings
+
+    rows = list_findings(open_database(_data(args).db_url), state=args.state)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("id", "retailer", "promotion", "rule", "state", "opened", "closed", "summary")
+    for row in rows:
+        table.add_row(
+            str(row["id"]),
+            str(row["retailer"]),
+            str(row["promotion"]),
+            str(row["rule"]),
+            str(row["state"]),
+            str(row["opened_at"])[:16],
+            str(row.get("closed_at") or "")[:16],
+            str(row["summary"]),
+        )
+    Console(width=200).print(table)
+    return EXIT_OK
+
+
+def _read_source(source: str) -> bytes:
+    from promowatch.extract.page import read_page
+
+    path = Path(source)
+    if not path.exists():
+        raise CommandError(f"{source}: no such file", EXIT_BAD_INPUT)
+    return read_page(path)
+
+
+def _show_offer(offer_json: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(offer_json, ensure_ascii=False, indent=2))
+        return
+    for key in (
+        "url",
+        "title",
+        "sku",
+        "gtin",
+        "price",
+        "currency",
+        "regular_price",
+        "availability",
+        "orderable",
+        "delivery",
+        "reason",
+    ):
+        if offer_json.get(key) is not None:
+            print(f"{key:>14}: {offer_json[key]}")
+    print("       signals:")
+    for signal in offer_json["signals"]:
+        print(
+            f"    {signal['field']:<13} {signal['source']:<9} {signal['value']!s:<14} {signal['raw'][:70]!r}"
+        )
+
+
+def _public(offer_json: dict[str, Any]) -> dict[str, Any]:
+    """The stable public object of design.md §5."""
+    keys = (
+        "url",
+        "title",
+        "sku",
+        "gtin",
+        "price",
+        "currency",
+        "regular_price",
+        "availability",
+        "orderable",
+        "signals",
+    )
+    return {k: offer_json[k] for k in keys}
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    from promowatch.extract import extract_offer
+
+    profile = load_profile(args.profile) if args.profile else None
+    body = _read_source(args.page)
+    offer = extract_offer(body, args.url or Path(args.page).resolve().as_uri(), profile).to_json()
+    _show_offer(_public(offer) if args.json else offer, args.json)
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from promowatch.fetch import fetch_offer
+
+    profile = load_profile(args.profile) if args.profile else None
+    offer = fetch_offer(args.url, profile).to_json()
+    _show_offer(_public(offer) if args.json else offer, args.json)
+    return EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from promowatch.demo.run import run_demo
+
+    return run_demo(port=args.port, days=args.days, data_dir=Path(args.data_dir) if args.data_dir else None)
+
+
+def cmd_case(args: argparse.Namespace) -> int:
+    if args.case_command == "export":
+        from promowatch.evidence.case import export_case
+
+        data = _data(args)
+        from promowatch.db.engine import open_database
+
+        out = export_case(
+            open_database(data.db_url),
+            data.blobs,
+            data.warcs,
+            args.finding,
+            Path(args.output),
+            language=args.language,
+            tsa_url=args.tsa,
+        )
+        print(f"case of finding {args.finding} written to {out}")
+        return EXIT_OK
+    from promowatch.evidence.case import verify_case
+
+    report = verify_case(Path(args.bundle))
+    for line in report.checks:
+        print(f"  ok  {line}")
+    if not report.ok:
+        print(f"FAILED: {report.first_problem}")
+        return EXIT_FAILED
+    print("verified: every hash, the chain excerpt and the recomputed finding hold")
+    return EXIT_OK
+
+
+def cmd_evidence(args: argparse.Namespace) -> int:
+    from promowatch.db.engine import open_database
+    from promowatch.evidence.blobs import BlobStore
+    from promowatch.evidence.verify import verify_evidence
+
+    data = _data(args)
+    report = verify_evidence(open_database(data.db_url), BlobStore(data.blobs))
+    print(report.message)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="promowatch", description=__doc__.splitlines()[0] if __doc__ else None
+    )
+    parser.add_argument("--version", action="version", version=f"promowatch {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--watchlist", "-w", help="watchlist TOML (default: $PROMOWATCH_WATCHLIST, ./watchlist.toml)"
+    )
+    common.add_argument("--data-dir", help="data directory (default: $PROMOWATCH_DATA or the user data dir)")
+    common.add_argument(
+        "--db", help="SQLAlchemy database URL (default: $PROMOWATCH_DB or SQLite in the data dir)"
+    )
+    common.add_argument("--now", help="observe at this ISO time (a simulated clock, for demos and replays)")
+    common.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors (for cron)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(
+        name: str, handler: Callable[[argparse.Namespace], int], help_text: str
+    ) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        command.set_defaults(handler=handler)
+        return command
+
+    add("check-config", cmd_check_config, "validate the watchlist and its site profiles without crawling")
+    for name, handler, text in (
+        ("crawl", cmd_crawl, "crawl promotions, product pages and store stock of the watched retailers"),
+        ("run", cmd_run, "crawl, evaluate and notify: what cron runs"),
+    ):
+        command = add(name, handler, text)
+        command.add_argument("--retailer", action="append", help="only this retailer (repeatable)")
+    add("evaluate", cmd_evaluate, "turn stored observations into findings and events")
+    notify = add("notify", cmd_notify, "deliver pending events through Apprise (or: notify test URL)")
+    notify.add_argument("test", nargs="?", choices=["test"], help=argparse.SUPPRESS)
+    notify.add_argument(
+        "test_url", nargs="?", help="with 'test': send a test notification to this Apprise URL"
+    )
+    notify.add_argument("--language", default="en", choices=["fr", "de", "en", "it"])
+    findings = add("findings", cmd_findings, "list findings")
+    findings.add_argument("--json", action="store_true")
+    findings.add_argument("--state", choices=["open", "confirmed", "closed"])
+    extract = sub.add_parser("extract", help="extract the offer from a saved page (.html or .html.gz)")
+    extract.add_argument("page")
+    extract.add_argument("--url", help="the page's URL (picks the main product, resolves links)")
+    extract.add_argument("--profile", help="a site profile name or .toml path")
+    extract.add_argument("--json", action="store_true", help="print the public JSON object")
+    extract.set_defaults(handler=cmd_extract)
+    check = sub.add_parser("check", help="fetch one product page over HTTP and extract its offer")
+    check.add_argument("url")
+    check.add_argument("--profile")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(handler=cmd_check)
+    demo = sub.add_parser("demo", help="start the demo shop on 127.0.0.1 and crawl it over simulated days")
+    demo.add_argument("--port", type=int, default=0, help="port of the demo shop (default: a free one)")
+    demo.add_argument("--days", type=int, default=14)
+    demo.add_argument("--data-dir", help="keep the demo's data here (default: a new temporary directory)")
+    demo.set_defaults(handler=cmd_demo)
+    case = add("case", cmd_case, "export or verify a case bundle")
+    case_sub = case.add_subparsers(dest="case_command", required=True)
+    export = case_sub.add_parser("export", parents=[common])
+    export.add_argument("finding", type=int)
+    export.add_argument("-o", "--output", required=True)
+    export.add_argument("--language", default="fr", choices=["fr", "de", "en"])
+    export.add_argument("--tsa", help="RFC 3161 timestamp authority URL")
+    verify = case_sub.add_parser("verify", parents=[common])
+    verify.add_argument("bundle")
+    evidence = add("evidence", cmd_evidence, "verify the evidence store and the observation hash chain")
+    evidence.add_argument("evidence_command", choices=["verify"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "test", None) and not args.test_url:
+        print("promowatch: error: notify test needs an Apprise URL", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        return int(args.handler(args))
+    except ConfigError as error:
+        print(f"promowatch: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CommandError as error:
+        print(f"promowatch: error: {error}", file=sys.stderr)
+        return error.code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Runs the spiders for the due work: promotions, then offers, then stores, in one Scrapy process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from scrapy import Spider
+from scrapy.crawler import AsyncCrawlerProcess, AsyncCrawlerRunner, Crawler
+from scrapy.settings import Settings
+from scrapy.utils.defer import deferred_from_coro
+from scrapy.utils.log import configure_logging
+from scrapy.utils.project import get_project_settings
+from scrapy.utils.reactor import install_reactor
+
+from promowatch.config import Watchlist
+from promowatch.datadir import DataDir
+
+# promotions first: a promotion found today is checked online and in the stores in the same run;
+# offers before stores: the offers spider learns the SKU the store API is asked for.
+SPIDERS = ("promotions", "offers", "stores")
+
+
+@dataclass
+class CrawlReport:
+    stats: dict[str, dict[str, Any]] = field(default_factory=dict)  # spider -> Scrapy stats
+
+    def count(self, key: str) -> int:
+        return sum(int(s.get(key, 0) or 0) for s in self.stats.values())
+
+    def retailer_count(self, slug: str, key: str) -> int:
+        """A per-retailer figure the spiders and pipelines count (``promowatch/<slug>/<key>``)."""
+        return self.count(f"promowatch/{slug}/{key}")
+
+    def unreachable(self, slug: str) -> bool:
+        """Every fetch for the retailer failed before any response came back."""
+        return self.retailer_count(slug, "fetch_failed") > 0 and self.retailer_count(slug, "responses") == 0
+
+
+def crawl_settings(
+    watchlist: Watchlist,
+    data: DataDir,
+    *,
+    now: str | None = None,
+    retailers: tuple[str, ...] = (),
+    log_level: str = "WARNING",
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """The project's Scrapy settings for one run of this watchlist."""
+    settings = get_project_settings()
+    if settings.get("BOT_NAME") != "promowatch":  # run from outside the checkout: use our module
+        settings.setmodule("promowatch.settings", priority="project")
+    contact = f"; {watchlist.contact}" if watchlist.contact else ""
+    settings.set("USER_AGENT", settings["USER_AGENT"].rstrip(")") + contact + ")", priority="cmdline")
+    settings.set("PROMOWATCH_WATCHLIST", str(watchlist.path), priority="cmdline")
+    settings.set("PROMOWATCH_DATA_DIR", str(data.root), priority="cmdline")
+    settings.set("PROMOWATCH_DB", data.db_url, priority="cmdline")
+    settings.set("PROMOWATCH_NOW", now or "", priority="cmdline")
+    settings.set("PROMOWATCH_RETAILERS", ",".join(retailers), priority="cmdline")
+    # each retailer crawls in its own download slot, with the concurrency and delay its profile allows
+    slots = {
+        r.slug: {
+            "concurrency": r.profile.concurrency,
+            "delay": r.profile.download_delay,
+            "randomize_delay": False,
+        }
+        for r in watchlist.retailers
+    }
+    settings.set("DOWNLOAD_SLOTS", slots, priority="cmdline")
+    settings.set("LOG_LEVEL", log_level, priority="cmdline")
+    for key, value in (overrides or {}).items():
+        settings.set(key, value, priority="cmdline")
+    return settings
+
+
+def run_crawl_of(spider: type[Spider], **kwargs: Any) -> None:
+    """Run one ad-hoc spider with the project's settings (``promowatch check``)."""
+    settings = get_project_settings()
+    if settings.get("BOT_NAME") != "promowatch":
+        settings.setmodule("promowatch.settings", priority="project")
+    settings.set("ITEM_PIPELINES", {}, priority="cmdline")
+    settings.set("LOG_LEVEL", "ERROR", priority="cmdline")
+    process = AsyncCrawlerProcess(settings)
+    process.crawl(spider, **kwargs)
+    process.start()
+
+
+def run_crawl(settings: Settings, spiders: tuple[str, ...] = SPIDERS) -> CrawlReport:
+    """Run the spiders one after the other in this process (the reactor can run only once per process)."""
+    install_reactor(settings["TWISTED_REACTOR"])
+    from twisted.internet import reactor
+
+    configure_logging(settings)
+    runner = AsyncCrawlerRunner(settings)
+    report = CrawlReport()
+    errors: list[BaseException] = []
+
+    async def crawl_all() -> None:
+        for name in spiders:
+            crawler: Crawler = runner.create_crawler(name)
+            await runner.crawl(crawler)
+            report.stats[name] = dict(crawler.stats.get_stats()) if crawler.stats else {}
+
+    def finished(result: Any) -> None:
+        if hasattr(result, "value"):
+            errors.append(result.value)
+        reactor.stop()  # type: ignore[misc]
+
+    deferred_from_coro(crawl_all()).addBoth(finished)
+    reactor.run(installSignalHandlers=True)  # type: ignore[misc,call-arg]
+    if errors:
+        raise errors[0]
+    return report

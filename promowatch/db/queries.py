@@ -1,0 +1,138 @@
+"""Queries the crawl needs: get-or-create of reference rows, and the work that is due."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from promowatch.config import WatchedRetailer, Watchlist
+from promowatch.db.models import AdSighting, Product, Promotion, Retailer
+
+# A swept promotion stays watched this long after its window ends or its last ad sighting, so that a finding
+# can close and the restock after the promotion is still seen.
+WATCH_AFTER = timedelta(days=7)
+
+
+def retailer_row(session: Session, retailer: WatchedRetailer) -> Retailer:
+    """The retailer's row, created on first use."""
+    row = session.scalar(select(Retailer).where(Retailer.slug == retailer.slug))
+    if row is None:
+        row = Retailer(
+            slug=retailer.slug,
+            name=retailer.profile.name,
+            country=retailer.profile.country,
+            currency=retailer.profile.currency,
+        )
+        session.add(row)
+        session.flush()
+    return row
+
+
+def product_row(session: Session, retailer_id: int, url: str) -> Product:
+    """The product at ``url``, created on first use."""
+    row = session.scalar(select(Product).where(Product.retailer_id == retailer_id, Product.url == url))
+    if row is None:
+        row = Product(retailer_id=retailer_id, url=url)
+        session.add(row)
+        session.flush()
+    return row
+
+
+def promotion_key(retailer: str, product_url: str, valid_from: datetime | None, price: object) -> str:
+    """Identifies a promotion across sweeps: the same product, window start and advertised price."""
+    start = valid_from.date().isoformat() if valid_from else "-"
+    return f"{retailer}|{product_url}|{start}|{price}"
+
+
+def sync_watchlist(session: Session, watchlist: Watchlist, now: datetime) -> None:
+    """Write the watchlist's retailers, watched products and hand-entered promotions to the database."""
+    rows = {r.slug: retailer_row(session, r) for r in watchlist.retailers}
+    for retailer in watchlist.retailers:
+        for url in watched_urls(retailer):
+            product_row(session, rows[retailer.slug].id, url)
+    for entry in watchlist.promotions:
+        row = rows[entry.retailer]
+        product = product_row(session, row.id, entry.product_url)
+        key = promotion_key(entry.retailer, entry.product_url, entry.valid_from, entry.advertised_price)
+        promotion = session.scalar(select(Promotion).where(Promotion.key == key))
+        if promotion is None:
+            promotion = Promotion(
+                key=key,
+                retailer_id=row.id,
+                product_id=product.id,
+                origin="watchlist",
+                created_at=now,
+                title=entry.title,
+                advertised_price=entry.advertised_price,
+                currency=entry.currency,
+            )
+            session.add(promotion)
+        promotion.title = entry.title
+        promotion.reference_price = entry.reference_price
+        promotion.valid_from = entry.valid_from
+        promotion.valid_until = entry.valid_until
+        promotion.region = entry.region
+        session.flush()
+        for ad in entry.ads:
+            source = ad.url or (str(ad.file) if ad.file else None)
+            exists = session.scalar(
+                select(AdSighting).where(
+                    AdSighting.promotion_id == promotion.id, AdSighting.source_url == source
+                )
+            )
+            if exists is None:
+                seen = ad.seen_at or entry.valid_from or now
+                session.add(
+                    AdSighting(
+                        promotion_id=promotion.id,
+                        kind=ad.kind,
+                        source_url=source,
+                        note=ad.note,
+                        seen_at=seen,
+                        last_seen=seen,
+                        checks=1,
+                    )
+                )
+
+
+def absolute(retailer: WatchedRetailer, url: str) -> str:
+    """A profile or watchlist path made absolute against the retailer's base URL."""
+    if url.startswith(("http://", "https://")):
+        return url
+    return retailer.base_url + "/" + url.lstrip("/")
+
+
+def watched_urls(retailer: WatchedRetailer) -> list[str]:
+    """The product URLs the watchlist names for a retailer, its canary included."""
+    return [
+        absolute(retailer, url) for url in retailer.products + ((retailer.canary,) if retailer.canary else ())
+    ]
+
+
+def due_products(session: Session, watched: WatchedRetailer, now: datetime) -> list[Product]:
+    """Products to look at now: watched ones and those of promotions running or recently advertised."""
+    retailer = session.scalar(select(Retailer).where(Retailer.slug == watched.slug))
+    if retailer is None:
+        return []
+    horizon = now - WATCH_AFTER
+    recent_ads = select(AdSighting.promotion_id).where(AdSighting.last_seen >= horizon)
+    promoted = select(Promotion.product_id).where(
+        Promotion.retailer_id == retailer.id,
+        or_(
+            Promotion.valid_until.is_(None),
+            Promotion.valid_until >= horizon,
+            Promotion.id.in_(recent_ads),
+        ),
+    )
+    listed = select(Product.id).where(
+        Product.retailer_id == retailer.id, Product.url.in_(watched_urls(watched))
+    )
+    return list(
+        session.scalars(
+            select(Product)
+            .where(Product.retailer_id == retailer.id, or_(Product.id.in_(promoted), Product.id.in_(listed)))
+            .order_by(Product.id)
+        )
+    )

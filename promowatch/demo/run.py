@@ -1,0 +1,243 @@
+"""``promowatch demo``: the demo shop on 127.0.0.1, crawled day by day on a simulated clock.
+
+Each simulated day is one real ``promowatch run`` (crawl, evaluate, notify) in a subprocess, exactly what cron
+would start; the shop and a local notification endpoint live in this process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from promowatch.db.engine import open_database
+from promowatch.db.models import OfferObservation, Product, Promotion, StoreObservation
+
+DEMO_START = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
+CHECK_HOUR = timedelta(hours=3)  # each simulated day is checked at 10:00 UTC, after the stores open
+
+
+class Inbox:
+    """A local ``json://`` endpoint that keeps every notification it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, Any]] = []
+        inbox = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    inbox.messages.append({"path": self.path, **json.loads(self.rfile.read(length) or b"{}")})
+                except json.JSONDecodeError:
+                    inbox.messages.append({"path": self.path, "body": "unreadable"})
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}"
+
+    @contextmanager
+    def serving(self) -> Iterator[Inbox]:
+        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()
+
+
+def run_day(watchlist: Path, data_dir: Path, now: datetime) -> subprocess.CompletedProcess[str]:
+    """One cron run at simulated time ``now``."""
+    command = [
+        sys.executable,
+        "-m",
+        "promowatch.cli",
+        "run",
+        "--watchlist",
+        str(watchlist),
+        "--data-dir",
+        str(data_dir),
+        "--now",
+        now.isoformat(),
+        "--quiet",
+    ]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def timeline(db_url: str, start: datetime, days: int) -> dict[str, list[dict[str, Any]]]:
+    """Per promotion and day: price, orderable online, availability, share of stores in stock."""
+    sessions = open_database(db_url)
+    result: dict[str, list[dict[str, Any]]] = {}
+    with sessions() as session:
+        promotions = session.scalars(select(Promotion).order_by(Promotion.id)).all()
+        seen_products: set[int] = set()
+        for promotion in promotions:
+            if promotion.product_id in seen_products:
+                continue
+            seen_products.add(promotion.product_id)
+            product = session.get(Product, promotion.product_id)
+            assert product is not None
+            rows = []
+            for day in range(days):
+                begin = start + timedelta(days=day)
+                end = begin + timedelta(days=1)
+                offer = session.scalars(
+                    select(OfferObservation)
+                    .where(
+                        OfferObservation.product_id == product.id,
+                        OfferObservation.observed_at >= begin,
+                        OfferObservation.observed_at < end,
+                    )
+                    .order_by(OfferObservation.observed_at.desc())
+                    .limit(1)
+                ).first()
+                stores = session.scalars(
+                    select(StoreObservation).where(
+                        StoreObservation.product_id == product.id,
+                        StoreObservation.first_seen < end,
+                        StoreObservation.last_seen >= begin,
+                    )
+                ).all()
+                latest: dict[int, StoreObservation] = {}
+                for row in stores:
+                    if row.store_id not in latest or row.last_seen > latest[row.store_id].last_seen:
+                        latest[row.store_id] = row
+                known = [r for r in latest.values() if r.availability != "unknown"]
+                in_stock = [r for r in known if r.availability in ("in_stock", "limited")]
+                rows.append(
+                    {
+                        "day": day,
+                        "price": offer.price if offer else None,
+                        "availability": offer.availability if offer else None,
+                        "orderable": offer.orderable if offer else None,
+                        "stores_in_stock": (len(in_stock) / len(known)) if known else None,
+                    }
+                )
+            result[promotion.title] = rows
+    return result
+
+
+def print_timeline(console: Console, data: dict[str, list[dict[str, Any]]], start: datetime) -> None:
+    for title, rows in data.items():
+        table = Table(title=title, title_justify="left")
+        table.add_column("")
+        for row in rows:
+            table.add_column((start + timedelta(days=row["day"])).strftime("%d.%m"), justify="right")
+
+        def cell(value: Any) -> str:
+            return "—" if value is None else str(value)
+
+        table.add_row("price", *[cell(r["price"]) for r in rows])
+        table.add_row(
+            "orderable",
+            *["—" if r["orderable"] is None else ("yes" if r["orderable"] else "NO") for r in rows],
+        )
+        table.add_row("online", *[cell(r["availability"]).replace("_", " ") for r in rows])
+        table.add_row(
+            "stores in stock",
+            *["—" if r["stores_in_stock"] is None else f"{r['stores_in_stock']:.0%}" for r in rows],
+        )
+        console.print(table)
+
+
+def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None) -> int:
+    """Start the shop, crawl ``days`` simulated days, print the timeline, findings and notifications."""
+    from promowatch.demo.shop import DemoShop
+    from promowatch.demo.watchlist import demo_watchlist
+
+    console = Console(width=160)
+    data = data_dir or Path(tempfile.mkdtemp(prefix="promowatch-demo-"))
+    data.mkdir(parents=True, exist_ok=True)
+    try:
+        shop = DemoShop(DEMO_START, port=port).start()
+    except OSError as error:
+        print(
+            f"promowatch: error: demo shop cannot listen on 127.0.0.1:{port}: {error.strerror or error}",
+            file=sys.stderr,
+        )
+        return 1
+    inbox = Inbox()
+    began = time.monotonic()
+    with inbox.serving():
+        try:
+            watchlist = data / "watchlist.toml"
+            watchlist.write_text(demo_watchlist(shop.url, inbox.url + "/demo"))
+            console.print(f"demo shop at {shop.url}, data in {data}")
+            for day in range(days):
+                now = DEMO_START + timedelta(days=day) + CHECK_HOUR
+                shop.set_clock(now)
+                result = run_day(watchlist, data, now)
+                status = "ok" if result.returncode == 0 else f"exit {result.returncode}"
+                console.print(f"day {day + 1:>2} {now:%a %d.%m.%Y %H:%M} UTC: {status}")
+                if result.returncode not in (0, 1):
+                    console.print(result.stderr[-3000:])
+                    return result.returncode
+        finally:
+            shop.stop()
+        db_url = f"sqlite:///{data / 'promowatch.db'}"
+        print_timeline(console, timeline(db_url, DEMO_START, days), DEMO_START)
+        print_findings(console, db_url)
+        print_notifications(console, inbox.messages)
+        export_bait_case(console, data, db_url)
+    console.print(f"demo finished in {time.monotonic() - began:.1f} s; data kept in {data}")
+    return 0
+
+
+def print_findings(console: Console, db_url: str) -> None:
+    from promowatch.evaluate import list_findings
+
+    table = Table("id", "promotion", "rule", "state", "summary", title="Findings", title_justify="left")
+    for row in list_findings(open_database(db_url)):
+        table.add_row(
+            str(row["id"]), str(row["promotion"]), str(row["rule"]), str(row["state"]), str(row["summary"])
+        )
+    console.print(table)
+
+
+def print_notifications(console: Console, messages: list[dict[str, Any]]) -> None:
+    table = Table(
+        "to",
+        "title",
+        title=f"Notifications delivered to the demo's json:// endpoint ({len(messages)})",
+        title_justify="left",
+    )
+    for message in messages:
+        table.add_row(message.get("path", ""), str(message.get("title", "")))
+    console.print(table)
+
+
+def export_bait_case(console: Console, data: Path, db_url: str) -> None:
+    """Export and verify the case of the bait promotion's first finding."""
+    from promowatch.datadir import DataDir
+    from promowatch.evaluate import list_findings
+    from promowatch.evidence.case import export_case, verify_case
+
+    findings = [f for f in list_findings(open_database(db_url)) if f["rule"] == "unorderable_online"]
+    if not findings:
+        console.print("no unorderable_online finding to export")
+        return
+    where = DataDir.resolve(str(data))
+    bundle = export_case(
+        open_database(db_url), where.blobs, where.warcs, findings[0]["id"], data / "case.zip"
+    )
+    report = verify_case(bundle)
+    console.print(f"case bundle: {bundle}")
+    console.print(f"case verify: {'ok' if report.ok else 'FAILED: ' + str(report.first_problem)}")

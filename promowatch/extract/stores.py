@@ -1,0 +1,111 @@
+"""Store list and store stock from a retailer's JSON API, as the profile's ``[stores]`` table describes it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from promowatch.config import StoreApi
+from promowatch.domain import Availability, StoreInfo, StoreStock
+from promowatch.extract.jsonpath import lookup
+
+
+class StoreDataError(ValueError):
+    """The API answer is not what the profile says it is: the look is ``unknown``, never "out of stock"."""
+
+
+def _decode(body: bytes, path: str) -> list[Any]:
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise StoreDataError(f"not JSON: {error}") from None
+    items = lookup(data, path)
+    if not isinstance(items, list):
+        raise StoreDataError(f"no list at {path or 'the top level'!r}")
+    return items
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_store_list(body: bytes, api: StoreApi) -> list[StoreInfo]:
+    """Every store the list endpoint names; entries without an id are skipped."""
+    stores = []
+    for entry in _decode(body, api.list_path):
+        store_id = _text(lookup(entry, api.id))
+        if store_id is None:
+            continue
+        stores.append(
+            StoreInfo(
+                store_id=store_id,
+                name=_text(lookup(entry, api.name)) or store_id,
+                postcode=_text(lookup(entry, api.postcode)) if api.postcode else None,
+                city=_text(lookup(entry, api.city)) if api.city else None,
+                latitude=_float(lookup(entry, api.latitude)) if api.latitude else None,
+                longitude=_float(lookup(entry, api.longitude)) if api.longitude else None,
+            )
+        )
+    return stores
+
+
+def _source_time(data: Any, path: str | None) -> datetime | None:
+    value = lookup(data, path) if path else None
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def stock_state(status: Any, quantity: int | None, api: StoreApi) -> Availability:
+    """A store's state from its status word (through ``status_map``) or, failing that, its quantity."""
+    if status is not None:
+        for pattern, state in api.status_map.items():
+            if str(status).strip().lower() == pattern.lower():
+                return state
+    if quantity is not None:
+        return Availability.IN_STOCK if quantity > 0 else Availability.OUT_OF_STOCK
+    return Availability.UNKNOWN
+
+
+def parse_store_stock(body: bytes, api: StoreApi) -> list[StoreStock]:
+    """One StoreStock per store entry; a status the profile does not map and no quantity is ``unknown``."""
+    try:
+        data = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise StoreDataError(f"not JSON: {error}") from None
+    entries = lookup(data, api.stock_path)
+    if not isinstance(entries, list):
+        raise StoreDataError(f"no list at {api.stock_path or 'the top level'!r}")
+    data_time = _source_time(data, api.stock_time)
+    stocks = []
+    for entry in entries:
+        store_id = _text(lookup(entry, api.stock_store_id))
+        if store_id is None:
+            continue
+        raw_quantity = lookup(entry, api.stock_quantity) if api.stock_quantity else None
+        quantity = (
+            raw_quantity if isinstance(raw_quantity, int) and not isinstance(raw_quantity, bool) else None
+        )
+        status = lookup(entry, api.stock_status) if api.stock_status else None
+        stocks.append(
+            StoreStock(
+                store_id=store_id,
+                availability=stock_state(status, quantity, api),
+                quantity=quantity,
+                source_time=data_time,
+                raw=_text(status),
+            )
+        )
+    return stocks

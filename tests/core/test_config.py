@@ -1,0 +1,172 @@
+"""Watchlist and profile validation: bad input fails at load time naming the file, the entry and the field."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from promowatch.config import ConfigError, load_profile, load_watchlist
+
+PROFILE = """
+slug = "acme"
+name = "Acme"
+country = "CH"
+currency = "CHF"
+base_url = "http://127.0.0.1:9"
+[offer]
+price = ".price::text"
+"""
+
+GOOD = """
+[[retailers]]
+slug = "acme"
+
+[[promotions]]
+retailer = "acme"
+product_url = "http://127.0.0.1:9/p/1"
+title = "De'Longhi ESAM"
+advertised_price = "1’299.–"
+reference_price = 999
+valid_from = 2026-11-02
+valid_until = 2026-11-15
+[[promotions.ads]]
+kind = "print"
+note = "Flyer week 45, page 3"
+
+[[subscriptions]]
+name = "anna"
+url = "json://127.0.0.1:8080/hook"
+tags = ["consumer"]
+events = ["restock"]
+"""
+
+
+def write(tmp_path: Path, watchlist: str, profile: str = PROFILE) -> Path:
+    (tmp_path / "sites").mkdir(exist_ok=True)
+    (tmp_path / "sites" / "acme.toml").write_text(profile)
+    path = tmp_path / "watchlist.toml"
+    path.write_text(watchlist)
+    return path
+
+
+def test_good_watchlist_loads_typed_values(tmp_path: Path) -> None:
+    watchlist = load_watchlist(write(tmp_path, GOOD))
+    promotion = watchlist.promotions[0]
+    assert promotion.advertised_price == Decimal("1299.00")
+    assert promotion.reference_price == Decimal("999.00")
+    assert promotion.currency == "CHF"  # from the retailer's profile
+    assert promotion.valid_until is not None and promotion.valid_until.hour == 23
+    assert watchlist.retailers[0].reference_rule == "ch"  # a Swiss profile
+    assert watchlist.subscriptions[0].urls == ("json://127.0.0.1:8080/hook",)
+    assert "json://" not in repr(watchlist.subscriptions[0])  # secrets stay out of reprs and logs
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(
+            ('advertised_price = "1’299.–"', 'advertised_price = "cheap"'),
+            'watchlist.toml: promotion 1 ("De\'Longhi ESAM"): advertised_price must be a positive amount, got "cheap"',
+            id="price-not-a-number",
+        ),
+        pytest.param(
+            ('advertised_price = "1’299.–"', "advertised_price = -5"),
+            'promotion 1 ("De\'Longhi ESAM"): advertised_price must be a positive amount, got -5',
+            id="negative-price",
+        ),
+        pytest.param(
+            ('retailer = "acme"', 'retailer = "nope"'),
+            'promotion 1 ("De\'Longhi ESAM"): retailer must name a [[retailers]] slug (acme), got "nope"',
+            id="unknown-retailer",
+        ),
+        pytest.param(
+            ("valid_until = 2026-11-15", "valid_until = 2026-10-15"),
+            "valid_until must not be before valid_from",
+            id="window-backwards",
+        ),
+        pytest.param(
+            ('kind = "print"', 'kind = "billboard"'),
+            'promotion 1 ("De\'Longhi ESAM"): ad 1: kind must be one of web, flyer, print',
+            id="bad-ad-kind",
+        ),
+        pytest.param(
+            ('events = ["restock"]', 'events = ["restock", "sale"]'),
+            'subscription 1 ("anna"): events must list events from',
+            id="unknown-event",
+        ),
+        pytest.param(
+            ('tags = ["consumer"]', 'tags = ["consumer, ops"]'),
+            'subscription 1 ("anna"): tags must be plain words',
+            id="tag-with-comma",
+        ),
+        pytest.param(
+            ('title = "De\'Longhi ESAM"', 'title = "De\'Longhi ESAM"\nadvertized_price = 1'),
+            "promotion 1 (\"De'Longhi ESAM\"): unknown key 'advertized_price' (did you mean 'advertised_price'?)",
+            id="typo-key",
+        ),
+        pytest.param(
+            ('slug = "acme"', 'slug = "acme"\nprofile = "missing"'),
+            "retailer 1 (\"acme\"): profile cannot be used: unknown site profile 'missing'",
+            id="unknown-profile",
+        ),
+        pytest.param(
+            ('url = "json://127.0.0.1:8080/hook"', ""),
+            'subscription 1 ("anna"): url is required',
+            id="subscription-without-url",
+        ),
+        pytest.param(("[[retailers]]", "[[retailers]"), "watchlist.toml: not valid TOML", id="toml-syntax"),
+    ],
+)
+def test_broken_watchlist_names_file_entry_and_field(
+    tmp_path: Path, change: tuple[str, str], message: str
+) -> None:
+    old, new = change
+    assert old in GOOD
+    with pytest.raises(ConfigError) as error:
+        load_watchlist(write(tmp_path, GOOD.replace(old, new, 1)))
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        pytest.param(
+            ('price = ".price::text"', 'price = "div[[["'),
+            "acme.toml: offer: price is not a valid selector",
+            id="css",
+        ),
+        pytest.param(
+            ('price = ".price::text"', 'price = "xpath://div[@"'),
+            "acme.toml: offer: price is not a valid selector",
+            id="xpath",
+        ),
+        pytest.param(
+            ('price = ".price::text"', 'prize = ".price"'),
+            "acme.toml: offer: unknown key 'prize'",
+            id="unknown-key",
+        ),
+        pytest.param(
+            ('slug = "acme"', 'slug = "acme"\nrender = "magic"'), "render must be one of", id="render"
+        ),
+        pytest.param(
+            ('price = ".price::text"', 'price = ".p"\n[offer.availability_map]\n"(épuisé" = "out_of_stock"'),
+            "is not a valid regular expression",
+            id="bad-regex",
+        ),
+        pytest.param(
+            ('price = ".price::text"', 'price = ".p"\n[offer.availability_map]\n"épuisé" = "gone"'),
+            "must map to one of in_stock",
+            id="bad-state",
+        ),
+    ],
+)
+def test_broken_profile_names_file_and_key(tmp_path: Path, change: tuple[str, str], message: str) -> None:
+    old, new = change
+    profile = tmp_path / "acme.toml"
+    profile.write_text(PROFILE.replace(old, new, 1))
+    with pytest.raises(ConfigError) as error:
+        load_profile(str(profile))
+    assert message in str(error.value)
