@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import platformdirs
 from cssselect import SelectorError
@@ -22,6 +22,9 @@ from lxml.etree import XPath, XPathSyntaxError
 from parsel.csstranslator import HTMLTranslator
 
 from promowatch.domain import Availability
+
+if TYPE_CHECKING:
+    from promowatch.rules.thresholds import Thresholds
 
 BUNDLED_SITES = Path(__file__).with_name("sites")
 RENDER_MODES = ("http", "browser", "auto")
@@ -492,7 +495,7 @@ class WatchedRetailer:
     stores: tuple[str, ...]  # limit store checks to these store ids (empty: all)
     canary: str | None
     reference_rule: Literal["ch", "eu"]
-    thresholds: Mapping[str, Any]
+    thresholds: Thresholds  # the global ones with this retailer's overrides
 
 
 @dataclass(frozen=True)
@@ -517,7 +520,7 @@ class Watchlist:
     retailers: tuple[WatchedRetailer, ...]
     promotions: tuple[WatchedPromotion, ...]
     subscriptions: tuple[Subscription, ...]
-    thresholds: Mapping[str, Any]
+    thresholds: Thresholds
     contact: str | None  # put in the User-Agent so a shop can reach the operator
 
     def retailer(self, slug: str) -> WatchedRetailer:
@@ -534,12 +537,14 @@ def _check_url(entry: Entry, key: str, value: str | None) -> None:
 
 def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None) -> Watchlist:
     """Validate a watchlist table; profiles are loaded from the watchlist's own ``sites/`` dir first."""
+    # rules.thresholds imports this module: import it here, once this module is complete
+    from promowatch.rules.thresholds import parse_thresholds
+
     top = Entry(data, name)
     extra_dirs = (path.parent / "sites",) if path else ()
     settings = top.table("settings")
     contact = settings.text("contact")
-    thresholds = dict(settings.table("thresholds").data)
-    settings.used.add("thresholds")
+    thresholds = parse_thresholds(settings.raw("thresholds") or {}, f"{name}: settings: thresholds")
     settings.finish()
 
     retailers = []
@@ -556,7 +561,9 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
         products = entry.strings("products")
         for url in products:
             _check_url(entry, "products", url)
-        retailer_thresholds = dict(entry.table("thresholds").data)
+        retailer_thresholds = parse_thresholds(
+            entry.raw("thresholds") or {}, f"{entry.where}: thresholds", thresholds
+        )
         retailers.append(
             WatchedRetailer(
                 slug=slug,
@@ -639,7 +646,7 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
         urls = entry.strings("url") + entry.strings("urls")
         if not urls:
             raise entry.fail("url", "is required (an Apprise URL such as json://127.0.0.1:8080/hook)")
-        events = entry.strings("events") or EVENT_KINDS
+        events = entry.strings("events")  # none given: the events of the subscription's tags
         for kind in events:
             if kind not in EVENT_KINDS:
                 raise entry.fail(
