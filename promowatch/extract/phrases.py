@@ -1,11 +1,28 @@
-"""Multilingual phrase tables (placeholder: the extraction engine fills this in)."""
+"""Multilingual phrase tables: what a shop writes for out of stock, in stock, delivery, savings, ...
+
+The phrases live in ``phrases/<locale>.toml`` (one list per category) and a profile can add its own under
+``[phrases.<locale>]``. All locales are matched at once: a shop's language is not always declared, and the
+phrases are specific enough not to collide.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TypeAlias
 
 CATEGORIES = (
     "out_of_stock",
+    "sold_out",
     "temporarily_unavailable",
     "not_deliverable",
     "store_only",
     "available_soon",
+    "notify",
     "limited",
     "preorder",
     "backorder",
@@ -15,4 +32,134 @@ CATEGORIES = (
     "saving",
     "instalment",
     "reference",
+    "add_to_cart",
 )
+PHRASE_DIR = Path(__file__).with_name("phrases")
+# A number, or a range such as "3-5" / "3 à 5", where a phrase says {n}.
+_NUMBER = r"\d+(?:[.,]\d+)?(?:\s*(?:-|–|to|bis|à|a)\s*\d+)?"
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+_NUMBER_KEY = "{n}"
+_APOSTROPHE = str.maketrans({"’": "'", "ʼ": "'", "\xa0": " ", "\u202f": " "})
+
+PhraseTable: TypeAlias = Mapping[str, Mapping[str, tuple[str, ...]]]  # locale -> category -> phrases
+
+
+@dataclass(frozen=True, slots=True)
+class PhraseHit:
+    """One phrase found in a text: its category, the phrase as written in the table, the matched text."""
+
+    category: str
+    phrase: str
+    locale: str
+    matched: str
+    start: int
+    end: int
+
+
+def normalise_text(text: str) -> str:
+    """Lower case, one space between words, straight apostrophes: the form phrases are matched on."""
+    return " ".join(text.translate(_APOSTROPHE).split()).lower()
+
+
+def bundled_locales() -> tuple[str, ...]:
+    """The locales shipped with promowatch."""
+    return tuple(sorted(p.stem for p in PHRASE_DIR.glob("*.toml")))
+
+
+@lru_cache(maxsize=32)
+def load_locale(locale: str) -> dict[str, tuple[str, ...]]:
+    """The bundled phrases of one locale (category -> phrases); unknown categories are an error."""
+    with (PHRASE_DIR / f"{locale}.toml").open("rb") as handle:
+        data = tomllib.load(handle)
+    for category in data:
+        if category not in CATEGORIES:
+            raise ValueError(f"phrases/{locale}.toml: {category!r} is not a phrase category")
+    return {category: tuple(phrases) for category, phrases in data.items()}
+
+
+class PhraseBook:
+    """Compiled phrases of several locales: find every phrase in a text, the longest at each place.
+
+    One big alternation is far too slow on a product page (every alternative is tried at every character),
+    so phrases are indexed by their first token and only tried where that token starts.
+    """
+
+    def __init__(self, table: PhraseTable) -> None:
+        entries: list[tuple[str, str, str]] = []
+        for locale, categories in table.items():
+            for category, phrases in categories.items():
+                entries.extend((category, phrase, locale) for phrase in phrases)
+        # Longest first so "not in stock" wins over "in stock" where both start at the same place.
+        entries.sort(key=lambda e: len(e[1]), reverse=True)
+        self.entries = tuple(entries)
+        self._index: dict[str, list[tuple[re.Pattern[str], str, str, str]]] = {}
+        seen: set[str] = set()
+        for category, phrase, locale in entries:
+            words = normalise_text(phrase)
+            if not words or words in seen:
+                continue
+            seen.add(words)
+            first = _TOKEN.match(words)
+            key = _NUMBER_KEY if words.startswith("{n}") else first.group(0) if first else words[0]
+            compiled = re.compile(_phrase_pattern(words))
+            self._index.setdefault(key, []).append((compiled, category, phrase, locale))
+
+    def find(self, text: str, categories: Iterable[str] | None = None) -> list[PhraseHit]:
+        """Non-overlapping phrase hits in ``text`` (already normalised), in reading order."""
+        wanted = set(categories) if categories is not None else None
+        hits: list[PhraseHit] = []
+        index = self._index
+        taken_until = 0
+        for token in _TOKEN.finditer(text):
+            start = token.start()
+            if start < taken_until:
+                continue
+            word = token.group(0)
+            candidates = index.get(_NUMBER_KEY if word.isdigit() else word)
+            if not candidates:
+                continue
+            best: tuple[re.Match[str], str, str, str] | None = None
+            for compiled, category, phrase, locale in candidates:
+                match = compiled.match(text, start)
+                if match and (best is None or match.end() > best[0].end()):
+                    best = (match, category, phrase, locale)
+            if best is None:
+                continue
+            match, category, phrase, locale = best
+            taken_until = match.end()
+            if wanted is None or category in wanted:
+                hits.append(PhraseHit(category, phrase, locale, match.group(0), start, match.end()))
+        return hits
+
+    def first(self, text: str, category: str) -> PhraseHit | None:
+        """The first hit of one category in a normalised text."""
+        for hit in self.find(text):
+            if hit.category == category:
+                return hit
+        return None
+
+
+def _phrase_pattern(words: str) -> str:
+    parts = [re.escape(part) for part in words.split("{n}")]
+    pattern = _NUMBER.join(parts)
+    # Whole words only, where the phrase begins or ends with a letter ("/month" may follow a digit).
+    before = r"(?<!\w)" if re.match(r"\w|\{", words) else ""
+    after = r"(?!\w)" if re.search(r"(?:\w|\})$", words) else ""
+    return before + pattern + after
+
+
+def phrase_book(extra: PhraseTable | None = None, locales: tuple[str, ...] | None = None) -> PhraseBook:
+    """The bundled locales plus a profile's own phrases, compiled once per distinct input."""
+    key = tuple(
+        sorted((loc, cat, tuple(ph)) for loc, cats in (extra or {}).items() for cat, ph in cats.items())
+    )
+    return _compiled(key, locales or bundled_locales())
+
+
+@lru_cache(maxsize=64)
+def _compiled(extra: tuple[tuple[str, str, tuple[str, ...]], ...], locales: tuple[str, ...]) -> PhraseBook:
+    table: dict[str, dict[str, tuple[str, ...]]] = {loc: dict(load_locale(loc)) for loc in locales}
+    for locale, category, phrases in extra:
+        bucket = table.setdefault(f"profile:{locale}", {})
+        bucket[category] = bucket.get(category, ()) + phrases
+    return PhraseBook(table)

@@ -1,0 +1,187 @@
+"""Reading a saved page and walking its tree the way a shopper sees it.
+
+The tree is parsed once per page (lxml) and shared by every source. "Visible" here is what static HTML can
+tell: not in ``<script>``/``<template>``, not ``hidden``, not ``display:none``, not in the page chrome
+(header, menus, footer, cookie banner) and not in sections of other products (related, recommended, ...).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import lxml.html
+from lxml.html import HtmlElement
+from w3lib.encoding import html_to_unicode
+
+
+def read_page(path: Path) -> bytes:
+    """The bytes of a saved page, ``.html`` or ``.html.gz``."""
+    data = path.read_bytes()
+    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
+        return gzip.decompress(data)
+    return data
+
+
+def parse_html(body: bytes, encoding: str | None = None) -> HtmlElement:
+    """Decode (given encoding, else BOM / meta charset / UTF-8) and parse into an lxml tree."""
+    if encoding:
+        text = body.decode(encoding, errors="replace")
+    else:
+        _, text = html_to_unicode(None, body)
+    text = text.replace("\x00", "")
+    # lxml refuses str input that declares an encoding in an XML prolog.
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    if not text.strip():
+        text = "<html><body></body></html>"
+    return lxml.html.document_fromstring(text)
+
+
+# Elements whose text a shopper never reads as part of the page.
+SKIP_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "svg",
+        "head",
+        "title",
+        "select",
+        "option",
+        "datalist",
+        "iframe",
+        "object",
+        "textarea",
+        "math",
+    }
+)
+CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "dialog"})
+_HIDDEN_CLASS = re.compile(
+    r"^(?:(?:is|u|js|ui|x|ng|el)-)?(?:hidden|hide|d-none|invisible|display-none|visually-?hidden|"
+    r"sr-only|screen-reader-text|no-display|offscreen)$"
+)
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+# Class or id words of sections that are not the main product: other products, chrome, overlays.
+_OTHER_SECTION = re.compile(
+    r"related|recommend|similar|upsell|up-sell|cross-?sell|also-?(?:bought|viewed|like|purchased)|"
+    r"recently|you-?may|others-?bought|bought-?together|cookie|consent|gdpr|newsletter|mega-?menu|"
+    r"breadcrumb|review|rating|comment|minicart|mini-cart|cart-?drawer|cart-?popup|modal|popup|overlay|"
+    r"lightbox|sidebar|accessor|bundle|sponsored|\bads?\b|banner|promo-?bar|country-?select|"
+    r"^(?:site|global|page|main|top|bottom)?-?(?:header|footer|nav|navigation|navbar|menu)$"
+)
+
+
+def classes(element: HtmlElement) -> list[str]:
+    return (element.get("class") or "").lower().split()
+
+
+def is_hidden(element: HtmlElement) -> bool:
+    """True when the element's own markup hides it (its ancestors are not looked at)."""
+    if element.get("hidden") is not None or element.get("aria-hidden") == "true":
+        return True
+    if element.get("type") == "hidden":
+        return True
+    style = element.get("style")
+    if style and _HIDDEN_STYLE.search(style):
+        return True
+    return any(_HIDDEN_CLASS.match(token) for token in classes(element))
+
+
+def is_other_section(element: HtmlElement) -> bool:
+    """True for page chrome and for sections about other products (related, recommended, ...)."""
+    if element.tag in CHROME_TAGS:
+        return True
+    if element.get("role") in ("navigation", "banner", "contentinfo", "dialog"):
+        return True
+    words = classes(element)
+    ident = element.get("id")
+    if ident:
+        words.append(ident.lower())
+    return any(_OTHER_SECTION.search(word) for word in words)
+
+
+def is_skipped(element: HtmlElement) -> bool:
+    """Not read as the product's visible text: non-text tags, hidden markup, other sections."""
+    tag = element.tag
+    if not isinstance(tag, str) or tag in SKIP_TAGS:
+        return True
+    return is_hidden(element) or is_other_section(element)
+
+
+def visible_chunks(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
+    """(element, text) pieces of visible text in reading order; block boundaries yield a separator."""
+    stack: list[tuple[HtmlElement, bool]] = [(root, False)]
+    while stack:
+        element, closing = stack.pop()
+        if closing:
+            yield element, " | " if element.tag in _BLOCK_TAGS else " "
+            if element.tail and element is not root:
+                parent = element.getparent()
+                yield (parent if parent is not None else element), element.tail
+            continue
+        if element is not root and is_skipped(element):
+            if element.tail:
+                parent = element.getparent()
+                yield (parent if parent is not None else element), element.tail
+            continue
+        yield element, " | " if element.tag in _BLOCK_TAGS else " "
+        if element.text:
+            yield element, element.text
+        stack.append((element, True))
+        for child in reversed(element):
+            stack.append((child, False))
+
+
+def visible_text(root: HtmlElement) -> str:
+    """The visible text under ``root`` as one string; blocks separated by " | "."""
+    return "".join(text for _, text in visible_chunks(root))
+
+
+def is_visible_in(element: HtmlElement, root: HtmlElement) -> bool:
+    """True when neither the element nor an ancestor up to ``root`` is skipped."""
+    node: HtmlElement | None = element
+    while node is not None and node is not root:
+        if is_skipped(node):
+            return False
+        node = node.getparent()
+    return True
+
+
+def own_text(element: HtmlElement) -> str:
+    """All text under an element, whitespace collapsed (hidden parts included: use on small nodes)."""
+    return " ".join(element.text_content().split())
+
+
+_BLOCK_TAGS = frozenset(
+    {
+        "div",
+        "p",
+        "li",
+        "ul",
+        "ol",
+        "section",
+        "article",
+        "main",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "form",
+        "fieldset",
+        "dl",
+        "dt",
+        "dd",
+        "br",
+        "button",
+        "label",
+    }
+)

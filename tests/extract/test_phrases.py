@@ -1,0 +1,96 @@
+"""Phrase tables: every bundled phrase is found in a product-page line, and real lines map to the right category."""
+
+import pytest
+
+from promowatch.extract.phrases import CATEGORIES, bundled_locales, load_locale, normalise_text, phrase_book
+
+BUNDLED = [
+    (locale, category, phrase)
+    for locale in bundled_locales()
+    for category, phrases in load_locale(locale).items()
+    for phrase in phrases
+]
+
+
+@pytest.mark.parametrize(
+    ("locale", "category", "phrase"),
+    [pytest.param(loc, cat, ph, id=f"{loc}-{cat}-{ph}") for loc, cat, ph in BUNDLED],
+)
+def test_every_bundled_phrase_is_found_in_a_stock_line(locale: str, category: str, phrase: str) -> None:
+    # Each phrase as it appears in a buy box: capitalised, between other lines, {n} filled in.
+    line = "Art. 4711 | " + phrase.replace("{n}", "3").capitalize() + " | CHF 499.–"
+    hits = phrase_book().find(normalise_text(line))
+    assert [(h.category, h.phrase) for h in hits if h.category == category] == [(category, phrase)], hits
+
+
+# Lines written as the named shops print them (corpus notes, or Swiss shops' usual wording).
+LINES = [
+    (
+        "Actuellement indisponible. Nous ne savons pas quand cet article sera de nouveau approvisionné",
+        "out_of_stock",
+        "amazon.fr (corpus peb-4ff590718c)",
+    ),
+    ("Épuisé", "sold_out", "Swiss French buy box"),
+    ("Ce produit est épuisé", "sold_out", "darty-like template (peb-2a84a964ab)"),
+    ("Temporairement en rupture de stock", "temporarily_unavailable", "French retailer stock line"),
+    ("Uniquement en magasin", "store_only", "French store-only badge (peb-6299847d2a)"),
+    ("En stock, livré chez vous dès le 04/12", "in_stock", "fnac-like (peb-2a84a964ab)"),
+    ("Plus que 2 en stock", "limited", "French scarcity line"),
+    ("lieferbar - in 3-5 Werktagen", "in_stock", "otto.de (peb-040c3ea5ea)"),
+    ("Nicht verfügbar", "out_of_stock", "German stock line"),
+    ("Nur noch 2 Stück auf Lager", "limited", "German scarcity line"),
+    ("Derzeit nicht lieferbar", "not_deliverable", "Swiss German online shop"),
+    ("Nur in der Filiale erhältlich", "store_only", "German discounter"),
+    ("Auf Lager.", "in_stock", "amazon.de (peb-95f9586d43)"),
+    ("Nicht mehr im Sortiment", "discontinued", "German retailer"),
+    ("Disponibilità: solo 1", "limited", "Italian shop (peb-e9879f3b5b)"),
+    ("Subito Disponibile", "in_stock", "Italian shop (peb-2dfce31e99)"),
+    ("Articolo esaurito", "sold_out", "Italian shop"),
+    ("Non disponibile", "out_of_stock", "Italian shop"),
+    (
+        "Currently unavailable. We don't know when or if this item will be back in stock.",
+        "out_of_stock",
+        "amazon.com (peb-0094967f37)",
+    ),
+    ("Only 2 left in stock - order soon.", "limited", "amazon.com"),
+    ("Your store only has 2 in stock", "limited", "home depot (fp-train-home-depot)"),
+    ("Out Of Stock Online", "not_deliverable", "cvs (fp-test-cvs)"),
+    ("Pre-order now", "preorder", "rei (fp-test-rei): a pre-order button"),
+    ("This item has been discontinued", "discontinued", "healthypets (fp-test-healthypets)"),
+    ("In Stock. Usually ships same business day.", "in_stock", "tiger direct (fp-test-tiger-direct)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("line", "category"), [pytest.param(line, cat, id=source) for line, cat, source in LINES]
+)
+def test_first_stock_phrase_of_a_real_line(line: str, category: str) -> None:
+    hits = phrase_book().find(normalise_text(line))
+    assert hits and hits[0].category == category, hits
+
+
+@pytest.mark.parametrize(
+    ("line", "absent"),
+    [
+        pytest.param("Nicht verfügbar", "in_stock", id="de-negation-is-not-verfügbar"),
+        pytest.param("Non disponible", "in_stock", id="fr-negation-is-not-disponible"),
+        pytest.param("Indisponible", "in_stock", id="fr-indisponible-is-one-word"),
+        pytest.param("Out of stock", "in_stock", id="en-out-of-stock-is-not-in-stock"),
+        pytest.param("Notify me when back in stock", "in_stock", id="en-notify-is-not-in-stock"),
+        pytest.param("Bientôt disponible", "in_stock", id="fr-soon-is-not-in-stock"),
+    ],
+)
+def test_negations_are_not_read_as_in_stock(line: str, absent: str) -> None:
+    assert absent not in {h.category for h in phrase_book().find(normalise_text(line))}
+
+
+def test_profile_phrases_extend_a_locale() -> None:
+    extra = {"fr": {"out_of_stock": ("plus livrable chez nous",)}}
+    hits = phrase_book(extra).find(normalise_text("Hélas, plus livrable chez nous"))
+    assert [(h.category, h.locale) for h in hits] == [("out_of_stock", "profile:fr")]
+
+
+def test_bundled_tables_use_known_categories_only() -> None:
+    for locale in ("fr", "de", "it", "en"):
+        assert locale in bundled_locales()
+        assert set(load_locale(locale)) <= set(CATEGORIES)
