@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,10 +70,12 @@ def _source_time(data: Any, path: str | None) -> datetime | None:
 
 
 def stock_state(status: Any, quantity: int | None, api: StoreApi) -> Availability:
-    """A store's state from its status word (through ``status_map``) or, failing that, its quantity."""
+    """A store's state from its status word (``status_map``: regexes matching the whole word, any case) or,
+    failing that, its quantity."""
     if status is not None:
+        word = str(status).strip()
         for pattern, state in api.status_map.items():
-            if str(status).strip().lower() == pattern.lower():
+            if re.fullmatch(pattern, word, re.IGNORECASE):
                 return state
     if quantity is not None:
         return Availability.IN_STOCK if quantity > 0 else Availability.OUT_OF_STOCK

@@ -27,8 +27,8 @@ API = StoreApi(
     stock_time="data.updated_at",
     status_map={
         "available": Availability.IN_STOCK,
-        "low": Availability.LIMITED,
-        "none": Availability.OUT_OF_STOCK,
+        "low|few": Availability.LIMITED,
+        "none|sold( out)?": Availability.OUT_OF_STOCK,
     },
 )
 
@@ -75,6 +75,12 @@ def test_store_list_reads_nested_fields() -> None:
         ),
         pytest.param({"id": "1", "qty": 1, "state": "LOW"}, Availability.LIMITED, 1, id="status-any-case"),
         pytest.param({"id": "1", "qty": 0, "state": "none"}, Availability.OUT_OF_STOCK, 0, id="status-none"),
+        pytest.param(
+            {"id": "1", "state": "sold out"}, Availability.OUT_OF_STOCK, None, id="status-alternation"
+        ),
+        pytest.param(
+            {"id": "1", "state": "unavailable"}, Availability.UNKNOWN, None, id="whole-word-not-substring"
+        ),
         pytest.param({"id": "1", "qty": 0}, Availability.OUT_OF_STOCK, 0, id="quantity-zero-no-status"),
         pytest.param({"id": "1", "qty": 3}, Availability.IN_STOCK, 3, id="quantity-only"),
         pytest.param(
