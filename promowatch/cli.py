@@ -18,16 +18,7 @@ import platformdirs
 from promowatch import __version__
 from promowatch.config import ConfigError, Watchlist, load_profile, load_watchlist
 from promowatch.datadir import DataDir
-
-EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3
-
-
-class CommandError(Exception):
-    """A failure the user can act on: printed as one line, with an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
-        super().__init__(message)
-        self.code = code
+from promowatch.run import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, RunError
 
 
 def default_watchlist() -> Path:
@@ -148,7 +139,7 @@ def _read_source(source: str) -> bytes:
 
     path = Path(source)
     if not path.exists():
-        raise CommandError(f"{source}: no such file", EXIT_BAD_INPUT)
+        raise RunError(f"{source}: no such file", EXIT_BAD_INPUT)
     return read_page(path)
 
 
@@ -345,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"promowatch: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except CommandError as error:
+    except RunError as error:
         print(f"promowatch: error: {error}", file=sys.stderr)
         return error.code
     except KeyboardInterrupt:

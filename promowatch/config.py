@@ -560,7 +560,8 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
             raise entry.fail("base_url", f"is required (profile {profile.slug!r} has none)")
         products = entry.strings("products")
         for url in products:
-            _check_url(entry, "products", url)
+            if not url.startswith("/"):  # a path on the retailer's base URL, or a full URL
+                _check_url(entry, "products", url)
         retailer_thresholds = parse_thresholds(
             entry.raw("thresholds") or {}, f"{entry.where}: thresholds", thresholds
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,22 @@ from promowatch.db.queries import sync_watchlist
 from promowatch.lock import Locked, run_lock
 
 Echo = Callable[[str], None]
+
+
+def warn(line: str) -> None:
+    """Errors go to stderr even with --quiet: cron mails them to the operator."""
+    print(line, file=sys.stderr)
+
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3
+
+
+class RunError(Exception):
+    """A failure the user can act on: one line, and the exit code the command ends with."""
+
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 @dataclass
@@ -43,6 +60,7 @@ def crawl_step(
 ) -> CrawlSummary:
     """Sync the watchlist to the database, then crawl promotions, offers and stores once."""
     from promowatch.crawl import crawl_settings, run_crawl
+    from spiders.browser import BrowserNotFound, browser_executable, needs_browser
 
     unknown = [slug for slug in retailers if slug not in {r.slug for r in watchlist.retailers}]
     if unknown:
@@ -52,11 +70,17 @@ def crawl_step(
     sessions = open_database(data.db_url)
     with sessions.begin() as session:
         sync_watchlist(session, watchlist, Clock.parse(now).now())
-    report = run_crawl(crawl_settings(watchlist, data, now=now, retailers=retailers))
     summary = CrawlSummary()
-    for retailer in watchlist.retailers:
-        if retailers and retailer.slug not in retailers:
-            continue
+    chosen = [r for r in watchlist.retailers if not retailers or r.slug in retailers]
+    if needs_browser(tuple(chosen)):
+        try:
+            browser_executable()
+        except BrowserNotFound as error:
+            # the other shops are still crawled; the browser pages are stored as unknown with this reason
+            warn(f"promowatch: error: {error}")
+            summary.failed_retailers.extend(r.slug for r in chosen if r.profile.render == "browser")
+    report = run_crawl(crawl_settings(watchlist, data, now=now, retailers=retailers))
+    for retailer in chosen:
         pages = report.retailer_count(retailer.slug, "responses")
         observed = report.retailer_count(retailer.slug, "offer_observations")
         unknown_count = report.retailer_count(retailer.slug, "availability/unknown")
@@ -69,6 +93,7 @@ def crawl_step(
         )
         if report.unreachable(retailer.slug):
             line = f"{retailer.slug}: unreachable at {retailer.base_url} (every request failed)"
+            warn(f"promowatch: error: {line}")
             summary.failed_retailers.append(retailer.slug)
         summary.lines.append(line)
         echo(line)
@@ -87,7 +112,6 @@ def evaluate_step(watchlist: Watchlist, data: DataDir, *, now: str | None, echo:
 def notify_step(watchlist: Watchlist, data: DataDir, *, now: str | None, echo: Echo = print) -> Any:
     """Deliver what the outbox holds."""
     from notify.outbox import deliver_pending
-
     from promowatch.evidence.blobs import BlobStore
 
     report = deliver_pending(
@@ -106,13 +130,11 @@ def run_all(
     echo: Echo = print,
 ) -> RunSummary:
     """crawl -> evaluate -> notify under the data directory's lock."""
-    from promowatch.cli import EXIT_LOCKED, CommandError
-
     try:
         with run_lock(data.lock):
             crawl = crawl_step(watchlist, data, now=now, retailers=retailers, echo=echo)
             evaluation = evaluate_step(watchlist, data, now=now, echo=echo)
             delivery = notify_step(watchlist, data, now=now, echo=echo)
     except Locked as error:
-        raise CommandError(str(error), EXIT_LOCKED) from None
+        raise RunError(str(error), EXIT_LOCKED) from None
     return RunSummary(crawl, evaluation, delivery)

@@ -30,6 +30,13 @@ LOG_LEVEL = "INFO"
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
+# Response processing runs from the highest number down: backoff (560) sees 403/429/503 before Scrapy's retry
+# (550); the block-page check (540) sees only what both finally let through.
+DOWNLOADER_MIDDLEWARES = {
+    "spiders.middlewares.BackoffMiddleware": 560,
+    "spiders.middlewares.BlockPageMiddleware": 540,
+}
+
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.evidence.EvidencePipeline": 200,
@@ -47,3 +54,42 @@ PROMOWATCH_DATA_DIR = ""
 PROMOWATCH_DB = ""
 PROMOWATCH_NOW = ""
 PROMOWATCH_RETAILERS = ""
+
+# ---------------------------------------------------------------- browser rendering (scrapy-playwright)
+# Browser requests (meta "playwright") go through Chromium; every other request through Scrapy's HTTP handler.
+# spiders.browser.LazyPlaywrightHandler starts Playwright and Chromium only at the first browser request, so
+# HTTP-only crawls never launch a browser; it also restarts Chromium every PROMOWATCH_BROWSER_RESTART_PAGES
+# pages to keep a long crawl's memory flat. Debian's Chromium, not a `playwright install` download.
+import os as _os  # noqa: E402
+
+DOWNLOAD_HANDLERS = {
+    "http": "spiders.browser.LazyPlaywrightHandler",
+    "https": "spiders.browser.LazyPlaywrightHandler",
+}
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "executable_path": _os.environ.get("PROMOWATCH_CHROMIUM") or "/usr/bin/chromium",
+    "headless": True,
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        # memory: summed RSS counts every Chromium process, so fewer processes (no zygotes, GPU and network
+        # service inside the browser process, one renderer per site) keep a crawl's footprint bounded
+        "--no-zygote",
+        "--in-process-gpu",
+        "--enable-features=NetworkServiceInProcess2",
+        "--process-per-site",
+        "--renderer-process-limit=2",
+    ],
+}
+PLAYWRIGHT_MAX_CONTEXTS = 4  # one context per retailer rendered at once
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4  # bounds Chromium's memory: each page is a renderer process
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms; a profile's [browser] timeout_ms is tighter per page
+PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER = True  # a crashed or killed Chromium is relaunched for the next page
+PROMOWATCH_BROWSER_RESTART_PAGES = 200
+# ---------------------------------------------------------------- end of browser rendering

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from promowatch.config import WatchedRetailer
 from promowatch.db.queries import due_products
 from promowatch.domain import Availability, Offer, Signal, SignalSource
 from promowatch.extract import extract_offer
 from promowatch.items import OfferItem
 from spiders.base import WatchSpider, capture
+from spiders.browser import browser_gone, browser_meta, close_page, read_page, rendered_capture
+
+# a page whose Chromium crashed or was killed under it is opened again this many times before it is unknown
+BROWSER_ATTEMPTS = 3
 
 
 def moved_elsewhere(requested: str, final: str) -> bool:
@@ -40,11 +47,25 @@ class OffersSpider(WatchSpider):
             with self.sessions() as session:
                 urls = [p.url for p in due_products(session, retailer, now)]
             for url in urls:
-                yield self.request(
-                    retailer, url, callback=self.parse_offer, errback=self.failed, meta={"product_url": url}
-                )
+                if retailer.profile.render == "browser":
+                    yield self.browser_request(retailer, url)
+                else:
+                    yield self.request(
+                        retailer,
+                        url,
+                        callback=self.parse_offer,
+                        errback=self.failed,
+                        meta={"product_url": url},
+                    )
 
-    def parse_offer(self, response: Response) -> Iterator[OfferItem]:
+    def browser_request(self, retailer: WatchedRetailer, url: str, attempt: int = 1) -> Request:
+        """A product page to render in Chromium (render = "browser", or "auto" after an unknown HTTP read)."""
+        meta: dict[str, Any] = {"product_url": url, "browser_attempt": attempt, **browser_meta(retailer)}
+        return self.request(
+            retailer, url, callback=self.parse_rendered, errback=self.failed_rendered, meta=meta
+        )
+
+    def parse_offer(self, response: Response) -> Iterator[OfferItem | Request]:
         request = response.request
         assert request is not None
         self.seen(response)
@@ -54,6 +75,11 @@ class OffersSpider(WatchSpider):
             offer = unknown_offer(product_url, f"redirected to another page: {response.url}", response.url)
         else:
             offer = extract_offer(response.body, response.url, retailer.profile)
+            if retailer.profile.render == "auto" and offer.availability is Availability.UNKNOWN:
+                # the page may fill its stock line in with JavaScript: read it again as a shopper sees it
+                self.count(retailer.slug, "auto_to_browser")
+                yield self.browser_request(retailer, product_url)
+                return
         yield OfferItem(
             retailer=retailer.slug,
             product_url=product_url,
@@ -76,4 +102,90 @@ class OffersSpider(WatchSpider):
             render="http",
             capture=capture(response) if response is not None else None,
             vantage=self.vantage(request),
+        )
+
+    async def parse_rendered(self, response: Response) -> AsyncIterator[OfferItem | Request]:
+        """Wait for the profile's condition, keep screenshot and rendered DOM, extract; the page is always closed."""
+        request = response.request
+        assert request is not None
+        self.seen(response)
+        product_url = request.meta["product_url"]
+        retailer = self.config.watchlist.retailer(request.meta["retailer"])
+        try:
+            rendered = await read_page(request.meta["playwright_page"], request)
+        except Exception as error:  # Chromium crashed, was killed or restarted under the page
+            await close_page(request.meta)
+            if browser_gone(error) and request.meta["browser_attempt"] < BROWSER_ATTEMPTS:
+                self.count(retailer.slug, "browser_retries")
+                yield self.browser_request(retailer, product_url, request.meta["browser_attempt"] + 1)
+                return
+            reason = f"browser failed while reading the page: {type(error).__name__}: {error}"[:300]
+            yield self.rendered_item(
+                retailer.slug,
+                product_url,
+                unknown_offer(product_url, reason, reason),
+                request,
+                capture(response),
+                wait=None,
+            )
+            return
+        await close_page(request.meta)
+        if not rendered.waited:
+            self.count(retailer.slug, "browser_wait_timeouts")
+        if moved_elsewhere(product_url, response.url):
+            offer = unknown_offer(product_url, f"redirected to another page: {response.url}", response.url)
+        else:
+            offer = extract_offer(rendered.html, response.url, retailer.profile)
+            if not rendered.waited:
+                # before its condition is met a page shows placeholders (a disabled button, "chargement…"):
+                # not what a shopper would see, so neither availability nor orderability is read from it
+                offer = replace(
+                    offer, availability=Availability.UNKNOWN, orderable=None, reason=rendered.wait
+                )
+        yield self.rendered_item(
+            retailer.slug,
+            product_url,
+            offer,
+            request,
+            rendered_capture(response, rendered),
+            wait=rendered.wait,
+        )
+
+    async def failed_rendered(self, failure: Failure) -> AsyncIterator[OfferItem | Request]:
+        """A browser fetch that failed (navigation timeout, HTTP error, crash): close its page, then retry or
+        store unknown with the reason."""
+        request = failure.request  # type: ignore[attr-defined]
+        await close_page(request.meta)
+        retailer = self.config.watchlist.retailer(request.meta["retailer"])
+        product_url = request.meta["product_url"]
+        if (
+            failure.value is not None
+            and browser_gone(failure.value)
+            and request.meta["browser_attempt"] < BROWSER_ATTEMPTS
+        ):
+            self.count(retailer.slug, "browser_retries")
+            yield self.browser_request(retailer, product_url, request.meta["browser_attempt"] + 1)
+            return
+        reason, response = self.lost(failure)
+        yield self.rendered_item(
+            retailer.slug,
+            product_url,
+            unknown_offer(product_url, reason, reason),
+            request,
+            capture(response) if response is not None else None,
+            wait=None,
+        )
+
+    def rendered_item(
+        self, retailer: str, product_url: str, offer: Offer, request: Request, evidence: Any, wait: str | None
+    ) -> OfferItem:
+        return OfferItem(
+            retailer=retailer,
+            product_url=product_url,
+            observed_at=self.config.clock.now(),
+            offer=offer,
+            render="browser",
+            capture=evidence,
+            vantage=self.vantage(request),
+            wait=wait,
         )

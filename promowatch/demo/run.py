@@ -179,7 +179,7 @@ def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None) -> int
     with inbox.serving():
         try:
             watchlist = data / "watchlist.toml"
-            watchlist.write_text(demo_watchlist(shop.url, inbox.url + "/demo"))
+            watchlist.write_text(demo_watchlist(shop.url, inbox.url + "/consumer", inbox.url + "/watchdog"))
             console.print(f"demo shop at {shop.url}, data in {data}")
             for day in range(days):
                 now = DEMO_START + timedelta(days=day) + CHECK_HOUR

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from promowatch.demo.scenarios import scenario
+from promowatch.demo.scenarios import SCENARIOS, scenario
 
 
 def apprise_json_url(hook_url: str) -> str:
@@ -23,11 +23,14 @@ def demo_watchlist(base_url: str, hook_url: str, watchdog_hook_url: str | None =
     Both subscriptions post to ``hook_url`` (``http://...`` or an Apprise URL) unless ``watchdog_hook_url``
     gives the watchdog its own endpoint.
     """
-    base = base_url.rstrip("/")
-    followed = base + scenario("b").path
 
     def q(text: str) -> str:
         return json.dumps(text, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+    base = base_url.rstrip("/")
+    followed = base + scenario("b").path
+    # every scenario product is watched from day 0, so the prices charged before a promotion are on record
+    watched = ", ".join(q(s.path) for s in SCENARIOS)
 
     return f"""# promowatch demo: the local Demo Shop with its simulated fortnight
 [[retailers]]
@@ -35,6 +38,7 @@ slug = "demo-shop"
 profile = "demo-shop"
 base_url = {q(base)}
 sweep = true
+products = [{watched}]
 
 [[subscriptions]]
 name = "consommatrice"

@@ -1,0 +1,347 @@
+"""Reading product pages as a shopper sees them: Chromium through scrapy-playwright.
+
+The download handler opens the page (profile actions run as PageMethods); the spider's callback then waits for
+the profile's condition with one deadline, takes the screenshot and the rendered DOM, and always closes the page.
+A page that never reaches its condition is read as it stands and its wait outcome says why, so extraction can
+answer ``unknown`` with the reason instead of guessing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import Mapping
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Page, Route
+from playwright.async_api import Request as PlaywrightRequest
+from playwright.async_api import Response as PlaywrightResponse
+from playwright.async_api import TimeoutError as PlaywrightTimeout
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.settings import BaseSettings
+from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+from scrapy_playwright.page import PageMethod
+
+from promowatch.config import BrowserOptions, WatchedRetailer
+from promowatch.items import Capture
+
+DEFAULT_CHROMIUM = "/usr/bin/chromium"
+# meta keys of browser requests (scrapy-playwright's own keys start with playwright_)
+META_OPTIONS = "promowatch_browser"
+META_SEEN = "promowatch_seen_responses"
+META_DOCUMENT = "promowatch_document"
+
+
+class BrowserNotFound(RuntimeError):
+    """No Chromium to run: the message is one line a user can act on."""
+
+
+def browser_executable(environ: Mapping[str, str] | None = None) -> str:
+    """The Chromium to launch: ``$PROMOWATCH_CHROMIUM`` or /usr/bin/chromium; a clear error when it is missing."""
+    env = os.environ if environ is None else environ
+    return checked_executable(env.get("PROMOWATCH_CHROMIUM") or DEFAULT_CHROMIUM)
+
+
+def checked_executable(path: str) -> str:
+    """``path`` resolved when it is an executable, else :class:`BrowserNotFound` with what to do."""
+    found = shutil.which(path)
+    if found is None:
+        raise BrowserNotFound(
+            f"no Chromium at {path}: a site profile asks for browser rendering; install Debian's chromium "
+            "package (apt-get install chromium) or set PROMOWATCH_CHROMIUM to a Chromium executable"
+        )
+    return found
+
+
+def needs_browser(retailers: tuple[WatchedRetailer, ...]) -> bool:
+    """True when one of these retailers' profiles may render pages in the browser (browser or auto)."""
+    return any(r.profile.render in ("browser", "auto") for r in retailers)
+
+
+# ---------------------------------------------------------------- requests
+
+
+def playwright_selector(selector: str) -> str:
+    """A profile selector (parsel CSS or ``xpath:...``) as Playwright understands it."""
+    if selector.startswith("xpath:"):
+        return "xpath=" + selector.removeprefix("xpath:")
+    for pseudo in ("::text", "::attr("):
+        if pseudo in selector:
+            selector = selector.split(pseudo)[0]
+    return selector
+
+
+def page_methods(options: BrowserOptions) -> list[PageMethod]:
+    """The profile's actions ({click}, {fill}, {wait}) as PageMethods, bounded by the profile's timeout."""
+    methods = []
+    for action in options.actions:
+        ((verb, argument),) = action.items()
+        if verb == "click":
+            methods.append(PageMethod("click", playwright_selector(argument), timeout=options.timeout_ms))
+        elif verb == "fill":
+            selector, text = argument
+            methods.append(
+                PageMethod("fill", playwright_selector(selector), text, timeout=options.timeout_ms)
+            )
+        elif verb == "wait":
+            methods.append(PageMethod("wait_for_timeout", int(argument)))
+    return methods
+
+
+def browser_meta(retailer: WatchedRetailer) -> dict[str, Any]:
+    """Request meta that has scrapy-playwright open the page in the retailer's browser context."""
+    options = retailer.profile.browser
+    language = retailer.profile.language
+    return {
+        "playwright": True,
+        "playwright_include_page": True,  # the callback waits, screenshots and closes it
+        "playwright_context": f"promowatch-{retailer.slug}",
+        "playwright_context_kwargs": {
+            "locale": f"{language}-CH" if language else "en-US",
+            "viewport": {"width": 1280, "height": 900},
+            "service_workers": "block",
+        },
+        # the wait condition, not the load event, says when the page is ready: a page that never stops
+        # loading must not hold the navigation until its timeout
+        "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded", "timeout": options.timeout_ms},
+        "playwright_page_init_callback": init_page,
+        # a rendered page's latency is mostly Chromium's own work (scripts, layout), not the server's load:
+        # AutoThrottle would read it as a slow server; the profile's concurrency and delay bound these requests
+        "autothrottle_dont_adjust_delay": True,
+        "playwright_page_methods": page_methods(options),
+        META_OPTIONS: options,
+    }
+
+
+def third_party(url: str, page_url: str) -> bool:
+    """True when ``url`` is on another site than the page (subdomains of the same site are first party)."""
+    host, page_host = urlsplit(url).hostname or "", urlsplit(page_url).hostname or ""
+    if not host or host == page_host:
+        return False
+    site = ".".join(page_host.split(".")[-2:])
+    return not (host == site or host.endswith("." + site))
+
+
+def should_block(options: BrowserOptions, resource_type: str, url: str, page_url: str) -> bool:
+    """The profile's resource blocking: types such as image/font/media, and other sites' requests."""
+    if url.startswith(("data:", "blob:")):
+        return False
+    if resource_type in options.block:
+        return True
+    return options.block_third_party and resource_type != "document" and third_party(url, page_url)
+
+
+async def init_page(page: Page, request: Request) -> None:
+    """Before navigation: block what the profile blocks and note every response the page receives."""
+    options: BrowserOptions = request.meta[META_OPTIONS]
+    seen: list[str] = []
+    request.meta[META_SEEN] = seen
+    page_url = request.url
+
+    async def route(route: Route, asked: PlaywrightRequest) -> None:
+        if should_block(options, asked.resource_type, asked.url, page_url):
+            await route.abort()
+        else:  # on to scrapy-playwright's own route, which sets Scrapy's headers
+            await route.fallback()
+
+    def received(response: PlaywrightResponse) -> None:
+        seen.append(response.url)
+        if META_DOCUMENT not in request.meta and response.request.is_navigation_request():
+            request.meta[META_DOCUMENT] = response
+
+    # registered after scrapy-playwright's catch-all route, so Playwright asks this one first
+    await page.route("**/*", route)
+    page.on("response", received)
+
+
+# ---------------------------------------------------------------- reading the page
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What the browser showed: the DOM as rendered, the full-page screenshot and how the wait went."""
+
+    html: bytes
+    screenshot: bytes | None
+    document: bytes | None  # the page's own bytes as the server sent them, when Chromium kept them
+    wait: str
+    waited: bool  # the condition was met (or there was none)
+
+
+def describe(options: BrowserOptions) -> str:
+    """The wait condition in words, for the wait outcome and the unknown reason."""
+    parts = []
+    if options.wait_response:
+        parts.append(f"a response from {options.wait_response!r}")
+    if options.wait_for and options.wait_text:
+        parts.append(f"{options.wait_text!r} in {options.wait_for}")
+    elif options.wait_for:
+        parts.append(options.wait_for)
+    elif options.wait_text:
+        parts.append(f"text {options.wait_text!r}")
+    return " and ".join(parts) or "network idle"
+
+
+async def wait_for_condition(page: Page, options: BrowserOptions, seen: list[str]) -> tuple[bool, str]:
+    """Wait for the profile's condition within ``timeout_ms`` in all; (met, outcome in words)."""
+    deadline = time.monotonic() + options.timeout_ms / 1000
+    condition = describe(options)
+
+    def left() -> float:
+        return max(1.0, (deadline - time.monotonic()) * 1000)
+
+    started = time.monotonic()
+    try:
+        if options.wait_response and not any(options.wait_response in url for url in seen):
+            await page.wait_for_event(
+                "response", lambda r: (options.wait_response or "") in r.url, timeout=left()
+            )
+        if options.wait_for or options.wait_text:
+            locator = (
+                page.locator(playwright_selector(options.wait_for))
+                if options.wait_for
+                else page.get_by_text(options.wait_text or "")
+            )
+            if options.wait_for and options.wait_text:
+                locator = locator.filter(has_text=options.wait_text)
+            await locator.first.wait_for(state="attached", timeout=left())
+        elif not options.wait_response:
+            await page.wait_for_load_state("networkidle", timeout=left())
+    except PlaywrightTimeout:
+        return False, f"wait for {condition} timed out after {options.timeout_ms} ms"
+    return True, f"{condition} after {(time.monotonic() - started) * 1000:.0f} ms"
+
+
+async def read_page(page: Page, request: Request) -> Rendered:
+    """Wait, then take the rendered DOM and (when the profile wants it) a full-page screenshot."""
+    options: BrowserOptions = request.meta[META_OPTIONS]
+    waited, outcome = await wait_for_condition(page, options, request.meta.get(META_SEEN, []))
+    html = (await page.content()).encode("utf-8")
+    shot = (
+        await page.screenshot(full_page=True, type="png", timeout=options.timeout_ms, animations="disabled")
+        if options.screenshot
+        else None
+    )
+    document = None
+    navigation: PlaywrightResponse | None = request.meta.get(META_DOCUMENT)
+    if navigation is not None:
+        with suppress(PlaywrightError):
+            document = await navigation.body()
+    return Rendered(html=html, screenshot=shot, document=document, wait=outcome, waited=waited)
+
+
+async def close_page(meta: Mapping[str, Any]) -> None:
+    """Close the request's page, whatever state the browser is in (it may have crashed)."""
+    page = meta.get("playwright_page")
+    if isinstance(page, Page):
+        with suppress(PlaywrightError, asyncio.CancelledError):
+            await page.close()
+
+
+def browser_gone(error: BaseException) -> bool:
+    """True when the error means the page, its context or Chromium itself went away (crash, kill, restart)."""
+    message = str(error)
+    return any(
+        phrase in message
+        for phrase in ("has been closed", "Target closed", "crashed", "Browser closed", "Connection closed")
+    )
+
+
+def rendered_capture(response: Response, rendered: Rendered) -> Capture:
+    """The evidence of a browser fetch: the server's bytes (when known), the rendered DOM and the screenshot."""
+    assert response.request is not None
+    headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.headers.items()}
+    request_headers = {
+        k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.request.headers.items()
+    }
+    media_type = (headers.get("content-type") or headers.get("Content-Type") or ["text/html"])[0]
+    return Capture(
+        url=response.url,
+        status=response.status,
+        headers=headers,
+        body=rendered.document if rendered.document is not None else response.body,
+        media_type=media_type.split(";")[0].strip(),
+        request_method=response.request.method,
+        request_headers=request_headers,
+        screenshot=rendered.screenshot,
+        rendered_html=rendered.html,
+    )
+
+
+# ---------------------------------------------------------------- download handler
+
+
+class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
+    """scrapy-playwright's handler, but HTTP-only crawls never start Playwright or Chromium, and Chromium is
+    restarted after ``PROMOWATCH_BROWSER_RESTART_PAGES`` pages so a long crawl's memory stays flat.
+
+    scrapy-playwright 0.0.48 starts its Playwright driver (a Node process) on ``engine_started`` and Chromium
+    at the first browser request; here both wait for the first browser request.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        settings: BaseSettings = crawler.settings
+        self.restart_pages = settings.getint("PROMOWATCH_BROWSER_RESTART_PAGES", 0)
+        self.pages_since_launch = 0
+        self.start_lock = asyncio.Lock()
+        self.retire_lock = asyncio.Lock()
+        self.started = False
+
+    async def _maybe_launch_in_thread(self) -> None:
+        """Nothing at engine start: see the class docstring."""
+
+    def _engine_started(self) -> Any:
+        return None
+
+    async def _download_request(self, request: Request, spider: Any = None) -> Response:
+        if not self.started:
+            async with self.start_lock:
+                if not self.started:
+                    configured = self.config.launch_options.get("executable_path")
+                    self.config.launch_options["executable_path"] = (
+                        checked_executable(configured) if configured else browser_executable()
+                    )
+                    await self._launch()
+                    self.started = True
+        return await super()._download_request(request, spider)
+
+    async def _create_page(self, request: Request, spider: Any) -> Page:
+        if self.restart_pages and self.pages_since_launch >= self.restart_pages:
+            await self._retire_browser()
+        page = await super()._create_page(request, spider)
+        self.pages_since_launch += 1
+        return page
+
+    async def _retire_browser(self) -> None:
+        """Let the open pages finish, then close Chromium; the next page launches a fresh one."""
+        async with self.retire_lock:
+            if self.pages_since_launch < self.restart_pages:
+                return  # another request restarted it while this one waited
+            drain_until = time.monotonic() + 120
+            while self._get_total_page_count() and time.monotonic() < drain_until:
+                await asyncio.sleep(0.05)
+            browser = getattr(self, "browser", None)
+            if browser is not None:
+                # our own close, not a crash: keep scrapy-playwright's callback from deleting the next browser
+                browser.remove_listener("disconnected", self._browser_disconnected_callback)
+                del self.browser
+                with suppress(PlaywrightError):
+                    await asyncio.gather(*(c.context.close() for c in self.context_wrappers.values()))
+                self.context_wrappers.clear()
+                with suppress(PlaywrightError):
+                    await browser.close()
+                self.stats.inc_value("promowatch/browser_restarts")
+            self.pages_since_launch = 0
+
+    async def _close(self) -> None:
+        if self.started:
+            await super()._close()

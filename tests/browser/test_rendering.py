@@ -1,0 +1,170 @@
+"""Browser rendering for real: Debian's Chromium through scrapy-playwright, crawls in a subprocess against
+tests/browser/jsshop.py (the demo shop's scenario (e) pages: a stock line only JavaScript fills in)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+from sqlalchemy import func, select
+
+from promowatch.datadir import DataDir
+from promowatch.db.engine import open_database
+from promowatch.db.models import EvidenceBlob
+from promowatch.evidence.blobs import BlobStore
+from tests.browser.crawling import Shop, crawl, crawl_command, observations, write_watchlist
+from tests.browser.jsshop import JsShop
+
+BROWSER_NAMES = ("chromium", "chrome", "headless_shell", "node")
+
+
+@pytest.fixture(scope="module")
+def shop() -> Iterator[JsShop]:
+    server = JsShop().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def mixed_crawl(shop: JsShop, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One crawl of five retailers over the same pages, each with another render mode or wait condition."""
+    root = tmp_path_factory.mktemp("mixed")
+    shops = [
+        Shop("by-http", "http", ("/p/js/1?via=http", "/p/js/10?via=http")),
+        Shop("by-browser", "browser", ("/p/js/1", "/p/js/10", "/p/never/2", "/p/same/3", "/p/same/4")),
+        Shop("by-auto", "auto", ("/p/js/1?via=auto", "/p/js/10?via=auto")),
+        Shop("endless", "browser", ("/p/stream/5",), timeout_ms=2000),
+        Shop("endless-idle", "browser", ("/p/stream/6",), wait="", timeout_ms=2000),
+    ]
+    started = time.monotonic()
+    result = crawl(write_watchlist(root, shop.url, shops), root / "data")
+    return {
+        "result": result,
+        "seconds": time.monotonic() - started,
+        "observations": observations(root / "data"),
+        "data": root / "data",
+    }
+
+
+@pytest.mark.parametrize(
+    ("path", "availability", "orderable", "render"),
+    [
+        # scenario (e): static HTML says "chargement…" and a disabled button: HTTP cannot tell, and says so
+        pytest.param("/p/js/1?via=http", "unknown", False, "http", id="http-reads-placeholder-as-unknown"),
+        pytest.param("/p/js/10?via=http", "unknown", False, "http", id="http-out-of-stock-page-also-unknown"),
+        pytest.param("/p/js/1", "in_stock", True, "browser", id="browser-reads-js-in-stock"),
+        pytest.param("/p/js/10", "out_of_stock", False, "browser", id="browser-reads-js-out-of-stock"),
+        pytest.param("/p/js/1?via=auto", "in_stock", True, "browser", id="auto-falls-back-to-browser"),
+        pytest.param(
+            "/p/js/10?via=auto", "out_of_stock", False, "browser", id="auto-out-of-stock-via-browser"
+        ),
+    ],
+)
+def test_javascript_stock_line_is_read_only_in_the_browser(
+    mixed_crawl: dict[str, Any], path: str, availability: str, orderable: bool, render: str
+) -> None:
+    assert mixed_crawl["result"].returncode == 0, mixed_crawl["result"].stderr[-2000:]
+    seen = mixed_crawl["observations"][path]
+    assert (seen["availability"], seen["orderable"], seen["render"]) == (availability, orderable, render)
+
+
+@pytest.mark.parametrize(
+    ("path", "reason"),
+    [
+        pytest.param(
+            "/p/never/2", "wait for #stock[data-status] timed out after 3000 ms", id="stock-never-filled"
+        ),
+        pytest.param(
+            "/p/stream/5", "wait for #stock[data-status] timed out after 2000 ms", id="endless-requests"
+        ),
+        pytest.param("/p/stream/6", "wait for network idle timed out after 2000 ms", id="endless-never-idle"),
+    ],
+)
+def test_a_wait_that_times_out_is_unknown_with_the_reason(
+    mixed_crawl: dict[str, Any], path: str, reason: str
+) -> None:
+    seen = mixed_crawl["observations"][path]
+    # unknown, never out of stock; the disabled placeholder button does not make it unorderable either
+    assert (seen["availability"], seen["orderable"], seen["reason"], seen["wait"]) == (
+        "unknown",
+        None,
+        reason,
+        reason,
+    )
+    assert seen["screenshot_sha256"] is not None  # what the page showed when the wait gave up is kept
+
+
+def test_endless_requests_are_bounded_by_the_timeout(mixed_crawl: dict[str, Any], shop: JsShop) -> None:
+    # the streaming pages made requests for their whole 2 s, and the crawl did not wait longer than that
+    assert shop.hits("/api/ping") > 20
+    assert mixed_crawl["seconds"] < 60
+
+
+def test_screenshot_is_stored_once_per_distinct_image(mixed_crawl: dict[str, Any]) -> None:
+    seen = mixed_crawl["observations"]
+    same = {seen["/p/same/3"]["screenshot_sha256"], seen["/p/same/4"]["screenshot_sha256"]}
+    assert len(same) == 1 and None not in same
+    shot = same.pop()
+    assert shot != seen["/p/js/1"]["screenshot_sha256"]
+    data = DataDir.resolve(str(mixed_crawl["data"]), None)
+    assert BlobStore(data.blobs).get(shot)[:8] == b"\x89PNG\r\n\x1a\n"
+    with open_database(data.db_url)() as session:
+        rows = session.scalar(
+            select(func.count()).select_from(EvidenceBlob).where(EvidenceBlob.sha256 == shot)
+        )
+    assert rows == 1
+
+
+def test_a_killed_browser_is_relaunched_and_the_remaining_pages_are_read(
+    shop: JsShop, tmp_path: Path
+) -> None:
+    products = tuple(f"/p/js/{n}?delay=150&via=kill" for n in range(1, 31))
+    watchlist = write_watchlist(tmp_path, shop.url, [Shop("killed", "browser", products, screenshot=False)])
+    before = shop.hits("/api/stock")
+    process = psutil.Popen(crawl_command(watchlist, tmp_path / "data"))
+    killed = 0
+    deadline = time.monotonic() + 120
+    while process.poll() is None and time.monotonic() < deadline:
+        if not killed and shop.hits("/api/stock") - before >= 8:
+            for child in process.children(recursive=True):
+                if any(name in child.name().lower() for name in ("chromium", "chrome")):
+                    child.kill()
+                    killed += 1
+        time.sleep(0.02)
+    assert process.wait(timeout=60) == 0
+    assert killed > 0
+    seen = observations(tmp_path / "data")
+    assert len(seen) == 30
+    read = [path for path, s in seen.items() if s["availability"] in ("in_stock", "out_of_stock")]
+    assert len(read) == 30, {p: s["reason"] for p, s in seen.items() if p not in read}
+
+
+def test_http_only_crawl_never_starts_a_browser(shop: JsShop, tmp_path: Path) -> None:
+    watchlist = write_watchlist(tmp_path, shop.url, [Shop("plain", "http", ("/p/js/1", "/p/js/2"))])
+    process = psutil.Popen(crawl_command(watchlist, tmp_path / "data"))
+    started: set[str] = set()
+    while process.poll() is None:
+        for child in process.children(recursive=True):
+            try:
+                name = child.name().lower()
+            except psutil.NoSuchProcess:
+                continue
+            if any(browser in name for browser in BROWSER_NAMES):
+                started.add(name)
+        time.sleep(0.01)
+    assert process.returncode == 0
+    assert started == set()
+    assert {s["render"] for s in observations(tmp_path / "data").values()} == {"http"}
+
+
+def test_missing_chromium_gives_unknown_with_a_clear_reason(shop: JsShop, tmp_path: Path) -> None:
+    watchlist = write_watchlist(tmp_path, shop.url, [Shop("nobrowser", "browser", ("/p/js/1",))])
+    result = crawl(watchlist, tmp_path / "data", env={"PROMOWATCH_CHROMIUM": str(tmp_path / "no-chromium")})
+    assert result.returncode in (0, 1), result.stderr[-2000:]
+    (seen,) = observations(tmp_path / "data").values()
+    assert seen["availability"] == "unknown"
+    assert seen["reason"].startswith(f"BrowserNotFound: no Chromium at {tmp_path / 'no-chromium'}")

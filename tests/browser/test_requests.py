@@ -1,0 +1,110 @@
+"""Pure parts of spiders/browser.py: selectors, resource blocking, actions, wait descriptions, the executable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promowatch.config import BrowserOptions
+from spiders.browser import (
+    BrowserNotFound,
+    browser_executable,
+    describe,
+    page_methods,
+    playwright_selector,
+    should_block,
+)
+
+PAGE = "http://shop.example.ch/p/1"
+
+
+@pytest.mark.parametrize(
+    ("profile_selector", "expected"),
+    [
+        pytest.param("#stock[data-status]", "#stock[data-status]", id="css-unchanged"),
+        pytest.param(".stock::text", ".stock", id="parsel-text-pseudo-dropped"),
+        pytest.param("a.buy::attr(href)", "a.buy", id="parsel-attr-pseudo-dropped"),
+        pytest.param("xpath://p[@id='stock']", "xpath=//p[@id='stock']", id="xpath-prefix"),
+    ],
+)
+def test_profile_selectors_become_playwright_selectors(profile_selector: str, expected: str) -> None:
+    assert playwright_selector(profile_selector) == expected
+
+
+@pytest.mark.parametrize(
+    ("options", "resource_type", "url", "blocked"),
+    [
+        # defaults of config.BrowserOptions: image, font, media blocked; other sites blocked
+        pytest.param(BrowserOptions(), "image", "http://shop.example.ch/a.png", True, id="image-blocked"),
+        pytest.param(BrowserOptions(), "font", "http://shop.example.ch/a.woff2", True, id="font-blocked"),
+        pytest.param(
+            BrowserOptions(), "script", "http://shop.example.ch/app.js", False, id="own-script-kept"
+        ),
+        pytest.param(
+            BrowserOptions(), "fetch", "http://api.example.ch/stock", False, id="own-subdomain-kept"
+        ),
+        pytest.param(BrowserOptions(), "script", "http://tracker.test/t.js", True, id="third-party-blocked"),
+        pytest.param(BrowserOptions(), "image", "data:image/png;base64,AA", False, id="data-url-kept"),
+        pytest.param(
+            BrowserOptions(block_third_party=False),
+            "script",
+            "http://cdn.test/x.js",
+            False,
+            id="third-party-allowed",
+        ),
+        pytest.param(
+            BrowserOptions(block=()), "image", "http://shop.example.ch/a.png", False, id="nothing-blocked"
+        ),
+        pytest.param(
+            BrowserOptions(), "document", "http://other.test/", False, id="navigation-never-blocked"
+        ),
+    ],
+)
+def test_resource_blocking(options: BrowserOptions, resource_type: str, url: str, blocked: bool) -> None:
+    assert should_block(options, resource_type, url, PAGE) is blocked
+
+
+def test_actions_become_page_methods_in_order() -> None:
+    options = BrowserOptions(
+        actions=({"click": "#cookies .accept"}, {"fill": ["#postcode", "1003"]}, {"wait": 250}),
+        timeout_ms=4000,
+    )
+    methods = [(m.method, m.args, m.kwargs) for m in page_methods(options)]
+    assert methods == [
+        ("click", ("#cookies .accept",), {"timeout": 4000}),
+        ("fill", ("#postcode", "1003"), {"timeout": 4000}),
+        ("wait_for_timeout", (250,), {}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        pytest.param(BrowserOptions(), "network idle", id="no-condition"),
+        pytest.param(BrowserOptions(wait_for=".stock"), ".stock", id="selector"),
+        pytest.param(
+            BrowserOptions(wait_for=".stock", wait_text="En stock"), "'En stock' in .stock", id="text-in"
+        ),
+        pytest.param(BrowserOptions(wait_text="Disponible"), "text 'Disponible'", id="text-anywhere"),
+        pytest.param(
+            BrowserOptions(wait_response="/api/stock/", wait_for=".stock"),
+            "a response from '/api/stock/' and .stock",
+            id="response-and-selector",
+        ),
+    ],
+)
+def test_wait_condition_in_words(options: BrowserOptions, words: str) -> None:
+    assert describe(options) == words
+
+
+def test_missing_chromium_is_one_clear_line(tmp_path: Path) -> None:
+    missing = str(tmp_path / "chromium")
+    with pytest.raises(BrowserNotFound) as raised:
+        browser_executable({"PROMOWATCH_CHROMIUM": missing})
+    assert str(raised.value).startswith(f"no Chromium at {missing}: ")
+    assert "\n" not in str(raised.value)
+
+
+def test_debian_chromium_is_found_by_default() -> None:
+    assert Path(browser_executable({})).name.startswith("chromium")
