@@ -43,7 +43,7 @@ def crawl_settings(
     *,
     now: str | None = None,
     retailers: tuple[str, ...] = (),
-    log_level: str = "WARNING",
+    log_level: str = "INFO",
     overrides: dict[str, Any] | None = None,
 ) -> Settings:
     """The project's Scrapy settings for one run of this watchlist."""
@@ -67,6 +67,11 @@ def crawl_settings(
         for r in watchlist.retailers
     }
     settings.set("DOWNLOAD_SLOTS", slots, priority="cmdline")
+    # Scrapy's own log goes to a file in the data directory; the terminal gets one summary line per retailer
+    logs = data.root / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    settings.set("LOG_FILE", str(logs / "crawl.log"), priority="cmdline")
+    settings.set("LOG_FILE_APPEND", True, priority="cmdline")
     settings.set("LOG_LEVEL", log_level, priority="cmdline")
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")

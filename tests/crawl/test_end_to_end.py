@@ -1,0 +1,110 @@
+"""End to end: real `promowatch run` subprocesses crawl the demo shop over simulated days on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from promowatch.db.engine import open_database
+from promowatch.db.models import ChainEntry, OfferObservation, Product, Promotion
+from promowatch.demo.run import CHECK_HOUR, DEMO_START, run_day, timeline
+from promowatch.demo.scenarios import scenario
+from promowatch.demo.shop import DemoShop
+from promowatch.demo.watchlist import demo_watchlist
+from promowatch.evidence.blobs import BlobStore
+
+DAYS = 8
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    data = tmp_path_factory.mktemp("e2e")
+    with DemoShop(DEMO_START) as shop:
+        watchlist = data / "watchlist.toml"
+        # nobody listens on port 9 of loopback: deliveries fail and wait in the outbox, which is fine here
+        watchlist.write_text(demo_watchlist(shop.url, "json://127.0.0.1:9/hook"))
+        for day in range(DAYS):
+            now = DEMO_START + timedelta(days=day) + CHECK_HOUR
+            shop.set_clock(now)
+            result = run_day(watchlist, data, now)
+            assert result.returncode in (0, 1), result.stderr[-3000:]
+        yield {"data": data, "url": shop.url, "requests": dict(shop.requests)}
+
+
+def series(crawled: dict[str, Any], letter: str) -> list[dict[str, Any]]:
+    db_url = f"sqlite:///{crawled['data'] / 'promowatch.db'}"
+    by_title = timeline(db_url, DEMO_START, DAYS)
+    return by_title[scenario(letter).title]
+
+
+def test_bait_is_never_orderable_and_the_stores_are_empty(crawled: dict[str, Any]) -> None:
+    days = series(crawled, "a")
+    for row in days[3:]:  # the promotion runs from day 3
+        assert row["orderable"] is False
+        assert row["availability"] != "in_stock"
+        assert row["stores_in_stock"] is not None and row["stores_in_stock"] <= 0.10
+    assert {str(r["price"]) for r in days[:3]} == {"549.00"}  # charged before the promotion
+    assert {str(r["price"]) for r in days[3:]} == {"499.00"}
+
+
+def test_sell_out_on_day_2_and_restock_on_day_6(crawled: dict[str, Any]) -> None:
+    days = series(crawled, "b")
+    online = [r["availability"] for r in days]
+    assert online[:2] == ["in_stock", "in_stock"]
+    assert set(online[2:6]) == {"out_of_stock"}
+    assert online[6:] == ["in_stock", "in_stock"]
+    assert all(r["stores_in_stock"] < 0.1 for r in days[2:6])
+    assert all(r["stores_in_stock"] > 0.5 for r in days[6:])
+
+
+def test_jsonld_in_stock_but_page_sold_out_reads_out_of_stock_with_both_signals(
+    crawled: dict[str, Any],
+) -> None:
+    sessions = open_database(f"sqlite:///{crawled['data'] / 'promowatch.db'}")
+    with sessions() as session:
+        product = session.scalars(select(Product).where(Product.url.endswith(scenario("f").path))).one()
+        observation = session.scalars(
+            select(OfferObservation).where(OfferObservation.product_id == product.id).limit(1)
+        ).one()
+        assert observation.availability == "out_of_stock"
+        said = {(s.source, s.value) for s in observation.signals if s.field == "availability"}
+    assert ("jsonld", "in_stock") in said
+    assert any(source in ("text", "profile") and value == "out_of_stock" for source, value in said)
+
+
+def test_javascript_stock_line_is_unknown_over_http(crawled: dict[str, Any]) -> None:
+    sessions = open_database(f"sqlite:///{crawled['data'] / 'promowatch.db'}")
+    with sessions() as session:
+        product = session.scalars(select(Product).where(Product.url.endswith(scenario("e").path))).one()
+        states = set(
+            session.scalars(
+                select(OfferObservation.availability).where(OfferObservation.product_id == product.id)
+            )
+        )
+    assert states == {"unknown"}
+
+
+def test_every_observation_has_its_evidence_and_chain_entry(crawled: dict[str, Any]) -> None:
+    sessions = open_database(f"sqlite:///{crawled['data'] / 'promowatch.db'}")
+    blobs = BlobStore(crawled["data"] / "evidence" / "blobs")
+    with sessions() as session:
+        observations = session.scalars(select(OfferObservation)).all()
+        chained = set(session.scalars(select(ChainEntry.record_id).where(ChainEntry.record_kind == "offer")))
+        promotions = session.scalars(select(Promotion)).all()
+    assert len(observations) >= DAYS * 6
+    for observation in observations:
+        assert observation.evidence_sha256 is not None and blobs.exists(observation.evidence_sha256)
+        assert observation.id in chained
+    # the sweep found the shop's promotions, with the advertised price of the promotions page
+    advertised = {p.title: p.advertised_price for p in promotions}
+    assert str(advertised[scenario("d").title]) == "49.90"
+
+
+def test_the_crawl_is_polite(crawled: dict[str, Any]) -> None:
+    assert crawled["requests"].get("/robots.txt", 0) >= 1
+    assert not any(path.startswith(("/_admin/", "/panier", "/checkout")) for path in crawled["requests"])
