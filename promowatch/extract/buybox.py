@@ -31,6 +31,7 @@ class BuyControl:
     label: str
     enabled: bool
     why: str  # what made it disabled, or "enabled"
+    awaiting_choice: bool = False  # disabled only until a size/colour is chosen (a script enables it)
 
 
 def buy_controls(
@@ -38,6 +39,7 @@ def buy_controls(
 ) -> list[BuyControl]:
     """The visible add-to-cart controls in the product block, by label or by class/id/name."""
     found: list[BuyControl] = []
+    chooser: bool | None = None
     for element in block.xpath(_CONTROLS):
         label = normalise_text(
             " ".join(
@@ -66,8 +68,28 @@ def buy_controls(
             continue  # a "Sold out" button is stock text, read by the text source
         if not visible(element):
             continue
-        found.append(BuyControl(label or attributes, *_enabled(element)))
+        enabled, why = _enabled(element)
+        if not enabled and chooser is None:
+            chooser = has_variant_chooser(block)
+        awaiting = not enabled and bool(chooser or _AWAITING_CLASS.search(attributes.lower()))
+        found.append(BuyControl(label or attributes, enabled, why, awaiting))
     return found
+
+
+# Size, colour and variant pickers: shops disable the add-to-cart until one is chosen, and the saved HTML
+# keeps that default state although the visible page offers the item.
+_CHOOSER = (
+    ".//*[contains(@class,'swatch') or contains(@class,'variant') or"
+    " contains(@class,'variation') or contains(@class,'size-select') or contains(@class,'select-size') or"
+    " contains(@class,'size-option') or contains(@class,'option_size') or contains(@class,'option-size') or"
+    " contains(@class,'size-picker') or contains(@class,'size-selector')]"
+)
+_AWAITING_CLASS = re.compile(r"no-?size|select-?size|choose-?size|no-?variant")
+
+
+def has_variant_chooser(block: HtmlElement) -> bool:
+    """True when the block offers a size / colour / variant choice."""
+    return bool(block.xpath(_CHOOSER))
 
 
 _NEGATIVE_LABELS = frozenset(

@@ -18,7 +18,15 @@ from lxml.html import HtmlElement
 from promowatch.config import SiteProfile
 from promowatch.domain import Availability, Offer, Signal, SignalSource
 from promowatch.extract.buybox import BuyControl, buy_controls
-from promowatch.extract.page import is_skipped, is_visible_in, own_text, parse_html, visible_chunks
+from promowatch.extract.listing import LISTING_CATEGORIES, Listing, ListingKind, current_bid, listing_of
+from promowatch.extract.page import (
+    is_skipped,
+    is_visible_in,
+    own_text,
+    parse_html,
+    visible_chunks,
+    visible_text,
+)
 from promowatch.extract.phrases import PhraseBook, PhraseHit, normalise_text, phrase_book
 from promowatch.extract.prices import COUNTRY_CURRENCY, currency_code, parse_amount_in
 from promowatch.extract.selectors import select_all, select_text
@@ -123,6 +131,16 @@ def extract_offer(
         if 0 < len({c.label for c in page_controls}) == 1 and len(page_controls) <= 2:
             controls = page_controls[:1]
 
+    # ---- listing kind: bidding, seller contact and "see prices" may sit outside the product block
+    page_text = text
+    listing = listing_of(hits)
+    if listing.kind is ListingKind.SHOP and block is not page and not any(c.enabled for c in controls):
+        # An enabled add-to-cart already settles how it is bought; otherwise read the rest of the page too.
+        page_text = normalise_text(visible_text(page))
+        listing = listing_of(book.find(page_text, LISTING_CATEGORIES))
+    if listing.kind is not ListingKind.SHOP:
+        found.add("listing", SignalSource.TEXT, listing.evidence, listing.kind)
+
     # ---- identity
     title = _first(
         select_text(root, selectors.title) if selectors and selectors.title else None,
@@ -191,6 +209,13 @@ def extract_offer(
         if price is None:
             price, price_source = main_node.amount, SignalSource.TEXT
         currency = currency or main_node.currency
+    if listing.kind is ListingKind.AUCTION and price_source is not SignalSource.PROFILE:
+        # Structured data of auction lots states the starting price; the buyer pays the bid so far.
+        bid = current_bid(page_text, country)
+        if bid is not None:
+            found.add("price", SignalSource.TEXT, bid[2], bid[0])
+            price, price_source = bid[0], SignalSource.TEXT
+            currency = currency or bid[1]
     if price is not None:
         currency = currency or next((n.currency for n in nodes if n.currency), None) or default_currency
         if currency:
@@ -241,8 +266,8 @@ def extract_offer(
             found.add("orderable", SignalSource.PROFILE, f"no {selectors.buy_button}", False)
 
     hits = [h for h in hits if not _about_other_price(text, h, {price, regular}, country)]
-    availability, reason = _decide(profile_state, structured, hits, controls, profile_button)
-    orderable = _orderable(availability, structured, hits, controls, profile_button)
+    availability, reason = _decide(profile_state, structured, hits, controls, profile_button, listing)
+    orderable = _orderable(availability, structured, hits, controls, profile_button, listing)
     delivery = None
     if selectors and selectors.delivery:
         delivery = select_text(root, selectors.delivery)
@@ -448,14 +473,23 @@ def _decide(
     hits: list[PhraseHit],
     controls: list[BuyControl],
     profile_button: bool | None,
+    listing: Listing,
 ) -> tuple[Availability, str | None]:
     if profile_state is not None and profile_state is not Availability.UNKNOWN:
         return profile_state, None
+    if listing.kind is ListingKind.AUCTION_ENDED and not any(c.enabled for c in controls):
+        return Availability.OUT_OF_STOCK, None
     categories = [h.category for h in hits]
     negatives = [c for c in categories if c in NEGATIVE]
     positives = [c for c in categories if c in ("in_stock", "limited")]
     enabled = profile_button if profile_button is not None else any(c.enabled for c in controls)
     disabled = profile_button is False or (bool(controls) and not enabled)
+    awaiting = any(c.awaiting_choice for c in controls) and "not_deliverable" not in categories
+    if not negatives and disabled and profile_button is None and awaiting:
+        # Disabled only until a size or colour is chosen: the shopper sees an add-to-cart to use.
+        enabled, disabled = True, False
+    if listing.kind in (ListingKind.AUCTION, ListingKind.CLASSIFIED) and not negatives and not enabled:
+        return Availability.IN_STOCK, None  # the item is there; bidding or contacting the seller gets it
     if negatives:
         if enabled or positives:
             said = "an enabled add-to-cart" if enabled else f"'{positives[0].replace('_', ' ')}'"
@@ -501,10 +535,14 @@ def _orderable(
     hits: list[PhraseHit],
     controls: list[BuyControl],
     profile_button: bool | None,
+    listing: Listing,
 ) -> bool | None:
     categories = {h.category for h in hits}
     if profile_button is not None:
         return profile_button and not availability.unavailable
+    if listing.kind is not ListingKind.SHOP and not any(c.enabled for c in controls):
+        return False  # bought by bidding, by contacting the seller, or in another shop
+
     if "store_only" in categories or "not_deliverable" in categories:
         return False
     if structured is not None and structured[1] is False and structured[0] is Availability.IN_STOCK:
@@ -513,6 +551,8 @@ def _orderable(
         return False
     if controls:
         if not any(c.enabled for c in controls):
+            if not negatives_in(categories) and any(c.awaiting_choice for c in controls):
+                return None if availability is Availability.UNKNOWN else True
             return False
         # An enabled button on a page whose stock cannot be told is not proof it can be ordered.
         return None if availability is Availability.UNKNOWN else True
@@ -575,6 +615,11 @@ def _is_statement(text: str, hit: PhraseHit) -> bool:
 
 _STATEMENT_LENGTH = 140
 _PREORDER_LABEL = re.compile(r"pre-?order|précommand|vorbestell|preordin|prenota")
+
+
+def negatives_in(categories: set[str]) -> bool:
+    """True when the visible text says the item cannot be had."""
+    return any(c in NEGATIVE for c in categories)
 
 
 def _field_of(category: str) -> str:

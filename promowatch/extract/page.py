@@ -80,7 +80,9 @@ def classes(element: HtmlElement) -> list[str]:
 
 def is_hidden(element: HtmlElement) -> bool:
     """True when the element's own markup hides it (its ancestors are not looked at)."""
-    if element.get("hidden") is not None or element.get("aria-hidden") == "true":
+    if element.get("hidden") is not None:
+        return True
+    if element.get("aria-hidden") == "true" and not _page_wrapper(element):
         return True
     if element.get("type") == "hidden":
         return True
@@ -88,6 +90,15 @@ def is_hidden(element: HtmlElement) -> bool:
     if style and _HIDDEN_STYLE.search(style):
         return True
     return any(_HIDDEN_CLASS.match(token) for token in classes(element))
+
+
+def _page_wrapper(element: HtmlElement) -> bool:
+    # A script that opens a dialog marks the rest of the page aria-hidden; a page saved in that moment still
+    # shows it. Off-screen slides and visual duplicates, the usual aria-hidden content, never hold the title.
+    parent = element.getparent()
+    if parent is not None and parent.tag == "body":
+        return True
+    return element.find(".//h1") is not None
 
 
 def is_other_section(element: HtmlElement) -> bool:

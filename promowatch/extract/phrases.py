@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,12 +33,19 @@ CATEGORIES = (
     "instalment",
     "reference",
     "add_to_cart",
+    "auction",
+    "auction_ended",
+    "classified",
+    "price_comparison",
 )
 PHRASE_DIR = Path(__file__).with_name("phrases")
 # A number, or a range such as "3-5" / "3 à 5", where a phrase says {n}.
 _NUMBER = r"\d+(?:[.,]\d+)?(?:\s*(?:-|–|to|bis|à|a)\s*\d+)?"
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _NUMBER_KEY = "{n}"
+# Scripts written without spaces between words (Chinese, Japanese) or with particles glued to them (Korean):
+# their phrases are matched inside a run of letters, indexed by their first character.
+_UNSPACED = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _APOSTROPHE = str.maketrans({"’": "'", "ʼ": "'", "\xa0": " ", "\u202f": " "})
 
 PhraseTable: TypeAlias = Mapping[str, Mapping[str, tuple[str, ...]]]  # locale -> category -> phrases
@@ -100,7 +107,12 @@ class PhraseBook:
                 continue
             seen.add(words)
             first = _TOKEN.match(words)
-            key = _NUMBER_KEY if words.startswith("{n}") else first.group(0) if first else words[0]
+            if words.startswith("{n}"):
+                key = _NUMBER_KEY
+            elif _UNSPACED.match(words):
+                key = words[0]
+            else:
+                key = first.group(0) if first else words[0]
             compiled = re.compile(_phrase_pattern(words))
             self._index.setdefault(key, []).append((compiled, category, phrase, locale))
 
@@ -110,12 +122,10 @@ class PhraseBook:
         hits: list[PhraseHit] = []
         index = self._index
         taken_until = 0
-        for token in _TOKEN.finditer(text):
-            start = token.start()
+        for start, word in _starts(text):
             if start < taken_until:
                 continue
-            word = token.group(0)
-            candidates = index.get(_NUMBER_KEY if word.isdigit() else word)
+            candidates = index.get(word)
             if not candidates:
                 continue
             best: tuple[re.Match[str], str, str, str] | None = None
@@ -139,12 +149,29 @@ class PhraseBook:
         return None
 
 
+def _starts(text: str) -> Iterator[tuple[int, str]]:
+    """Where a phrase may begin, with its index key: each token, and each character of unspaced scripts."""
+    for token in _TOKEN.finditer(text):
+        word = token.group(0)
+        if word.isdigit():
+            yield token.start(), _NUMBER_KEY
+        elif _UNSPACED.search(word):
+            base = token.start()
+            if not _UNSPACED.match(word):
+                yield base, word
+            for offset, char in enumerate(word):
+                if _UNSPACED.match(char):
+                    yield base + offset, char
+        else:
+            yield token.start(), word
+
+
 def _phrase_pattern(words: str) -> str:
     parts = [re.escape(part) for part in words.split("{n}")]
     pattern = _NUMBER.join(parts)
     # Whole words only, where the phrase begins or ends with a letter ("/month" may follow a digit).
-    before = r"(?<!\w)" if re.match(r"\w|\{", words) else ""
-    after = r"(?!\w)" if re.search(r"(?:\w|\})$", words) else ""
+    before = r"(?<!\w)" if re.match(r"\w|\{", words) and not _UNSPACED.match(words) else ""
+    after = r"(?!\w)" if re.search(r"(?:\w|\})$", words) and not _UNSPACED.search(words[-1]) else ""
     return before + pattern + after
 
 
