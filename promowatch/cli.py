@@ -213,11 +213,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_case(args: argparse.Namespace) -> int:
     if args.case_command == "export":
+        from promowatch.db.engine import open_database
         from promowatch.evidence.case import export_case
 
         data = _data(args)
-        from promowatch.db.engine import open_database
-
+        tsa = args.tsa or (
+            _watchlist(args).tsa_url if args.watchlist or default_watchlist().exists() else None
+        )
         out = export_case(
             open_database(data.db_url),
             data.blobs,
@@ -225,26 +227,23 @@ def cmd_case(args: argparse.Namespace) -> int:
             args.finding,
             Path(args.output),
             language=args.language,
-            tsa_url=args.tsa,
+            tsa_url=tsa,
         )
         print(f"case of finding {args.finding} written to {out}")
         return EXIT_OK
     from promowatch.evidence.case import verify_case
 
-    report = verify_case(Path(args.bundle))
+    report = verify_case(Path(args.bundle), tsa_ca_file=Path(args.tsa_ca) if args.tsa_ca else None)
     for line in report.checks:
         print(f"  ok  {line}")
-    if not report.ok:
-        print(f"FAILED: {report.first_problem}")
-        return EXIT_FAILED
-    print("verified: every hash, the chain excerpt and the recomputed finding hold")
-    return EXIT_OK
+    print(report.message)
+    return EXIT_OK if report.ok else EXIT_FAILED
 
 
 def cmd_evidence(args: argparse.Namespace) -> int:
     from promowatch.db.engine import open_database
     from promowatch.evidence.blobs import BlobStore
-    from promowatch.evidence.verify import verify_evidence
+    from promowatch.evidence.integrity import verify_evidence
 
     data = _data(args)
     report = verify_evidence(open_database(data.db_url), BlobStore(data.blobs))
@@ -321,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--tsa", help="RFC 3161 timestamp authority URL")
     verify = case_sub.add_parser("verify", parents=[common])
     verify.add_argument("bundle")
+    verify.add_argument("--tsa-ca", help="CA certificate file to check the timestamp's signature with")
     evidence = add("evidence", cmd_evidence, "verify the evidence store and the observation hash chain")
     evidence.add_argument("evidence_command", choices=["verify"])
     return parser

@@ -522,6 +522,7 @@ class Watchlist:
     subscriptions: tuple[Subscription, ...]
     thresholds: Thresholds
     contact: str | None  # put in the User-Agent so a shop can reach the operator
+    tsa_url: str | None = None  # RFC 3161 timestamp authority for case bundles
 
     def retailer(self, slug: str) -> WatchedRetailer:
         for retailer in self.retailers:
@@ -544,6 +545,8 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
     extra_dirs = (path.parent / "sites",) if path else ()
     settings = top.table("settings")
     contact = settings.text("contact")
+    tsa_url = settings.text("tsa_url")
+    _check_url(settings, "tsa_url", tsa_url)
     thresholds = parse_thresholds(settings.raw("thresholds") or {}, f"{name}: settings: thresholds")
     settings.finish()
 
@@ -682,6 +685,7 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
         subscriptions=tuple(subscriptions),
         thresholds=thresholds,
         contact=contact,
+        tsa_url=tsa_url,
     )
 
 

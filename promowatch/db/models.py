@@ -57,7 +57,11 @@ Money = Numeric(12, 2, asdecimal=True)
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, Decimal: Money, dict[str, Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        Decimal: Money,
+        dict[str, Any]: JSON,
+    }
 
 
 class Retailer(Base):

@@ -136,6 +136,7 @@ def store_stockout(
     inputs: dict[str, Any] = {
         "stores_in_scope": len(scope),
         "scope": scope_name,
+        "scope_store_ids": sorted(scope),  # so a case bundle can recompute over the same stores
         "stores_observed": len(by_store),
         "samples": len(counted_points),
         "samples_at_or_above_share": sum(1 for p in counted_points if p.holds),

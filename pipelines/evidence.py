@@ -1,0 +1,78 @@
+"""Evidence pipeline: every capture's bytes go into the blob store and the run's WARC before persistence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self
+
+from scrapy.crawler import Crawler
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from promowatch.datadir import DataDir
+from promowatch.db.engine import open_database
+from promowatch.db.models import EvidenceBlob
+from promowatch.domain import utcnow
+from promowatch.evidence.blobs import BlobStore
+from promowatch.evidence.capture import StoredBlob, file_capture
+from promowatch.evidence.warc import WarcRun
+
+
+def record_blobs(session: Session, stored: list[StoredBlob], created_at: datetime) -> None:
+    """Add index rows for blobs not yet indexed (a blob already on disk may predate its row after a crash)."""
+    wanted = {b.sha256: b for b in stored}
+    known = set(session.scalars(select(EvidenceBlob.sha256).where(EvidenceBlob.sha256.in_(wanted))))
+    for sha, blob in wanted.items():
+        if sha not in known:
+            session.add(
+                EvidenceBlob(sha256=sha, size=blob.size, media_type=blob.media_type, created_at=created_at)
+            )
+
+
+class EvidencePipeline:
+    """Stores capture bytes once, sets their SHA-256 on the item, and writes one WARC per crawl run."""
+
+    def __init__(self, blobs_root: Path, warc_dir: Path, db_url: str, run_name: str) -> None:
+        self.blobs_root, self.warc_dir = blobs_root, warc_dir
+        self.db_url = db_url
+        self.run_name = run_name
+        self.blobs = BlobStore(self.blobs_root)
+        self.sessions: sessionmaker[Session] | None = None
+        self.warc: WarcRun | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        data = DataDir.resolve(
+            settings.get("PROMOWATCH_DATA_DIR") or None, settings.get("PROMOWATCH_DB") or None
+        )
+        spider = crawler.spidercls.name if crawler.spidercls is not None else "crawl"
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        return cls(data.blobs, data.warcs, data.db_url, f"{spider}-{stamp}")
+
+    @property
+    def warc_path(self) -> Path:
+        return self.warc_dir / f"{self.run_name}.warc.gz"
+
+    def open_spider(self) -> None:
+        self.sessions = open_database(self.db_url)
+        self.warc = WarcRun(self.warc_path)
+
+    def close_spider(self) -> None:
+        if self.warc is not None:
+            self.warc.close()
+            self.warc = None
+
+    def process_item(self, item: Any) -> Any:
+        capture = getattr(item, "capture", None)
+        if capture is None:
+            return item
+        if self.sessions is None:
+            self.open_spider()
+        assert self.sessions is not None
+        fetched_at = getattr(item, "observed_at", None) or utcnow()
+        stored, _refs = file_capture(capture, self.blobs, self.warc, fetched_at)
+        with self.sessions.begin() as session:
+            record_blobs(session, stored, utcnow())
+        return item

@@ -1,0 +1,318 @@
+"""The hash chain over observations: editing, deleting or reordering a chained record breaks a link.
+
+Each entry hashes a canonical JSON preimage of (seq, created_at, record_kind, record_id, record_sha256,
+prev_sha256, evidence) where ``evidence`` is the sorted list of evidence SHA-256s inside the record.
+
+Intervals (store observations, ad sightings) are extended by re-checks. The chain handles that with two
+kinds of entries: the first sighting (``store`` / ``ad``) chains the fields that never change, and every
+extension appends a ``store_ext`` / ``ad_ext`` entry chaining ``last_seen`` and ``checks`` as they are
+after the extension. Verification demands that a row's current ``last_seen``/``checks`` equal its latest
+extension entry (or ``first_seen``/1 when it has none), so a silent edit of an interval is detected while
+legitimate extensions stay cheap (one small row per re-check, no observation row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from promowatch.db.models import AdSighting, ChainEntry, OfferObservation, StoreObservation
+from promowatch.domain import money_str
+from promowatch.evidence.canonical import canonical_sha256, iso_utc
+
+GENESIS = "0" * 64
+EXTENSION_SUFFIX = "_ext"
+# an arbitrary constant: the PostgreSQL advisory lock that serialises appends across processes
+_PG_CHAIN_LOCK = 7_262_001
+
+Observation = OfferObservation | StoreObservation | AdSighting
+
+
+def observation_record(obs: Observation) -> dict[str, Any]:
+    """The canonical record of an observation as chained: for intervals, the fields of the first sighting."""
+    if isinstance(obs, OfferObservation):
+        return {
+            "kind": "offer",
+            "id": obs.id,
+            "product_id": obs.product_id,
+            "run_id": obs.run_id,
+            "observed_at": iso_utc(obs.observed_at),
+            "price": money_str(obs.price),
+            "regular_price": money_str(obs.regular_price),
+            "currency": obs.currency,
+            "availability": obs.availability,
+            "orderable": obs.orderable,
+            "delivery": obs.delivery,
+            "reason": obs.reason,
+            "http_status": obs.http_status,
+            "final_url": obs.final_url,
+            "render": obs.render,
+            "evidence_sha256": obs.evidence_sha256,
+            "screenshot_sha256": obs.screenshot_sha256,
+            "vantage": obs.vantage,
+            "signals": [
+                {"field": s.field, "source": s.source, "raw": s.raw, "value": s.value} for s in obs.signals
+            ],
+        }
+    if isinstance(obs, StoreObservation):
+        return {
+            "kind": "store",
+            "id": obs.id,
+            "product_id": obs.product_id,
+            "store_id": obs.store_id,
+            "run_id": obs.run_id,
+            "first_seen": iso_utc(obs.first_seen),
+            "availability": obs.availability,
+            "quantity": obs.quantity,
+            "source_time": iso_utc(obs.source_time),
+            "evidence_sha256": obs.evidence_sha256,
+        }
+    return {
+        "kind": "ad",
+        "id": obs.id,
+        "promotion_id": obs.promotion_id,
+        "ad_kind": obs.kind,
+        "source_url": obs.source_url,
+        "note": obs.note,
+        "seen_at": iso_utc(obs.seen_at),
+        "evidence_sha256": obs.evidence_sha256,
+    }
+
+
+def extension_record(obs: StoreObservation | AdSighting) -> dict[str, Any]:
+    """The canonical record of an interval's extension: its id, ``last_seen`` and ``checks`` now."""
+    kind = "store" if isinstance(obs, StoreObservation) else "ad"
+    return {
+        "kind": kind + EXTENSION_SUFFIX,
+        "id": obs.id,
+        "last_seen": iso_utc(obs.last_seen),
+        "checks": obs.checks,
+    }
+
+
+def evidence_hashes(record: Mapping[str, Any]) -> list[str]:
+    """The evidence SHA-256s a record cites, sorted and de-duplicated."""
+    found = {record.get(key) for key in ("evidence_sha256", "screenshot_sha256")}
+    return sorted(h for h in found if isinstance(h, str) and h)
+
+
+def entry_preimage(entry: Mapping[str, Any], evidence: Sequence[str]) -> dict[str, Any]:
+    """What an entry's hash covers."""
+    return {
+        "seq": entry["seq"],
+        "created_at": entry["created_at"],
+        "record_kind": entry["record_kind"],
+        "record_id": entry["record_id"],
+        "record_sha256": entry["record_sha256"],
+        "prev_sha256": entry["prev_sha256"],
+        "evidence": list(evidence),
+    }
+
+
+def entry_sha256(entry: Mapping[str, Any], evidence: Sequence[str]) -> str:
+    """The hash of one entry given as plain JSON values (``created_at`` an ISO string)."""
+    return canonical_sha256(entry_preimage(entry, evidence))
+
+
+def entry_json(entry: ChainEntry) -> dict[str, Any]:
+    """A stored entry as plain JSON values, the form exported in case bundles."""
+    return {
+        "seq": entry.seq,
+        "created_at": iso_utc(entry.created_at),
+        "record_kind": entry.record_kind,
+        "record_id": entry.record_id,
+        "record_sha256": entry.record_sha256,
+        "prev_sha256": entry.prev_sha256,
+        "entry_sha256": entry.entry_sha256,
+    }
+
+
+def _lock_chain(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_CHAIN_LOCK})
+    # SQLite: two writers that read the same head both try the same seq; the primary key refuses one.
+
+
+def append(
+    session: Session, record_kind: str, record_id: int, record: Mapping[str, Any], created_at: datetime
+) -> ChainEntry:
+    """Append one record to the chain inside the caller's transaction (the caller commits)."""
+    _lock_chain(session)
+    head = session.execute(select(ChainEntry).order_by(ChainEntry.seq.desc()).limit(1)).scalar_one_or_none()
+    fields: dict[str, Any] = {
+        "seq": 1 if head is None else head.seq + 1,
+        "created_at": iso_utc(created_at),
+        "record_kind": record_kind,
+        "record_id": record_id,
+        "record_sha256": canonical_sha256(record),
+        "prev_sha256": GENESIS if head is None else head.entry_sha256,
+    }
+    entry = ChainEntry(
+        seq=fields["seq"],
+        created_at=created_at,
+        record_kind=record_kind,
+        record_id=record_id,
+        record_sha256=fields["record_sha256"],
+        prev_sha256=fields["prev_sha256"],
+        entry_sha256=entry_sha256(fields, evidence_hashes(record)),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def append_observation(session: Session, obs: Observation, created_at: datetime) -> ChainEntry:
+    """Chain a freshly inserted observation (flushed, so it has an id)."""
+    record = observation_record(obs)
+    return append(session, record["kind"], obs.id, record, created_at)
+
+
+def append_extension(
+    session: Session, obs: StoreObservation | AdSighting, created_at: datetime
+) -> ChainEntry:
+    """Chain an interval's new ``last_seen``/``checks`` after a re-check extended it."""
+    record = extension_record(obs)
+    return append(session, record["kind"], obs.id, record, created_at)
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    entries: int
+    first_problem: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        if self.ok:
+            return f"hash chain intact: {self.entries} entries"
+        return f"hash chain broken ({len(self.problems)} problems): {self.first_problem}"
+
+
+def check_links(
+    entries: Iterable[Mapping[str, Any]], evidence_of: Mapping[tuple[str, int], list[str]]
+) -> list[str]:
+    """Problems in a run of consecutive entries: seq gaps, broken prev links, entry hashes that differ.
+
+    ``evidence_of`` gives the evidence hashes of each (kind, id) record; records absent from it are
+    taken to cite no evidence (extensions) — a wrong guess shows up as a hash mismatch.
+    """
+    problems: list[str] = []
+    previous: Mapping[str, Any] | None = None
+    for entry in entries:
+        seq = entry["seq"]
+        if previous is not None:
+            if seq != previous["seq"] + 1:
+                problems.append(f"chain entry {seq}: follows entry {previous['seq']} (entries missing)")
+            if entry["prev_sha256"] != previous["entry_sha256"]:
+                problems.append(f"chain entry {seq}: prev_sha256 does not match entry {previous['seq']}")
+        elif seq == 1 and entry["prev_sha256"] != GENESIS:
+            problems.append("chain entry 1: does not start from the genesis hash")
+        evidence = evidence_of.get((entry["record_kind"], entry["record_id"]), [])
+        if entry_sha256(entry, evidence) != entry["entry_sha256"]:
+            problems.append(f"chain entry {seq}: entry hash does not match its content")
+        previous = entry
+    return problems
+
+
+_MODELS: dict[str, type[OfferObservation] | type[StoreObservation] | type[AdSighting]] = {
+    "offer": OfferObservation,
+    "store": StoreObservation,
+    "ad": AdSighting,
+}
+
+
+def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
+    """Walk the whole chain: links, entry hashes, each record against its row, intervals against extensions."""
+    problems: list[str] = []
+    count = 0
+    previous: dict[str, Any] | None = None
+    latest_extension: dict[tuple[str, int], str] = {}
+    chained: set[tuple[str, int]] = set()
+    last_seq = 0
+    while True:
+        rows = session.scalars(
+            select(ChainEntry).where(ChainEntry.seq > last_seq).order_by(ChainEntry.seq).limit(batch)
+        ).all()
+        if not rows:
+            break
+        records = _load_records(session, rows)
+        evidence_of: dict[tuple[str, int], list[str]] = {}
+        for row in rows:
+            key = (row.record_kind, row.record_id)
+            if row.record_kind.endswith(EXTENSION_SUFFIX):
+                latest_extension[(row.record_kind.removesuffix(EXTENSION_SUFFIX), row.record_id)] = (
+                    row.record_sha256
+                )
+                continue
+            record = records.get(key)
+            if record is None:
+                problems.append(
+                    f"chain entry {row.seq}: {row.record_kind} observation {row.record_id} is missing"
+                )
+                continue
+            chained.add(key)
+            evidence_of[key] = evidence_hashes(record)
+            if canonical_sha256(record) != row.record_sha256:
+                problems.append(
+                    f"chain entry {row.seq}: {row.record_kind} observation {row.record_id} differs from the "
+                    "chained record"
+                )
+        run = [entry_json(r) for r in rows]
+        if previous is not None:
+            run.insert(0, previous)
+        problems.extend(check_links(run, evidence_of))
+        previous = run[-1]
+        count += len(rows)
+        last_seq = rows[-1].seq
+    problems.extend(_check_intervals(session, latest_extension))
+    problems.extend(_check_unchained(session, chained))
+    return ChainReport(
+        ok=not problems, entries=count, first_problem=problems[0] if problems else None, problems=problems
+    )
+
+
+def _load_records(session: Session, rows: Sequence[ChainEntry]) -> dict[tuple[str, int], dict[str, Any]]:
+    records: dict[tuple[str, int], dict[str, Any]] = {}
+    for kind, model in _MODELS.items():
+        ids = [r.record_id for r in rows if r.record_kind == kind]
+        if ids:
+            found = cast(Sequence[Observation], session.scalars(select(model).where(model.id.in_(ids))).all())
+            for obs in found:
+                records[(kind, obs.id)] = observation_record(obs)
+    return records
+
+
+def _check_intervals(session: Session, latest_extension: Mapping[tuple[str, int], str]) -> list[str]:
+    problems: list[str] = []
+    intervals: list[tuple[str, Sequence[StoreObservation | AdSighting]]] = [
+        ("store", session.scalars(select(StoreObservation).order_by(StoreObservation.id)).all()),
+        ("ad", session.scalars(select(AdSighting).order_by(AdSighting.id)).all()),
+    ]
+    for kind, rows in intervals:
+        for obs in rows:
+            expected = latest_extension.get((kind, obs.id))
+            start = obs.first_seen if isinstance(obs, StoreObservation) else obs.seen_at
+            if expected is None:
+                if obs.checks != 1 or obs.last_seen != start:
+                    problems.append(f"{kind} observation {obs.id}: extended without a chain entry")
+            elif canonical_sha256(extension_record(obs)) != expected:
+                problems.append(
+                    f"{kind} observation {obs.id}: last_seen/checks differ from its last chain entry"
+                )
+    return problems
+
+
+def _check_unchained(session: Session, chained: set[tuple[str, int]]) -> list[str]:
+    problems: list[str] = []
+    for kind, model in _MODELS.items():
+        total = session.scalar(select(func.count()).select_from(model)) or 0
+        have = sum(1 for k, _ in chained if k == kind)
+        if total != have:
+            problems.append(f"{total - have} {kind} observations are not in the chain")
+    return problems

@@ -1,0 +1,88 @@
+"""RFC 3161 trusted timestamps through the ``openssl ts`` command: query, fetch over HTTP, check."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import tempfile
+import urllib.request
+from pathlib import Path
+
+
+class TimestampError(RuntimeError):
+    pass
+
+
+def _openssl(*args: str, data: bytes | None = None) -> bytes:
+    result = subprocess.run(["openssl", "ts", *args], input=data, capture_output=True, check=False)
+    if result.returncode != 0:
+        raise TimestampError(f"openssl ts {args[0]} failed: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout
+
+
+def timestamp_query(data: bytes) -> bytes:
+    """A DER timestamp query over SHA-256 of ``data``, asking for the authority's certificate."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "data"
+        source.write_bytes(data)
+        return _openssl("-query", "-data", str(source), "-sha256", "-cert")
+
+
+def request_timestamp(data: bytes, tsa_url: str, timeout: float = 30.0) -> bytes:
+    """POST a query for ``data`` to the authority; return its DER reply (``.tsr``), checked to be granted."""
+    request = urllib.request.Request(
+        tsa_url, data=timestamp_query(data), headers={"Content-Type": "application/timestamp-query"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        reply: bytes = response.read()
+    status = reply_text(reply)
+    if "Status: Granted" not in status:
+        raise TimestampError(f"the timestamp authority refused: {status.splitlines()[:3]}")
+    if imprint_of(reply) != _sha256(data):
+        raise TimestampError("the timestamp reply is for other data")
+    return reply
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def reply_text(reply: bytes) -> str:
+    """``openssl ts -reply -text`` of a DER reply."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "reply.tsr"
+        path.write_bytes(reply)
+        return _openssl("-reply", "-in", str(path), "-text").decode(errors="replace")
+
+
+def imprint_of(reply: bytes) -> str | None:
+    """The hex message imprint a reply timestamps, or None when it holds no token."""
+    text = reply_text(reply)
+    match = re.search(r"Message data:\n((?:\s+[0-9a-f]{4} - .*\n)+)", text)
+    if not match:
+        return None
+    digest = ""
+    for line in match.group(1).splitlines():
+        # "    0000 - 2c f2 4d ba 5f b0 a3 0e-26 e8 3b 2a c5 b9 e2 9e   ,.M._...": 16 bytes, then their ASCII
+        hex_area = line.split(" - ", 1)[1][:47].replace("-", " ")
+        digest += "".join(hex_area.split())
+    return digest
+
+
+def time_of(reply: bytes) -> str | None:
+    """The time the authority stamped, as it prints it."""
+    match = re.search(r"Time stamp: (.+)", reply_text(reply))
+    return match.group(1).strip() if match else None
+
+
+def verify_timestamp(data: bytes, reply: bytes, ca_file: Path, untrusted: Path | None = None) -> None:
+    """Full check of the signature chain against a trusted CA; raises ``TimestampError`` when it fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        source, tsr = Path(tmp) / "data", Path(tmp) / "reply.tsr"
+        source.write_bytes(data)
+        tsr.write_bytes(reply)
+        args = ["-verify", "-data", str(source), "-in", str(tsr), "-CAfile", str(ca_file)]
+        if untrusted is not None:
+            args += ["-untrusted", str(untrusted)]
+        _openssl(*args)

@@ -1,0 +1,113 @@
+"""VERIFY.md: how a third party checks a case bundle by hand, without promowatch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+_CHECK_SCRIPT = """\
+import hashlib, json
+from warcio.archiveiterator import ArchiveIterator
+
+def canonical(value):
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+records = {}
+for line in open("observations.jsonl", encoding="utf-8"):
+    obs = json.loads(line)
+    records[(obs["kind"], obs["id"])] = obs["record"]
+    if obs["extension"] is not None:
+        records[(obs["kind"] + "_ext", obs["id"])] = obs["extension"]
+
+previous, seen, last_ext = None, set(), {}
+for line in open("chain.jsonl", encoding="utf-8"):
+    entry = json.loads(line)
+    key = (entry["record_kind"], entry["record_id"])
+    record = records.get(key)
+    evidence = []
+    if key[0].endswith("_ext"):
+        last_ext[key] = entry["record_sha256"]  # an interval's older extensions are superseded
+    elif record is not None:
+        evidence = sorted({record.get(k) for k in ("evidence_sha256", "screenshot_sha256")} - {None})
+        assert sha(canonical(record)) == entry["record_sha256"], f"record of entry {entry['seq']} differs"
+        seen.add(key)
+    preimage = {k: entry[k] for k in ("seq", "created_at", "record_kind", "record_id", "record_sha256",
+                                      "prev_sha256")}
+    preimage["evidence"] = evidence
+    assert sha(canonical(preimage)) == entry["entry_sha256"], f"entry {entry['seq']} hash differs"
+    if previous is not None:
+        assert entry["prev_sha256"] == previous["entry_sha256"], f"entry {entry['seq']} link broken"
+    previous = entry
+for key, record in records.items():
+    if key[0].endswith("_ext"):
+        ok = sha(canonical(record)) == last_ext[key] if key in last_ext else record["checks"] == 1
+        assert ok, f"interval {key} differs from its last chain entry"
+    else:
+        assert key in seen, f"observation {key} has no chain entry"
+
+bodies = {}
+with open("evidence.warc.gz", "rb") as stream:
+    for record in ArchiveIterator(stream):
+        if record.rec_type == "response":
+            bodies[sha(record.content_stream().read())] = record.rec_headers.get_header("WARC-Target-URI")
+cited = {r.get("evidence_sha256") for (kind, _), r in records.items() if kind in ("offer", "store")} - {None}
+case = json.load(open("case.json", encoding="utf-8"))
+in_warc = {h for h, e in case["evidence"].items() if e["record_type"] == "response"}
+assert in_warc <= set(bodies), f"responses missing from the WARC: {in_warc - set(bodies)}"
+print(f"chain: {len(seen)} records chained; WARC: {len(bodies)} responses; cited captures: {len(cited)}")
+"""
+
+
+def verify_guide(case: Mapping[str, Any]) -> str:
+    """The text of VERIFY.md for one case."""
+    finding = case["finding"]
+    stamp = ""
+    if case.get("timestamp"):
+        stamp = f"""
+## Trusted timestamp
+`manifest-sha256.txt.tsr` is an RFC 3161 reply from {case["timestamp"]["authority"]} over the manifest.
+With the authority's CA certificate (obtained from the authority, not from this bundle):
+
+    openssl ts -reply -in manifest-sha256.txt.tsr -text          # shows the time and the hash
+    openssl ts -verify -data manifest-sha256.txt -in manifest-sha256.txt.tsr -CAfile AUTHORITY-CA.pem
+"""
+    return f"""# How to verify this case file
+
+Case of finding {finding["id"]} (rule `{finding["rule"]}`), produced by promowatch {case["software"]["version"]}.
+Nothing here needs promowatch: `sha256sum`, `openssl` and Python 3 with `warcio` (`pip install warcio`) suffice.
+
+## Every file is the one that was exported
+    unzip case.zip -d case && cd case
+    sha256sum -c manifest-sha256.txt
+    find . -type f ! -name 'manifest-sha256.txt*' | sed 's|^./||' | sort | diff - <(cut -c67- manifest-sha256.txt | sort)
+
+The first command must print `OK` for every line, the second nothing (no file missing, none added).
+{stamp}
+## The observations are the ones recorded, and the captures are the ones cited
+Each line of `observations.jsonl` is one observation: `record` is the exact record promowatch chained when it
+stored the observation (canonical JSON: keys sorted, no spaces, UTF-8; prices as strings, times as ISO UTC).
+Store stock and ad sightings are intervals; `extension` carries the interval's `last_seen`/`checks`, chained
+by a `store_ext`/`ad_ext` entry on every re-check.
+`chain.jsonl` is an unbroken run of the hash chain: each entry's `entry_sha256` is SHA-256 of the canonical
+JSON of its `seq, created_at, record_kind, record_id, record_sha256, prev_sha256` plus `evidence` (the
+sorted SHA-256s of the captures the record cites), and `prev_sha256` is the previous entry's hash.
+Each observation's `evidence_sha256` is the SHA-256 of the response body in `evidence.warc.gz` (a standard WARC
+file; its `WARC-Payload-Digest` header states the same hash), and `screenshot_sha256` names a file in
+`screenshots/`. A body fetched several times unchanged is in the WARC once, with the date and headers of
+its first fetch; the crawl's own WARC files hold a `revisit` record for every later fetch.
+This script checks all of it (run it inside the unpacked folder):
+
+```python
+{_CHECK_SCRIPT}```
+
+The chain's newest entry at export time was {case["chain"]["head_at_export"]}; comparing it with a later copy
+of the chain (or a published head) shows that no entry before it was changed since.
+
+## The finding follows from the observations
+`case.json` states the rule, its thresholds (`rule.thresholds`) and the measured inputs. `timeline.csv` has one
+row per observation; the rule can be re-applied by hand from it. `promowatch case verify case.zip` re-applies
+the same rule code to `observations.jsonl` and compares the result with the finding.
+"""

@@ -1,0 +1,224 @@
+"""WARC files of a crawl run and their sidecar index (which record holds which evidence, at which offset).
+
+One WARC per crawl run, gzip per record, so any record can be copied out by (offset, length) and
+concatenated records remain a valid WARC. Each WARC ``X.warc.gz`` has a sidecar ``X.warc.gz.idx.jsonl``
+with one line per record: sha256 of the payload, record type, target URI, offset, length, date.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from io import BytesIO
+from pathlib import Path
+from typing import IO, Any
+
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from promowatch.evidence.canonical import iso_utc
+
+INDEX_SUFFIX = ".idx.jsonl"
+# Scrapy hands over decoded bodies; keeping these headers would make WARC readers decode them again.
+_ENCODING_HEADERS = {"content-encoding", "transfer-encoding", "content-length"}
+
+_REASONS = {
+    200: "OK",
+    301: "Moved Permanently",
+    302: "Found",
+    304: "Not Modified",
+    403: "Forbidden",
+    404: "Not Found",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RecordRef:
+    """Where one WARC record lives and what it holds."""
+
+    warc: str  # file name, relative to the WARC directory
+    offset: int
+    length: int
+    record_type: str  # response, request, resource, revisit
+    uri: str
+    sha256: str  # of the payload (response body, resource bytes; request: the response body it asked for)
+    date: str
+    media_type: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def http_headers_for_archive(headers: dict[str, list[str]], body_length: int) -> list[tuple[str, str]]:
+    """Headers as archived: encoding headers renamed (the body is stored decoded), true Content-Length."""
+    out: list[tuple[str, str]] = []
+    for name, values in headers.items():
+        for value in values:
+            if name.lower() in _ENCODING_HEADERS:
+                out.append((f"X-Archive-Orig-{name}", value))
+            else:
+                out.append((name, value))
+    out.append(("Content-Length", str(body_length)))
+    return out
+
+
+class WarcRun:
+    """Appends records to one WARC file and its index; not thread-safe (a Scrapy pipeline is single-threaded)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # both stay open for the whole run and are closed by close()
+        self._handle: IO[bytes] = path.open("ab")
+        self._index: IO[str] = Path(str(path) + INDEX_SUFFIX).open("a", encoding="utf-8")  # noqa: SIM115
+        self._writer = WARCWriter(self._handle, gzip=True)
+        self._written: dict[str, RecordRef] = {}  # payload sha256 -> first full response in this file
+
+    def close(self) -> None:
+        self._handle.close()
+        self._index.close()
+
+    def _write(
+        self, record: Any, record_type: str, uri: str, sha256: str, date: str, media_type: str
+    ) -> RecordRef:
+        self._handle.seek(0, 2)
+        offset = self._handle.tell()
+        self._writer.write_record(record)
+        self._handle.flush()
+        ref = RecordRef(
+            self.path.name, offset, self._handle.tell() - offset, record_type, uri, sha256, date, media_type
+        )
+        self._index.write(json.dumps(ref.to_json()) + "\n")
+        self._index.flush()
+        return ref
+
+    def write_exchange(
+        self,
+        *,
+        url: str,
+        status: int,
+        headers: dict[str, list[str]],
+        body: bytes,
+        body_sha256: str,
+        media_type: str,
+        method: str,
+        request_headers: dict[str, list[str]],
+        fetched_at: datetime,
+    ) -> list[RecordRef]:
+        """A response (or a revisit when this file already holds the same body) and its request."""
+        date = (iso_utc(fetched_at) or "").replace(".000000Z", "Z")
+        warc_headers = {"WARC-Date": date, "WARC-Payload-Digest": f"sha256:{body_sha256}"}
+        status_line = f"{status} {_REASONS.get(status, 'Status')}"
+        http = StatusAndHeaders(
+            status_line, http_headers_for_archive(headers, len(body)), protocol="HTTP/1.1"
+        )
+        earlier = self._written.get(body_sha256)
+        if earlier is None:
+            response = self._writer.create_warc_record(
+                url,
+                "response",
+                payload=BytesIO(body),
+                length=len(body),
+                http_headers=http,
+                warc_headers_dict=warc_headers,
+            )
+            kind = "response"
+        else:
+            # an unchanged page re-fetched in the same run: point at the first copy instead of storing it again
+            http = StatusAndHeaders(status_line, http_headers_for_archive(headers, 0), protocol="HTTP/1.1")
+            response = self._writer.create_revisit_record(
+                url,
+                f"sha256:{body_sha256}",
+                earlier.uri,
+                earlier.date,
+                http_headers=http,
+                warc_headers_dict={"WARC-Date": date},
+            )
+            kind = "revisit"
+        path = url.split("://", 1)[-1]
+        target = "/" + path.split("/", 1)[1] if "/" in path else "/"
+        host = path.split("/", 1)[0]
+        request_http = StatusAndHeaders(
+            f"{method} {target} HTTP/1.1",
+            [
+                ("Host", host),
+                *((n, v) for n, vs in request_headers.items() for v in vs if n.lower() != "host"),
+            ],
+            protocol="",
+            is_http_request=True,
+        )
+        request = self._writer.create_warc_record(
+            url,
+            "request",
+            payload=BytesIO(b""),
+            length=0,
+            http_headers=request_http,
+            warc_headers_dict={"WARC-Date": date},
+        )
+        request.rec_headers.add_header(
+            "WARC-Concurrent-To", response.rec_headers.get_header("WARC-Record-ID")
+        )
+        refs = [self._write(response, kind, url, body_sha256, date, media_type)]
+        refs.append(self._write(request, "request", url, body_sha256, date, media_type))
+        if earlier is None:
+            self._written[body_sha256] = refs[0]
+        return refs
+
+    def write_resource(
+        self, *, uri: str, data: bytes, sha256: str, media_type: str, fetched_at: datetime
+    ) -> RecordRef:
+        """A screenshot (``urn:fullPage:URL``) or a rendered DOM, as a WARC resource record."""
+        date = (iso_utc(fetched_at) or "").replace(".000000Z", "Z")
+        record = self._writer.create_warc_record(
+            uri,
+            "resource",
+            payload=BytesIO(data),
+            length=len(data),
+            warc_content_type=media_type,
+            warc_headers_dict={"WARC-Date": date, "WARC-Payload-Digest": f"sha256:{sha256}"},
+        )
+        return self._write(record, "resource", uri, sha256, date, media_type)
+
+
+def read_index(warc_dir: Path) -> Iterator[RecordRef]:
+    """Every indexed record of every WARC in ``warc_dir``."""
+    for index in sorted(warc_dir.glob("*" + INDEX_SUFFIX)):
+        with index.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield RecordRef(**json.loads(line))
+
+
+def find_records(warc_dir: Path, wanted: Iterable[str]) -> dict[str, list[RecordRef]]:
+    """For each wanted payload sha256, its first full record (response or resource) and, for responses,
+    the request that goes with it."""
+    want = set(wanted)
+    found: dict[str, list[RecordRef]] = {}
+    pending_request: set[str] = set()
+    for ref in read_index(warc_dir):
+        if ref.sha256 not in want:
+            continue
+        if ref.record_type in ("response", "resource") and ref.sha256 not in found:
+            found[ref.sha256] = [ref]
+            if ref.record_type == "response":
+                pending_request.add(ref.sha256)
+        elif ref.record_type == "request" and ref.sha256 in pending_request:
+            previous = found[ref.sha256][0]
+            if previous.warc == ref.warc and ref.offset == previous.offset + previous.length:
+                found[ref.sha256].append(ref)
+                pending_request.discard(ref.sha256)
+    return found
+
+
+def copy_record(warc_dir: Path, ref: RecordRef, out: IO[bytes]) -> int:
+    """Copy one gzip member verbatim; returns the number of bytes copied."""
+    with (warc_dir / ref.warc).open("rb") as handle:
+        handle.seek(ref.offset)
+        data = handle.read(ref.length)
+    out.write(data)
+    return len(data)

@@ -1,0 +1,300 @@
+"""The timeline of a case: pure series from observation records, and the chart drawn from them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display on servers; must precede pyplot
+import matplotlib.dates as mdates
+from matplotlib.figure import Figure
+
+from promowatch.report.texts import label
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferPoint:
+    at: datetime
+    observation_id: int
+    price: Decimal | None
+    regular_price: Decimal | None
+    availability: str
+    orderable: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoreSharePoint:
+    at: datetime
+    observation_id: int
+    store_id: int
+    availability: str
+    quantity: int | None
+    zero: int  # stores known to have none, after this observation
+    known: int  # stores with a known state, after this observation
+
+    @property
+    def share(self) -> float | None:
+        return self.zero / self.known if self.known else None
+
+
+@dataclass
+class Timeline:
+    advertised_price: Decimal
+    reference_price: Decimal | None
+    currency: str
+    window: tuple[datetime | None, datetime | None]
+    offers: list[OfferPoint] = field(default_factory=list)
+    stores: list[StoreSharePoint] = field(default_factory=list)
+    stores_until: datetime | None = None  # the last re-check of any store interval
+
+
+def is_zero_stock(availability: str, quantity: int | None) -> bool:
+    """A store positively without the item (``unknown`` never counts)."""
+    return availability in ("out_of_stock", "discontinued") or (availability != "unknown" and quantity == 0)
+
+
+def build_timeline(observations: Iterable[Mapping[str, Any]], promotion: Mapping[str, Any]) -> Timeline:
+    """Series from ``observations.jsonl`` lines: offer points, and the share of stores at zero stock."""
+    window_from = promotion.get("valid_from")
+    window_until = promotion.get("valid_until")
+    timeline = Timeline(
+        advertised_price=Decimal(promotion["advertised_price"]),
+        reference_price=_decimal(promotion.get("reference_price")),
+        currency=promotion["currency"],
+        window=(
+            parse_time(window_from) if window_from else None,
+            parse_time(window_until) if window_until else None,
+        ),
+    )
+    store_events: list[tuple[datetime, int, Mapping[str, Any]]] = []
+    for line in observations:
+        record = line["record"]
+        if line["kind"] == "offer":
+            timeline.offers.append(
+                OfferPoint(
+                    parse_time(record["observed_at"]),
+                    record["id"],
+                    _decimal(record["price"]),
+                    _decimal(record["regular_price"]),
+                    record["availability"],
+                    record["orderable"],
+                )
+            )
+        elif line["kind"] == "store":
+            store_events.append((parse_time(record["first_seen"]), record["id"], record))
+            seen = parse_time((line.get("extension") or record).get("last_seen") or record["first_seen"])
+            timeline.stores_until = max(timeline.stores_until or seen, seen)
+    timeline.offers.sort(key=lambda p: (p.at, p.observation_id))
+    store_events.sort(key=lambda e: (e[0], e[1]))
+    state: dict[int, bool | None] = {}  # store -> zero stock? (None: unknown)
+    zero = known = 0
+    for at, obs_id, record in store_events:
+        before = state.get(record["store_id"])
+        if before is not None:
+            known -= 1
+            zero -= int(before)
+        now: bool | None = None
+        if record["availability"] != "unknown":
+            now = is_zero_stock(record["availability"], record["quantity"])
+            known += 1
+            zero += int(now)
+        state[record["store_id"]] = now
+        timeline.stores.append(
+            StoreSharePoint(
+                at, obs_id, record["store_id"], record["availability"], record["quantity"], zero, known
+            )
+        )
+    return timeline
+
+
+def max_zero_share(timeline: Timeline) -> float | None:
+    """The largest share of stores at zero stock inside the promotion window (whole series without one)."""
+    start, end = timeline.window
+    shares = [
+        s.share
+        for s in timeline.stores
+        if s.share is not None and (start is None or s.at >= start) and (end is None or s.at <= end)
+    ]
+    return round(max(shares), 4) if shares else None
+
+
+CSV_COLUMNS = [
+    "time",
+    "channel",
+    "observation_id",
+    "price",
+    "reference_price",
+    "availability",
+    "orderable",
+    "store_id",
+    "quantity",
+    "stores_zero",
+    "stores_known",
+    "stores_zero_share",
+]
+
+
+def timeline_csv(timeline: Timeline) -> str:
+    """One row per offer observation and per store observation, in time order."""
+    rows: list[tuple[datetime, int, list[Any]]] = []
+    for p in timeline.offers:
+        orderable = "" if p.orderable is None else str(p.orderable).lower()
+        rows.append(
+            (
+                p.at,
+                0,
+                [
+                    p.at,
+                    "online",
+                    p.observation_id,
+                    p.price,
+                    p.regular_price,
+                    p.availability,
+                    orderable,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                ],
+            )
+        )
+    for s in timeline.stores:
+        share = "" if s.share is None else f"{s.share:.4f}"
+        rows.append(
+            (
+                s.at,
+                1,
+                [
+                    s.at,
+                    "store",
+                    s.observation_id,
+                    "",
+                    "",
+                    s.availability,
+                    "",
+                    s.store_id,
+                    "" if s.quantity is None else s.quantity,
+                    s.zero,
+                    s.known,
+                    share,
+                ],
+            )
+        )
+    rows.sort(key=lambda r: (r[0], r[1]))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for _, _, values in rows:
+        values[0] = values[0].strftime("%Y-%m-%dT%H:%M:%SZ")
+        writer.writerow(["" if v is None else v for v in values])
+    return out.getvalue()
+
+
+def _shade_window(ax: Any, timeline: Timeline, first: datetime, last: datetime) -> None:
+    start, end = timeline.window
+    if start is None and end is None:
+        return
+    ax.axvspan(start or first, end or last, color="#f6d55c", alpha=0.25, lw=0)
+
+
+def draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
+    """Three panels on one time axis: price, orderable online, share of stores at zero stock."""
+    times = [p.at for p in timeline.offers] + [s.at for s in timeline.stores]
+    times += [t for t in timeline.window if t is not None]
+    if not times:
+        fig.text(0.5, 0.5, label("no_data", language), ha="center")
+        return
+    first, last = min(times), max(times)
+    price_ax, band_ax, store_ax = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1, 2]})
+    for ax in (price_ax, band_ax, store_ax):
+        _shade_window(ax, timeline, first, last)
+    priced = [p for p in timeline.offers if p.price is not None]
+    if priced:
+        price_ax.step(
+            [p.at for p in priced],
+            [float(p.price or 0) for p in priced],
+            where="post",
+            color="#1f77b4",
+            lw=3,
+            zorder=3,  # over the advertised line, which it often equals
+            label=label("observed_price", language),
+        )
+    price_ax.axhline(
+        float(timeline.advertised_price),
+        color="#d62728",
+        ls="--",
+        label=f"{label('advertised_price', language)} {timeline.advertised_price}",
+    )
+    if timeline.reference_price is not None:
+        price_ax.axhline(
+            float(timeline.reference_price),
+            color="#7f7f7f",
+            ls=":",
+            label=f"{label('reference_price', language)} {timeline.reference_price}",
+        )
+    price_ax.set_ylabel(timeline.currency)
+    price_ax.legend(loc="best", fontsize=7)
+    price_ax.set_title(label("chart_title", language), fontsize=10)
+
+    colours = {True: "#2ca02c", False: "#d62728", None: "#c7c7c7"}
+    gaps = sorted(b.at - a.at for a, b in zip(timeline.offers, timeline.offers[1:], strict=False))
+    # the last observation is drawn as wide as a typical gap, not stretched to the end of the axis
+    last_width = gaps[len(gaps) // 2] if gaps else timedelta(hours=1)
+    for value in (True, False, None):
+        spans = []
+        for i, p in enumerate(timeline.offers):
+            if p.orderable is value:
+                end = timeline.offers[i + 1].at if i + 1 < len(timeline.offers) else p.at + last_width
+                start_num = mdates.date2num(p.at)
+                spans.append((start_num, max(mdates.date2num(end) - start_num, 1e-4)))
+        if spans:
+            band_ax.broken_barh(
+                spans, (0, 1), color=colours[value], label=label(f"orderable_{value}".lower(), language)
+            )
+    band_ax.set_yticks([])
+    band_ax.set_ylabel(label("orderable", language), fontsize=7)
+    band_ax.legend(loc="upper right", fontsize=6, ncol=3)
+
+    shares = [s for s in timeline.stores if s.share is not None]
+    if shares:
+        xs, ys = [s.at for s in shares], [100 * (s.share or 0) for s in shares]
+        if timeline.stores_until is not None and timeline.stores_until > xs[-1]:
+            xs, ys = (
+                [*xs, timeline.stores_until],
+                [*ys, ys[-1]],
+            )  # the last state holds until its last re-check
+        store_ax.step(xs, ys, where="post", color="#9467bd", lw=2)
+    store_ax.set_ylim(-5, 105)
+    store_ax.set_ylabel(label("stores_zero", language), fontsize=7)
+    store_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(store_ax.xaxis.get_major_locator()))
+    store_ax.set_xlim(mdates.date2num(first), mdates.date2num(last))
+
+
+def render_timeline_png(timeline: Timeline, language: str) -> bytes:
+    """The chart as PNG bytes."""
+    fig = Figure(figsize=(9, 6), dpi=100, layout="constrained")
+    draw_timeline(fig, timeline, language)
+    out = io.BytesIO()
+    fig.savefig(out, format="png", metadata={"Software": None})
+    return out.getvalue()
+
+
+def write_timeline_png(timeline: Timeline, language: str, path: Path) -> None:
+    path.write_bytes(render_timeline_png(timeline, language))

@@ -1,0 +1,133 @@
+"""The evidence pipeline built from real Scrapy settings: bytes stored once, hashes set, WARC records written."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
+from sqlalchemy import select
+from warcio.archiveiterator import ArchiveIterator
+
+from pipelines.evidence import EvidencePipeline
+from promowatch.db.models import EvidenceBlob
+from promowatch.domain import Offer
+from promowatch.evidence.warc import find_records, read_index
+from promowatch.items import Capture, OfferItem, StoreStockItem
+from tests.evidence.builder import tiny_png
+
+AT = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)
+URL = "http://127.0.0.1:8765/p/1"
+
+
+def make_pipeline(tmp_path: Path) -> EvidencePipeline:
+    crawler = get_crawler(
+        settings_dict={
+            "PROMOWATCH_DATA_DIR": str(tmp_path / "data"),
+            "PROMOWATCH_DB": f"sqlite:///{tmp_path}/p.db",
+        }
+    )
+    pipeline = build_from_crawler(EvidencePipeline, crawler)
+    pipeline.open_spider()
+    return pipeline
+
+
+def offer_item(
+    body: bytes, screenshot: bytes | None = None, headers: dict[str, list[str]] | None = None
+) -> OfferItem:
+    capture = Capture(
+        url=URL,
+        status=200,
+        headers=headers or {"Content-Type": ["text/html"]},
+        body=body,
+        media_type="text/html",
+        screenshot=screenshot,
+    )
+    return OfferItem("demo-shop", URL, AT, Offer(url=URL), "browser" if screenshot else "http", capture)
+
+
+def test_unchanged_bytes_are_stored_once(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    items = [offer_item(b"<html>same</html>") for _ in range(3)] + [offer_item(b"<html>other</html>")]
+    for item in items:
+        assert pipeline.process_item(item) is item
+    pipeline.close_spider()
+    shas = [i.capture.body_sha256 for i in items if i.capture]
+    assert shas[0] == shas[1] == shas[2] == hashlib.sha256(b"<html>same</html>").hexdigest()
+    assert len(list(pipeline.blobs_root.rglob("*"))) == 2 + 2  # two blobs in two fan-out folders
+    assert pipeline.sessions is not None
+    with pipeline.sessions() as session:
+        rows = session.scalars(select(EvidenceBlob)).all()
+    assert sorted((r.sha256, r.size, r.media_type) for r in rows) == sorted(
+        {
+            (s, len(b), "text/html")
+            for s, b in zip(shas, [b"<html>same</html>"] * 3 + [b"<html>other</html>"], strict=True)
+        }
+    )
+    types = [r.record_type for r in read_index(pipeline.warc_dir)]
+    assert types == ["response", "request", "revisit", "request", "revisit", "request", "response", "request"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "archived"),
+    [
+        # Scrapy's HttpCompressionMiddleware hands over the decoded body with the original headers
+        pytest.param(
+            {"Content-Encoding": ["gzip"], "Content-Length": ["31"]},
+            "X-Archive-Orig-Content-Encoding",
+            id="gzip-body-already-decoded",
+        ),
+        pytest.param({"Transfer-Encoding": ["chunked"]}, "X-Archive-Orig-Transfer-Encoding", id="chunked"),
+    ],
+)
+def test_warc_response_reads_back_as_the_body(
+    tmp_path: Path, headers: dict[str, list[str]], archived: str
+) -> None:
+    pipeline = make_pipeline(tmp_path)
+    body = b"<html>" + b"x" * 500 + b"</html>"
+    pipeline.process_item(offer_item(body, headers={"Content-Type": ["text/html"], **headers}))
+    pipeline.close_spider()
+    with pipeline.warc_path.open("rb") as stream:
+        records = list(
+            (r.rec_type, r.rec_headers, r.http_headers, r.content_stream().read())
+            for r in ArchiveIterator(stream)
+        )
+    (kind, rec, http, payload), (req_kind, req_rec, req_http, _) = records
+    assert (kind, req_kind) == ("response", "request")
+    assert payload == body
+    assert http.get_header(archived) is not None
+    assert http.get_header("Content-Length") == str(len(body))
+    assert rec.get_header("WARC-Payload-Digest") == f"sha256:{hashlib.sha256(body).hexdigest()}"
+    assert req_rec.get_header("WARC-Target-URI") == rec.get_header("WARC-Target-URI") == URL
+    assert req_rec.get_header("WARC-Concurrent-To") == rec.get_header("WARC-Record-ID")
+    assert req_http.protocol == "GET"
+
+
+def test_screenshot_is_a_resource_record_and_indexed(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    shot = tiny_png(7)
+    item = offer_item(b"<html>b</html>", screenshot=shot)
+    pipeline.process_item(item)
+    pipeline.close_spider()
+    assert item.capture is not None and item.capture.screenshot_sha256 == hashlib.sha256(shot).hexdigest()
+    found = find_records(pipeline.warc_dir, [item.capture.screenshot_sha256])
+    (ref,) = found[item.capture.screenshot_sha256]
+    assert (ref.record_type, ref.uri, ref.media_type) == ("resource", f"urn:fullPage:{URL}", "image/png")
+    with pipeline.warc_path.open("rb") as stream:
+        stream.seek(ref.offset)
+        record = next(iter(ArchiveIterator(stream)))
+        assert record.content_stream().read() == shot
+    index_lines = Path(str(pipeline.warc_path) + ".idx.jsonl").read_text().splitlines()
+    assert all(json.loads(x)["warc"] == pipeline.warc_path.name for x in index_lines)
+
+
+def test_items_without_capture_pass_through(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    item = StoreStockItem("demo-shop", URL, AT, [], None, reason="timeout")
+    assert pipeline.process_item(item) is item
+    pipeline.close_spider()
+    assert list(read_index(pipeline.warc_dir)) == []
