@@ -19,7 +19,7 @@ from notify.messages import format_message
 from notify.routing import StorePlace, wants
 from notify.sender import Sender, target_id
 from promowatch.config import Subscription, Watchlist
-from promowatch.db.models import Delivery, Event, Store
+from promowatch.db.models import Delivery, Event, Retailer, Store
 from promowatch.domain import utcnow
 from promowatch.evidence.blobs import BlobStore
 
@@ -76,7 +76,13 @@ class DeliveryReport:
     retried: int = 0
     failed: int = 0
     per_target: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    per_retailer: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     errors: list[str] = field(default_factory=list)
+
+    def count(self, target: str, retailer: str | None, key: str) -> None:
+        setattr(self, key, getattr(self, key) + 1)
+        self.per_target[target][key] += 1
+        self.per_retailer[retailer or "-"][key] += 1
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -85,6 +91,7 @@ class DeliveryReport:
             "retry_later": self.retried,
             "failed": self.failed,
             "per_target": {t: dict(c) for t, c in sorted(self.per_target.items())},
+            "per_retailer": {r: dict(c) for r, c in sorted(self.per_retailer.items())},
             "errors": list(self.errors),
         }
 
@@ -157,6 +164,7 @@ def deliver_pending(
     for name, (subscription, url) in targets.items():
         sender.add(name, url, subscription.tags)
     with sessions() as session:
+        slugs = dict(session.execute(select(Retailer.id, Retailer.slug)).tuples().all())
         due = session.scalars(
             select(Delivery.id)
             .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
@@ -168,11 +176,10 @@ def deliver_pending(
             if delivery.status != "pending":
                 continue
             event = delivery.event
-            counts = report.per_target[delivery.target]
+            retailer = slugs.get(event.retailer_id) if event.retailer_id else None
             if delivery.target not in targets:
                 delivery.status, delivery.last_error = "failed", "target no longer in the watchlist"
-                report.failed += 1
-                counts["failed"] += 1
+                report.count(delivery.target, retailer, "failed")
                 continue
             subscription, _ = targets[delivery.target]
             message = format_message(
@@ -182,14 +189,12 @@ def deliver_pending(
             delivery.attempts += 1
             if result.ok:
                 delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
-                report.sent += 1
-                counts["sent"] += 1
+                report.count(delivery.target, retailer, "sent")
                 continue
             delivery.last_error = result.error
             if delivery.attempts >= max_attempts:
                 delivery.status = "failed"
-                report.failed += 1
-                counts["failed"] += 1
+                report.count(delivery.target, retailer, "failed")
                 report.errors.append(
                     f"{delivery.target}: gave up on {event.kind} event {event.id} after {delivery.attempts} "
                     f"attempts ({result.error})"
@@ -197,8 +202,7 @@ def deliver_pending(
             else:
                 wait = min(backoff * 2 ** (delivery.attempts - 1), MAX_BACKOFF)
                 delivery.next_attempt_at = now + wait
-                report.retried += 1
-                counts["retry"] += 1
+                report.count(delivery.target, retailer, "retried")
                 report.errors.append(
                     f"{delivery.target}: {event.kind} event {event.id} attempt {delivery.attempts}/{max_attempts} "
                     f"failed ({result.error}); next at {delivery.next_attempt_at.isoformat()}"

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from promowatch.datadir import DataDir
 from promowatch.db.engine import open_database
 from promowatch.db.models import EvidenceBlob
+from promowatch.db.queries import insert_new
 from promowatch.domain import utcnow
 from promowatch.evidence.blobs import BlobStore
 from promowatch.evidence.capture import StoredBlob, file_capture
@@ -23,11 +24,13 @@ def record_blobs(session: Session, stored: list[StoredBlob], created_at: datetim
     """Add index rows for blobs not yet indexed (a blob already on disk may predate its row after a crash)."""
     wanted = {b.sha256: b for b in stored}
     known = set(session.scalars(select(EvidenceBlob.sha256).where(EvidenceBlob.sha256.in_(wanted))))
-    for sha, blob in wanted.items():
-        if sha not in known:
-            session.add(
-                EvidenceBlob(sha256=sha, size=blob.size, media_type=blob.media_type, created_at=created_at)
-            )
+    rows = [
+        {"sha256": sha, "size": blob.size, "media_type": blob.media_type, "created_at": created_at}
+        for sha, blob in wanted.items()
+        if sha not in known
+    ]
+    # another crawl process may index the same bytes at the same moment
+    insert_new(session, EvidenceBlob, rows, ["sha256"])
 
 
 class EvidencePipeline:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Self
 
+from scrapy import signals
 from scrapy.crawler import Crawler
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from promowatch.db.engine import open_database
 from promowatch.db.models import (
     AdSighting,
+    CrawlRun,
     OfferObservation,
     OfferSignal,
     Promotion,
@@ -31,12 +33,39 @@ class PersistPipeline:
     def __init__(self, config: RunConfig, sessions: sessionmaker[Session], crawler: Crawler) -> None:
         self.config = config
         self.sessions = sessions
+        self.crawler = crawler
         self.stats = crawler.stats
+        self.run_id: int | None = None
+
+    def open_spider(self) -> None:
+        """Record the run, so every observation can say which crawl made it (and a killed one shows)."""
+        spider = self.crawler.spider
+        with self.sessions.begin() as session:
+            run = CrawlRun(
+                started_at=self.config.clock.now(), spider=spider.name if spider else "?", status="running"
+            )
+            session.add(run)
+            session.flush()
+            self.run_id = run.id
+
+    def spider_closed(self, reason: str) -> None:
+        stats = self.stats.get_stats() if self.stats is not None else {}
+        with self.sessions.begin() as session:
+            run = session.get(CrawlRun, self.run_id)
+            if run is None:
+                return
+            run.finished_at = self.config.clock.now()
+            run.status = "finished" if reason == "finished" else f"failed: {reason}"[:16]
+            run.stats = {
+                k: v for k, v in stats.items() if k.startswith("promowatch/") or k.startswith("item_")
+            }
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         config = RunConfig.from_settings(crawler.settings)
-        return cls(config, open_database(config.data.db_url), crawler)
+        pipeline = cls(config, open_database(config.data.db_url), crawler)
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     def process_item(self, item: object) -> object:
         with self.sessions.begin() as session:
@@ -65,6 +94,7 @@ class PersistPipeline:
         capture = item.capture
         observation = OfferObservation(
             product_id=product.id,
+            run_id=self.run_id,
             observed_at=item.observed_at,
             price=offer.price,
             regular_price=offer.regular_price,
@@ -148,6 +178,7 @@ class PersistPipeline:
                 continue
             observation = StoreObservation(
                 product_id=product.id,
+                run_id=self.run_id,
                 store_id=store.id,
                 first_seen=item.observed_at,
                 last_seen=item.observed_at,

@@ -40,9 +40,11 @@ def _data(args: argparse.Namespace) -> DataDir:
     return DataDir.resolve(args.data_dir, args.db)
 
 
-def _print(args: argparse.Namespace, line: str) -> None:
-    if not getattr(args, "quiet", False):
-        print(line)
+def _echo(args: argparse.Namespace) -> Callable[[str], None]:
+    """Where a command's progress lines go: stdout, or nowhere with --quiet (errors still reach stderr)."""
+    if getattr(args, "quiet", False):
+        return lambda _line: None
+    return print
 
 
 # ---------------------------------------------------------------- commands
@@ -64,14 +66,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_crawl(args: argparse.Namespace) -> int:
     from promowatch.run import crawl_step
 
-    report = crawl_step(
-        _watchlist(args),
-        _data(args),
-        now=args.now,
-        retailers=tuple(args.retailer or ()),
-        echo=lambda line: _print(args, line),
+    summary = crawl_step(
+        _watchlist(args), _data(args), now=args.now, retailers=tuple(args.retailer or ()), echo=_echo(args)
     )
-    return EXIT_FAILED if report.failed_retailers else EXIT_OK
+    return EXIT_FAILED if summary.failed_retailers else EXIT_OK
+
+
+def _redis(args: argparse.Namespace) -> str:
+    url = args.redis or os.environ.get("PROMOWATCH_REDIS")
+    if not url:
+        raise RunError(
+            "no Redis URL: pass --redis redis://HOST:PORT/0 or set PROMOWATCH_REDIS", EXIT_BAD_INPUT
+        )
+    return str(url)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -82,15 +89,24 @@ def cmd_run(args: argparse.Namespace) -> int:
         _data(args),
         now=args.now,
         retailers=tuple(args.retailer or ()),
-        echo=lambda line: _print(args, line),
+        redis_url=_redis(args) if args.distributed else None,
+        echo=_echo(args),
     )
     return EXIT_FAILED if summary.failed else EXIT_OK
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from promowatch.distributed import run_worker
+
+    stats = run_worker(_watchlist(args), _data(args), _redis(args), now=args.now, idle_exit=args.idle_exit)
+    _echo(args)(f"worker stopped: {stats.get('item_scraped_count', 0)} product pages checked")
+    return EXIT_OK
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from promowatch.run import evaluate_step
 
-    evaluate_step(_watchlist(args), _data(args), now=args.now, echo=lambda line: _print(args, line))
+    evaluate_step(_watchlist(args), _data(args), now=args.now, echo=_echo(args))
     return EXIT_OK
 
 
@@ -103,8 +119,8 @@ def cmd_notify(args: argparse.Namespace) -> int:
         return EXIT_OK if ok else EXIT_FAILED
     from promowatch.run import notify_step
 
-    report = notify_step(_watchlist(args), _data(args), now=args.now, echo=lambda line: _print(args, line))
-    return EXIT_FAILED if getattr(report, "failed", 0) else EXIT_OK
+    report = notify_step(_watchlist(args), _data(args), now=args.now, echo=_echo(args))
+    return EXIT_FAILED if report.failed else EXIT_OK
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
@@ -231,7 +247,7 @@ def cmd_case(args: argparse.Namespace) -> int:
         )
         print(f"case of finding {args.finding} written to {out}")
         return EXIT_OK
-    from promowatch.evidence.case import verify_case
+    from promowatch.evidence.case_verify import verify_case
 
     report = verify_case(Path(args.bundle), tsa_ca_file=Path(args.tsa_ca) if args.tsa_ca else None)
     for line in report.checks:
@@ -285,6 +301,16 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         command = add(name, handler, text)
         command.add_argument("--retailer", action="append", help="only this retailer (repeatable)")
+        if name == "run":
+            command.add_argument(
+                "--distributed", action="store_true", help="send the product pages to `promowatch worker`s"
+            )
+            command.add_argument("--redis", help="Redis URL of the work queue (default: $PROMOWATCH_REDIS)")
+    worker = add("worker", cmd_worker, "check product pages from the shared queue (scrapy-redis)")
+    worker.add_argument("--redis", help="Redis URL of the work queue (default: $PROMOWATCH_REDIS)")
+    worker.add_argument(
+        "--idle-exit", type=int, default=0, help="stop after this many idle seconds (0: never)"
+    )
     add("evaluate", cmd_evaluate, "turn stored observations into findings and events")
     notify = add("notify", cmd_notify, "deliver pending events through Apprise (or: notify test URL)")
     notify.add_argument("test", nargs="?", choices=["test"], help=argparse.SUPPRESS)

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from promowatch.clock import Clock
-from promowatch.config import Watchlist
+from promowatch.config import ConfigError, Watchlist
 from promowatch.datadir import DataDir
 from promowatch.db.engine import open_database
 from promowatch.db.queries import sync_watchlist
 from promowatch.lock import Locked, run_lock
 
+if TYPE_CHECKING:
+    from notify.outbox import DeliveryReport
+    from promowatch.evaluate import EvaluationReport
+
 Echo = Callable[[str], None]
-
-
-def warn(line: str) -> None:
-    """Errors go to stderr even with --quiet: cron mails them to the operator."""
-    print(line, file=sys.stderr)
-
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3
 
@@ -33,21 +32,36 @@ class RunError(Exception):
         self.code = code
 
 
+def warn(line: str) -> None:
+    """Errors go to stderr even with --quiet: cron mails them to the operator."""
+    print(line, file=sys.stderr)
+
+
 @dataclass
 class CrawlSummary:
-    lines: list[str] = field(default_factory=list)
+    counts: dict[str, Counter[str]] = field(default_factory=dict)  # retailer -> pages, observations, ...
     failed_retailers: list[str] = field(default_factory=list)
+    unhealthy: dict[str, list[str]] = field(default_factory=dict)  # retailer -> problems
+
+    def line(self, slug: str) -> str:
+        """The crawl part of a retailer's summary line."""
+        if slug in self.failed_retailers and not self.counts[slug]["responses"]:
+            return f"{slug}: unreachable (every request failed)"
+        counts = self.counts[slug]
+        observed = counts["offer_observations"]
+        unknown = f" ({counts['availability/unknown'] / observed:.0%} unknown)" if observed else ""
+        return (
+            f"{slug}: {counts['responses']} pages, {observed} offer observations{unknown}, "
+            f"{counts['store_checks']} store checks"
+        )
 
 
-@dataclass
-class RunSummary:
-    crawl: CrawlSummary
-    evaluation: Any = None
-    delivery: Any = None
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.crawl.failed_retailers) or bool(getattr(self.delivery, "failed", 0))
+def _selected(watchlist: Watchlist, retailers: tuple[str, ...]) -> list[str]:
+    slugs = [r.slug for r in watchlist.retailers]
+    unknown = [slug for slug in retailers if slug not in slugs]
+    if unknown:
+        raise ConfigError(f"{watchlist.path}: no retailer {unknown[0]!r} in the watchlist")
+    return [slug for slug in slugs if not retailers or slug in retailers]
 
 
 def crawl_step(
@@ -56,60 +70,89 @@ def crawl_step(
     *,
     now: str | None,
     retailers: tuple[str, ...] = (),
-    echo: Echo = print,
+    redis_url: str | None = None,
+    echo: Echo | None = print,
 ) -> CrawlSummary:
-    """Sync the watchlist to the database, then crawl promotions, offers and stores once."""
+    """Sync the watchlist to the database, crawl promotions, offers and stores once, then check the crawl's
+    health (``crawl_unhealthy`` events for the ops tag). With ``redis_url`` the product pages go to the
+    scrapy-redis workers instead."""
     from promowatch.crawl import crawl_settings, run_crawl
+    from promowatch.health import check_crawl_health
     from spiders.browser import BrowserNotFound, browser_executable, needs_browser
 
-    unknown = [slug for slug in retailers if slug not in {r.slug for r in watchlist.retailers}]
-    if unknown:
-        from promowatch.config import ConfigError
-
-        raise ConfigError(f"{watchlist.path}: no retailer {unknown[0]!r} in the watchlist")
+    chosen = _selected(watchlist, retailers)
+    clock = Clock.parse(now)
+    started = clock.now()
     sessions = open_database(data.db_url)
     with sessions.begin() as session:
-        sync_watchlist(session, watchlist, Clock.parse(now).now())
-    summary = CrawlSummary()
-    chosen = [r for r in watchlist.retailers if not retailers or r.slug in retailers]
-    if needs_browser(tuple(chosen)):
+        sync_watchlist(session, watchlist, started)
+    summary = CrawlSummary(counts={slug: Counter() for slug in chosen})
+    if needs_browser(tuple(watchlist.retailer(slug) for slug in chosen)):
         try:
             browser_executable()
         except BrowserNotFound as error:
             # the other shops are still crawled; the browser pages are stored as unknown with this reason
             warn(f"promowatch: error: {error}")
-            summary.failed_retailers.extend(r.slug for r in chosen if r.profile.render == "browser")
-    report = run_crawl(crawl_settings(watchlist, data, now=now, retailers=retailers))
-    for retailer in chosen:
-        pages = report.retailer_count(retailer.slug, "responses")
-        observed = report.retailer_count(retailer.slug, "offer_observations")
-        unknown_count = report.retailer_count(retailer.slug, "availability/unknown")
-        stores = report.retailer_count(retailer.slug, "store_checks")
-        line = (
-            f"{retailer.slug}: {pages} pages, {observed} offer observations "
-            f"({unknown_count / observed:.0%} unknown), {stores} store checks"
-            if observed
-            else f"{retailer.slug}: {pages} pages, no offer observations, {stores} store checks"
-        )
-        if report.unreachable(retailer.slug):
-            line = f"{retailer.slug}: unreachable at {retailer.base_url} (every request failed)"
-            warn(f"promowatch: error: {line}")
-            summary.failed_retailers.append(retailer.slug)
-        summary.lines.append(line)
-        echo(line)
+            summary.failed_retailers += [
+                s for s in chosen if watchlist.retailer(s).profile.render == "browser"
+            ]
+    settings = crawl_settings(watchlist, data, now=now, retailers=retailers)
+    if redis_url:
+        from promowatch.distributed import run_distributed
+
+        # the product pages go to the workers; the promotions page and the store APIs (few requests, many
+        # stores each) stay here. A promotion first swept in this run is checked online in the next one.
+        distributed = run_distributed(watchlist, data, redis_url, now=now, echo=echo or (lambda _: None))
+        if distributed.timed_out or distributed.errors:
+            warn(f"promowatch: error: {distributed}")
+        report = run_crawl(settings, spiders=("promotions", "stores"))
+    else:
+        report = run_crawl(settings)
+    for slug in chosen:
+        counts = summary.counts[slug]
+        for key in (
+            "responses",
+            "fetch_failed",
+            "offer_observations",
+            "availability/unknown",
+            "store_checks",
+        ):
+            counts[key] = report.retailer_count(slug, key)
+        if report.unreachable(slug):
+            warn(
+                f"promowatch: error: {slug}: unreachable at {watchlist.retailer(slug).base_url} (every request failed)"
+            )
+            summary.failed_retailers.append(slug)
+    for health in check_crawl_health(sessions, watchlist, started, clock.now()):
+        if health.retailer in chosen and not health.healthy:
+            summary.unhealthy[health.retailer] = health.problems
+            if health.retailer in summary.failed_retailers:
+                continue  # already said: unreachable
+            warn(f"promowatch: warning: {health.retailer}: crawl unhealthy: {'; '.join(health.problems)}")
+    if echo is not None:
+        for slug in chosen:
+            echo(summary.line(slug))
     return summary
 
 
-def evaluate_step(watchlist: Watchlist, data: DataDir, *, now: str | None, echo: Echo = print) -> Any:
+def evaluate_step(
+    watchlist: Watchlist, data: DataDir, *, now: str | None, echo: Echo | None = print
+) -> EvaluationReport:
     """Findings and events from the stored observations."""
     from promowatch.evaluate import evaluate
 
     report = evaluate(open_database(data.db_url), watchlist, Clock.parse(now).now())
-    echo(str(report))
+    if echo is not None:
+        echo(
+            f"evaluated {report.promotions} promotions: {report.opened} findings opened, {report.confirmed} "
+            f"confirmed, {report.closed} closed; {report.events} events"
+        )
     return report
 
 
-def notify_step(watchlist: Watchlist, data: DataDir, *, now: str | None, echo: Echo = print) -> Any:
+def notify_step(
+    watchlist: Watchlist, data: DataDir, *, now: str | None, echo: Echo | None = print
+) -> DeliveryReport:
     """Deliver what the outbox holds."""
     from notify.outbox import deliver_pending
     from promowatch.evidence.blobs import BlobStore
@@ -117,8 +160,35 @@ def notify_step(watchlist: Watchlist, data: DataDir, *, now: str | None, echo: E
     report = deliver_pending(
         open_database(data.db_url), watchlist, Clock.parse(now).now(), BlobStore(data.blobs)
     )
-    echo(str(report))
+    for error in report.errors:
+        warn(f"promowatch: notify: {error}")
+    if echo is not None:
+        echo(f"notifications: {report.sent} sent, {report.retried} to retry later, {report.failed} failed")
     return report
+
+
+@dataclass
+class RunSummary:
+    crawl: CrawlSummary
+    evaluation: EvaluationReport
+    delivery: DeliveryReport
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.crawl.failed_retailers) or bool(self.delivery.failed)
+
+    def lines(self) -> list[str]:
+        """One line per retailer: crawl, findings, notifications."""
+        lines = []
+        for slug in self.crawl.counts:
+            found = self.evaluation.per_retailer.get(slug, Counter())
+            sent = self.delivery.per_retailer.get(slug, Counter())
+            lines.append(
+                f"{self.crawl.line(slug)}; findings {found['opened']} opened, {found['closed']} closed; "
+                f"notifications {sent['sent']} sent, {sent['failed']} failed"
+                + ("; UNHEALTHY" if slug in self.crawl.unhealthy else "")
+            )
+        return lines
 
 
 def run_all(
@@ -127,14 +197,18 @@ def run_all(
     *,
     now: str | None,
     retailers: tuple[str, ...] = (),
+    redis_url: str | None = None,
     echo: Echo = print,
 ) -> RunSummary:
-    """crawl -> evaluate -> notify under the data directory's lock."""
+    """crawl -> evaluate -> notify under the data directory's lock, then one summary line per retailer."""
     try:
         with run_lock(data.lock):
-            crawl = crawl_step(watchlist, data, now=now, retailers=retailers, echo=echo)
-            evaluation = evaluate_step(watchlist, data, now=now, echo=echo)
-            delivery = notify_step(watchlist, data, now=now, echo=echo)
+            crawl = crawl_step(watchlist, data, now=now, retailers=retailers, redis_url=redis_url, echo=None)
+            evaluation = evaluate_step(watchlist, data, now=now, echo=None)
+            delivery = notify_step(watchlist, data, now=now, echo=None)
     except Locked as error:
         raise RunError(str(error), EXIT_LOCKED) from None
-    return RunSummary(crawl, evaluation, delivery)
+    summary = RunSummary(crawl, evaluation, delivery)
+    for line in summary.lines():
+        echo(line)
+    return summary

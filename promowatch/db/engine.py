@@ -9,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -52,10 +53,33 @@ def is_current(engine: Engine) -> bool:
         return MigrationContext.configure(connection).get_current_revision() == head
 
 
+# any constant, the same in every promowatch process: PostgreSQL's lock for "migrating now"
+_MIGRATION_LOCK = 0x70726F6D6F
+
+
 def upgrade(engine: Engine) -> None:
-    """Bring an empty or older database up to the newest schema."""
-    if not is_current(engine):
-        command.upgrade(alembic_config(engine), "head")
+    """Bring an empty or older database up to the newest schema.
+
+    Several crawl processes may start at once on a new database: on PostgreSQL they queue on an advisory
+    lock; on SQLite the loser of the race finds the schema made by the winner.
+    """
+    if is_current(engine):
+        return
+    with engine.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK})
+            connection.commit()
+        try:
+            if not is_current(engine):
+                command.upgrade(alembic_config(engine), "head")
+        except DBAPIError:
+            if not is_current(engine):
+                raise
+        finally:
+            if postgres:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK})
+                connection.commit()
 
 
 def open_database(url: str) -> sessionmaker[Session]:

@@ -2,41 +2,70 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from promowatch.config import WatchedRetailer, Watchlist
-from promowatch.db.models import AdSighting, Product, Promotion, Retailer
+from promowatch.db.models import AdSighting, Base, Product, Promotion, Retailer
 
 # A swept promotion stays watched this long after its window ends or its last ad sighting, so that a finding
 # can close and the restock after the promotion is still seen.
 WATCH_AFTER = timedelta(days=7)
 
 
+def insert_new(
+    session: Session, model: type[Base], rows: Sequence[dict[str, Any]], keys: Sequence[str]
+) -> None:
+    """Insert the rows whose unique ``keys`` are not taken yet. Safe against concurrent writers: two crawl
+    processes creating the same row both succeed, one of them inserting nothing."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(pg_insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys)))
+    elif dialect == "sqlite":
+        session.execute(
+            sqlite_insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
+        )
+    else:  # other databases: a savepoint per row
+        for row in rows:
+            try:
+                with session.begin_nested():
+                    session.add(model(**row))
+            except IntegrityError:
+                pass
+
+
 def retailer_row(session: Session, retailer: WatchedRetailer) -> Retailer:
     """The retailer's row, created on first use."""
     row = session.scalar(select(Retailer).where(Retailer.slug == retailer.slug))
     if row is None:
-        row = Retailer(
-            slug=retailer.slug,
-            name=retailer.profile.name,
-            country=retailer.profile.country,
-            currency=retailer.profile.currency,
-        )
-        session.add(row)
-        session.flush()
+        profile = retailer.profile
+        values = {
+            "slug": retailer.slug,
+            "name": profile.name,
+            "country": profile.country,
+            "currency": profile.currency,
+        }
+        insert_new(session, Retailer, [values], ["slug"])
+        row = session.scalars(select(Retailer).where(Retailer.slug == retailer.slug)).one()
     return row
 
 
 def product_row(session: Session, retailer_id: int, url: str) -> Product:
     """The product at ``url``, created on first use."""
-    row = session.scalar(select(Product).where(Product.retailer_id == retailer_id, Product.url == url))
+    query = select(Product).where(Product.retailer_id == retailer_id, Product.url == url)
+    row = session.scalar(query)
     if row is None:
-        row = Product(retailer_id=retailer_id, url=url)
-        session.add(row)
-        session.flush()
+        insert_new(session, Product, [{"retailer_id": retailer_id, "url": url}], ["retailer_id", "url"])
+        row = session.scalars(query).one()
     return row
 
 

@@ -228,7 +228,8 @@ def export_bait_case(console: Console, data: Path, db_url: str) -> None:
     """Export and verify the case of the bait promotion's first finding."""
     from promowatch.datadir import DataDir
     from promowatch.evaluate import list_findings
-    from promowatch.evidence.case import export_case, verify_case
+    from promowatch.evidence.case import export_case
+    from promowatch.evidence.case_verify import verify_case
 
     findings = [f for f in list_findings(open_database(db_url)) if f["rule"] == "unorderable_online"]
     if not findings:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from promowatch.db.engine import open_database
-from promowatch.db.models import ChainEntry, OfferObservation, Product, Promotion
+from promowatch.db.models import ChainEntry, CrawlRun, OfferObservation, Product, Promotion
 from promowatch.demo.run import CHECK_HOUR, DEMO_START, run_day, timeline
 from promowatch.demo.scenarios import scenario
 from promowatch.demo.shop import DemoShop
@@ -96,7 +95,12 @@ def test_every_observation_has_its_evidence_and_chain_entry(crawled: dict[str, A
         observations = session.scalars(select(OfferObservation)).all()
         chained = set(session.scalars(select(ChainEntry.record_id).where(ChainEntry.record_kind == "offer")))
         promotions = session.scalars(select(Promotion)).all()
+        runs = {r.id: r for r in session.scalars(select(CrawlRun))}
     assert len(observations) >= DAYS * 6
+    # three spiders a day, each a finished run that its observations name
+    assert len(runs) == DAYS * 3 and {r.status for r in runs.values()} == {"finished"}
+    assert {runs[o.run_id].spider for o in observations if o.run_id} == {"offers"}
+    assert all(o.run_id for o in observations)
     for observation in observations:
         assert observation.evidence_sha256 is not None and blobs.exists(observation.evidence_sha256)
         assert observation.id in chained

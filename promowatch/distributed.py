@@ -1,0 +1,165 @@
+"""Many crawl processes, one crawl: the coordinator puts the due product pages on a Redis queue, scrapy-redis
+workers (``promowatch worker``) take them, and every look is committed to the shared database (PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from promowatch.clock import Clock
+from promowatch.config import Watchlist
+from promowatch.datadir import DataDir
+from promowatch.db.engine import open_database
+from promowatch.db.queries import due_products, sync_watchlist
+
+QUEUE_KEY = "promowatch:offers:queue"  # spiders.redis_offers.QUEUE_KEY; no Scrapy import in the coordinator
+RUN_TTL = 7 * 24 * 3600  # a run's bookkeeping keys expire after a week
+
+
+def done_key(run: str) -> str:
+    return f"promowatch:run:{run}:done"
+
+
+def error_key(run: str) -> str:
+    return f"promowatch:run:{run}:errors"
+
+
+@dataclass
+class Ticket:
+    """The work one distributed run put on the queue."""
+
+    run: str
+    urls: list[str]
+
+
+@dataclass
+class DistributedReport:
+    run: str
+    expected: int
+    done: dict[str, int] = field(default_factory=dict)  # product URL -> committed looks
+    errors: dict[str, str] = field(default_factory=dict)
+    timed_out: bool = False
+
+    @property
+    def missing(self) -> int:
+        return self.expected - len(self.done)
+
+    @property
+    def duplicates(self) -> int:
+        return sum(n - 1 for n in self.done.values() if n > 1)
+
+    def __str__(self) -> str:
+        text = f"distributed run {self.run}: {len(self.done)}/{self.expected} product pages checked"
+        if self.errors:
+            text += f", {len(self.errors)} not stored"
+        if self.timed_out:
+            text += f", {self.missing} still waiting when the wait timed out"
+        return text
+
+
+def enqueue_due(watchlist: Watchlist, data: DataDir, redis_url: str, *, now: str | None = None) -> Ticket:
+    """Sync the watchlist, then queue every due product page of every retailer for the workers."""
+    sessions = open_database(data.db_url)
+    moment = Clock.parse(now).now()
+    with sessions.begin() as session:
+        sync_watchlist(session, watchlist, moment)
+    run = uuid.uuid4().hex[:12]
+    entries: list[str] = []
+    urls: list[str] = []
+    with sessions() as session:
+        for retailer in watchlist.retailers:
+            for product in due_products(session, retailer, moment):
+                urls.append(product.url)
+                entries.append(json.dumps({"run": run, "retailer": retailer.slug, "url": product.url}))
+    server = redis.Redis.from_url(redis_url)
+    with server.pipeline() as pipe:
+        for start in range(0, len(entries), 1000):
+            pipe.rpush(QUEUE_KEY, *entries[start : start + 1000])
+        pipe.execute()
+    return Ticket(run, urls)
+
+
+def progress(redis_url: str, ticket: Ticket) -> DistributedReport:
+    server = redis.Redis.from_url(redis_url, decode_responses=True)
+    done = {str(url): int(n) for url, n in server.hgetall(done_key(ticket.run)).items()}
+    errors = {str(url): str(why) for url, why in server.hgetall(error_key(ticket.run)).items()}
+    return DistributedReport(ticket.run, len(set(ticket.urls)), done, errors)
+
+
+def wait_for_workers(
+    redis_url: str,
+    ticket: Ticket,
+    *,
+    timeout: float = 3600.0,
+    poll: float = 0.5,
+    echo: Callable[[str], None] | None = None,
+) -> DistributedReport:
+    """Block until every queued page was looked at (stored or failed to store), or ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        report = progress(redis_url, ticket)
+        if len(report.done) + len(set(report.errors) - set(report.done)) >= report.expected:
+            break
+        if time.monotonic() >= deadline:
+            report.timed_out = True
+            break
+        time.sleep(poll)
+    server = redis.Redis.from_url(redis_url)
+    server.expire(done_key(ticket.run), RUN_TTL)
+    server.expire(error_key(ticket.run), RUN_TTL)
+    if echo is not None:
+        echo(str(report))
+    return report
+
+
+def run_distributed(
+    watchlist: Watchlist,
+    data: DataDir,
+    redis_url: str,
+    *,
+    now: str | None = None,
+    timeout: float = 3600.0,
+    echo: Callable[[str], None] = print,
+) -> DistributedReport:
+    """``promowatch run --distributed``'s crawl step: enqueue the due pages and wait for the workers."""
+    ticket = enqueue_due(watchlist, data, redis_url, now=now)
+    echo(f"distributed run {ticket.run}: {len(ticket.urls)} product pages queued at {QUEUE_KEY}")
+    return wait_for_workers(redis_url, ticket, timeout=timeout, echo=echo)
+
+
+def worker_settings(redis_url: str, idle_exit: int = 0) -> dict[str, Any]:
+    """Scrapy settings that make a crawl process a scrapy-redis worker."""
+    return {
+        "REDIS_URL": redis_url,
+        # requests the workers make themselves (retries, backoff) go to the shared scrapy-redis queue too
+        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+        "SCHEDULER_PERSIST": True,
+        "SCHEDULER_QUEUE_KEY": "promowatch:%(spider)s:requests",
+        "SCHEDULER_DUPEFILTER_KEY": "promowatch:%(spider)s:dupefilter",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        "MAX_IDLE_TIME_BEFORE_CLOSE": idle_exit,
+    }
+
+
+def run_worker(
+    watchlist: Watchlist,
+    data: DataDir,
+    redis_url: str,
+    *,
+    now: str | None = None,
+    idle_exit: int = 0,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """``promowatch worker``: take product pages from the queue until idle for ``idle_exit`` s (0: forever)."""
+    from promowatch.crawl import crawl_settings, run_crawl
+
+    settings = crawl_settings(
+        watchlist, data, now=now, overrides={**worker_settings(redis_url, idle_exit), **(overrides or {})}
+    )
+    return run_crawl(settings, ("redis_offers",)).stats.get("redis_offers", {})

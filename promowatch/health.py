@@ -1,0 +1,148 @@
+"""After a crawl: is each retailer still readable? A canary that reads unknown or out of stock, a jump in the
+share of unknown looks, or block and captcha pages mean the shop changed its layout or blocks us. That is told to
+the operator (a ``crawl_unhealthy`` event, tag ``ops``), never turned into a finding about the shop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from promowatch.config import Watchlist
+from promowatch.db.models import OfferObservation, Product, Retailer
+from promowatch.db.queries import absolute
+
+BLOCKED_REASON = "blocked or captcha page"  # spiders.middlewares.BLOCKED_REASON (no Scrapy import here)
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When a run counts as unhealthy. The defaults suit a daily cron run."""
+
+    history: timedelta = timedelta(days=14)  # previous looks the unknown share is compared with
+    min_looks: int = 3  # fewer looks in the run than this: the share says nothing
+    unknown_jump: float = 0.30  # share of unknown looks now minus before
+    unknown_floor: float = 0.50  # ... and at least this share now
+
+
+@dataclass(frozen=True)
+class LookCounts:
+    looks: int
+    unknown: int
+    blocked: int
+
+    @property
+    def unknown_share(self) -> float:
+        return self.unknown / self.looks if self.looks else 0.0
+
+
+@dataclass
+class RetailerHealth:
+    retailer: str
+    run: LookCounts
+    before: LookCounts
+    canary: str | None = None  # the canary's availability in this run, when it was looked at
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return not self.problems
+
+
+def judge(
+    retailer: str, run: LookCounts, before: LookCounts, canary: str | None, limits: Thresholds = Thresholds()
+) -> RetailerHealth:
+    """Pure: the problems of one retailer's run, in words an operator can act on."""
+    health = RetailerHealth(retailer, run, before, canary)
+    if canary in ("unknown", "out_of_stock"):
+        health.problems.append(f"canary product read {canary.replace('_', ' ')} (layout change or block?)")
+    if run.blocked:
+        health.problems.append(f"{run.blocked} of {run.looks} looks met a {BLOCKED_REASON}")
+    if run.looks >= limits.min_looks and run.unknown_share >= limits.unknown_floor:
+        baseline = before.unknown_share if before.looks else 0.0
+        if run.unknown_share - baseline >= limits.unknown_jump:
+            health.problems.append(
+                f"unknown share jumped to {run.unknown_share:.0%} of {run.looks} looks "
+                f"(was {baseline:.0%} of {before.looks})"
+            )
+    return health
+
+
+def _counts(session: Session, retailer_id: int, start: datetime, end: datetime | None) -> LookCounts:
+    window = [Product.retailer_id == retailer_id, OfferObservation.observed_at >= start]
+    if end is not None:
+        window.append(OfferObservation.observed_at < end)
+    base = select(func.count(OfferObservation.id)).join(Product, Product.id == OfferObservation.product_id)
+    looks = session.scalar(base.where(*window)) or 0
+    unknown = session.scalar(base.where(*window, OfferObservation.availability == "unknown")) or 0
+    blocked = session.scalar(base.where(*window, OfferObservation.reason.contains(BLOCKED_REASON))) or 0
+    return LookCounts(looks, unknown, blocked)
+
+
+def assess(
+    session: Session, watchlist: Watchlist, since: datetime, limits: Thresholds = Thresholds()
+) -> list[RetailerHealth]:
+    """Each retailer's health from the offer observations made since ``since`` (the run's start)."""
+    results = []
+    for watched in watchlist.retailers:
+        retailer = session.scalar(select(Retailer).where(Retailer.slug == watched.slug))
+        if retailer is None:
+            continue
+        run = _counts(session, retailer.id, since, None)
+        before = _counts(session, retailer.id, since - limits.history, since)
+        canary = None
+        if watched.canary:
+            canary = session.scalar(
+                select(OfferObservation.availability)
+                .join(Product, Product.id == OfferObservation.product_id)
+                .where(
+                    Product.retailer_id == retailer.id,
+                    Product.url == absolute(watched, watched.canary),
+                    OfferObservation.observed_at >= since,
+                )
+                .order_by(OfferObservation.observed_at.desc(), OfferObservation.id.desc())
+                .limit(1)
+            )
+        results.append(judge(watched.slug, run, before, canary, limits))
+    return results
+
+
+def check_crawl_health(
+    sessions: sessionmaker[Session],
+    watchlist: Watchlist,
+    since: datetime,
+    now: datetime,
+    limits: Thresholds = Thresholds(),
+) -> list[RetailerHealth]:
+    """Assess every retailer after a crawl and write one ``crawl_unhealthy`` event per unhealthy retailer.
+
+    ``since`` is when the crawl started on the run's clock; the event's dedup key holds it, so re-running the
+    check for the same crawl does not tell the operator twice.
+    """
+    from notify.outbox import record_event
+
+    with sessions.begin() as session:
+        results = assess(session, watchlist, since, limits)
+        for health in results:
+            if health.healthy:
+                continue
+            retailer_id = session.scalar(select(Retailer.id).where(Retailer.slug == health.retailer))
+            record_event(
+                session,
+                "crawl_unhealthy",
+                f"crawl_unhealthy|{health.retailer}|{since.isoformat()}",
+                now,
+                {
+                    "retailer": health.retailer,
+                    "summary": "; ".join(health.problems),
+                    "problems": health.problems,
+                    "looks": health.run.looks,
+                    "unknown": health.run.unknown,
+                    "blocked": health.run.blocked,
+                    "canary": health.canary,
+                },
+                retailer_id=retailer_id,
+            )
+    return results

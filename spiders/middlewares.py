@@ -1,0 +1,169 @@
+"""Downloader middlewares for politeness and faults: back off when a shop asks us to, and recognise block and
+captcha pages so that a look which met one is stored as unknown, never as a real state of the offer."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from time import monotonic
+from typing import Any, Self
+
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
+from scrapy.http import Response, TextResponse
+
+BLOCKED_REASON = "blocked or captcha page"
+
+# Markers of anti-bot interstitials (Cloudflare, DataDome, PerimeterX, reCAPTCHA/hCaptcha, Akamai) and of
+# generic "you have been blocked" pages. They are searched in the first bytes of the body only: a product page
+# that mentions a captcha in its footer script far below must not count.
+BLOCK_MARKERS = re.compile(
+    rb"g-recaptcha|h-captcha|hcaptcha\.com|recaptcha/api|cf-challenge|challenge-platform|cf-browser-verification"
+    rb"|captcha-delivery|datadome|px-captcha|_pxCaptcha|are you a (?:human|robot)|verify you are (?:a )?human"
+    rb"|unusual traffic|access denied|request blocked|you have been blocked|zugriff verweigert|acc[e\xc3\xa8]s refus"
+    rb"|<title>[^<]{0,60}captcha",
+    re.IGNORECASE,
+)
+BLOCK_SCAN_BYTES = 64 * 1024
+
+
+class BlockedPage(IgnoreRequest):
+    """A block or captcha page came back instead of the page asked for. Carries the page for the evidence."""
+
+    def __init__(self, page: Response) -> None:
+        super().__init__(BLOCKED_REASON)
+        self.page = (
+            page  # not ``response``: spiders.base.failure_reason would then report only the HTTP status
+        )
+
+
+def is_block_page(status: int, body: bytes) -> bool:
+    """True when the response is an anti-bot interstitial or a block page rather than the shop's page."""
+    if status in (401, 407):
+        return True
+    return bool(BLOCK_MARKERS.search(body[:BLOCK_SCAN_BYTES]))
+
+
+def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if value is None:
+        return None
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(text)
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+def backoff_delay(attempt: int, retry_after: float | None, base: float, cap: float) -> float:
+    """The wait before retry ``attempt`` (1-based): the shop's Retry-After when given, else base * 2^(n-1)."""
+    if retry_after is not None:
+        return min(retry_after, cap)
+    return min(base * 2 ** (attempt - 1), cap)
+
+
+class BackoffMiddleware:
+    """Exponential backoff honouring Retry-After on 403/429/503 (design.md invariant 8).
+
+    The wait never blocks the reactor: the retailer's download slot gets the delay, so the retried request and
+    every other request to that shop wait, while other shops go on. The slot's own delay comes back after the
+    first response that is not a backoff status.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.codes = {int(c) for c in settings.getlist("PROMOWATCH_BACKOFF_HTTP_CODES", [403, 429, 503])}
+        self.max_attempts = settings.getint("PROMOWATCH_BACKOFF_TIMES", 3)
+        self.base = settings.getfloat("PROMOWATCH_BACKOFF_BASE", 1.0)
+        self.cap = settings.getfloat("PROMOWATCH_BACKOFF_MAX", 120.0)
+        self.normal_delay: dict[
+            str, tuple[float, float]
+        ] = {}  # slot -> (its delay before we raised it, until)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def _slot(self, request: Request) -> tuple[str, Any] | None:
+        engine = self.crawler.engine
+        if engine is None:
+            return None
+        downloader = engine.downloader
+        key = downloader.get_slot_key(request)
+        slot = downloader.slots.get(key)
+        return (key, slot) if slot is not None else None
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        found = self._slot(request)
+        if response.status not in self.codes:
+            # a response that left before the backoff began must not end it early
+            if (
+                found is not None
+                and found[0] in self.normal_delay
+                and monotonic() >= self.normal_delay[found[0]][1]
+            ):
+                key, slot = found
+                slot.delay = self.normal_delay.pop(key)[0]
+            return response
+        attempt = int(request.meta.get("backoff_attempts", 0)) + 1
+        if attempt > self.max_attempts:
+            # give up: the spider records the look as unknown; Scrapy's RetryMiddleware must not retry again
+            request.meta["dont_retry"] = True
+            self._inc(request, "backoff_gave_up")
+            return response
+        wait = backoff_delay(
+            attempt, retry_after_seconds(response.headers.get("Retry-After")), self.base, self.cap
+        )
+        if found is not None:
+            key, slot = found
+            normal = self.normal_delay.get(key, (slot.delay, 0.0))[0]
+            self.normal_delay[key] = (normal, monotonic() + wait)
+            slot.delay = max(slot.delay, wait)
+            slot.lastseen = monotonic()
+        self._inc(request, "backoff")
+        retry = request.replace(dont_filter=True)
+        retry.meta["backoff_attempts"] = attempt
+        retry.meta["backoff_wait"] = wait
+        retry.priority = request.priority - 1
+        return retry
+
+    def _inc(self, request: Request, key: str) -> None:
+        retailer = request.meta.get("retailer")
+        if self.crawler.stats is not None and retailer:
+            self.crawler.stats.inc_value(f"promowatch/{retailer}/{key}")
+
+
+class BlockPageMiddleware:
+    """Turns a block or captcha page into a failed look with the reason "blocked or captcha page".
+
+    It sits after the retry and backoff middlewares, so it sees only the response they finally let through.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if request.meta.get("allow_block_page"):
+            return response
+        body = response.body if isinstance(response, TextResponse) or response.status >= 400 else b""
+        if not is_block_page(response.status, body):
+            return response
+        retailer = request.meta.get("retailer")
+        if self.crawler.stats is not None and retailer:
+            self.crawler.stats.inc_value(f"promowatch/{retailer}/blocked")
+        raise BlockedPage(response)

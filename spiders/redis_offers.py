@@ -1,0 +1,76 @@
+"""The offers spider as a scrapy-redis worker: product pages come from a shared Redis queue that
+``promowatch run --distributed`` fills, so any number of worker processes on any machines share one crawl."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any, Self
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy_redis.spiders import RedisMixin
+
+from spiders.offers import OffersSpider
+
+QUEUE_KEY = "promowatch:offers:queue"
+
+
+def done_key(run: str) -> str:
+    """Hash of product URL -> times a look at it was committed in run ``run``."""
+    return f"promowatch:run:{run}:done"
+
+
+def error_key(run: str) -> str:
+    return f"promowatch:run:{run}:errors"
+
+
+class RedisOffersSpider(RedisMixin, OffersSpider):
+    name = "redis_offers"
+    redis_key = QUEUE_KEY
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.spider_idle_start_time = int(time.time())  # the mixin's class attribute dates from import time
+        spider.setup_redis(crawler)
+        crawler.signals.connect(spider.committed, signal=signals.item_scraped)
+        crawler.signals.connect(spider.not_committed, signal=signals.item_error)
+        return spider
+
+    async def start(self) -> AsyncIterator[Request]:
+        # Scrapy >= 2.16 no longer calls the mixin's start_requests(); later batches come from the idle signal
+        for request in self.next_requests():
+            yield request
+
+    def make_request_from_data(self, data: bytes) -> Request | None:
+        """A queue entry ``{"run", "retailer", "url"}`` -> the product page request of that run."""
+        entry = json.loads(data)
+        retailer = self.config.watchlist.retailer(entry["retailer"])
+        # dont_filter (set by WatchSpider.request): the same page is re-checked run after run
+        return self.request(
+            retailer,
+            entry["url"],
+            callback=self.parse_offer,
+            errback=self.failed,
+            meta={"product_url": entry["url"], "run": entry["run"]},
+        )
+
+    def _run_of(self, response: Any) -> tuple[str, str] | None:
+        request = response.request if isinstance(response, Response) else getattr(response, "request", None)
+        if request is None or "run" not in request.meta:
+            return None
+        return request.meta["run"], request.meta["product_url"]
+
+    def committed(self, item: Any, response: Any, spider: Any) -> None:
+        """The pipelines stored the look: tell the coordinator."""
+        found = self._run_of(response)
+        if found is not None and self.server is not None:
+            self.server.hincrby(done_key(found[0]), found[1], 1)
+
+    def not_committed(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
+        found = self._run_of(response)
+        if found is not None and self.server is not None:
+            self.server.hset(error_key(found[0]), found[1], str(failure.value)[:300])
