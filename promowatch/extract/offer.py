@@ -28,7 +28,13 @@ from promowatch.extract.page import (
     visible_text,
 )
 from promowatch.extract.phrases import PhraseBook, PhraseHit, normalise_text, phrase_book
-from promowatch.extract.prices import COUNTRY_CURRENCY, currency_code, parse_amount_in
+from promowatch.extract.prices import (
+    COUNTRY_CURRENCY,
+    country_of_language,
+    country_of_url,
+    currency_code,
+    parse_amount_in,
+)
 from promowatch.extract.selectors import select_all, select_text
 from promowatch.extract.structured import (
     StructuredOffer,
@@ -37,7 +43,14 @@ from promowatch.extract.structured import (
     microdata_products,
     opengraph,
 )
-from promowatch.extract.visible_prices import PriceNode, price_nodes, reference_near
+from promowatch.extract.visible_prices import (
+    PriceNode,
+    amount_leaf,
+    is_net_price,
+    price_nodes,
+    reference_in_box,
+    reference_near,
+)
 from promowatch.extract.vocabulary import item_availability
 
 NEGATIVE = ("out_of_stock", "sold_out", "temporarily_unavailable", "discontinued")
@@ -164,7 +177,11 @@ def extract_offer(
     )
 
     # ---- price and currency
-    country = profile.country if profile else None
+    country = (
+        (profile.country if profile else None)
+        or country_of_url(url)
+        or country_of_language(root.get("lang") or og.get("og:locale"))
+    )
     default_currency = (profile.currency if profile else None) or COUNTRY_CURRENCY.get(country or "")
     price, currency, price_source = None, None, None
     if selectors and selectors.price:
@@ -204,6 +221,8 @@ def extract_offer(
         # (chrome and other products' sections skipped) is then the best visible reading.
         nodes = price_nodes(page, book, lambda e: is_visible_in(e, page), country)
         main_node = _visible_main_price(nodes, price)
+    if main_node is None and price is not None:
+        main_node = amount_leaf(block, price, visible, country)
     if main_node is not None:
         found.add("price", SignalSource.TEXT, main_node.raw, main_node.amount)
         if price is None:
@@ -237,6 +256,11 @@ def extract_offer(
         if near is not None:
             found.add("regular_price", SignalSource.TEXT, near.raw, near.amount)
             regular = near.amount
+    if regular is None and main_node is not None and price is not None and main_node.amount == price:
+        boxed = reference_in_box(main_node, price, book, visible, country)
+        if boxed is not None:
+            found.add("regular_price", SignalSource.TEXT, boxed.raw, boxed.amount)
+            regular = boxed.amount
     if regular is not None and price is not None and regular <= price:
         found.add("regular_price", SignalSource.TEXT, f"{regular} not above price {price}", None)
         regular = None
@@ -266,7 +290,23 @@ def extract_offer(
             found.add("orderable", SignalSource.PROFILE, f"no {selectors.buy_button}", False)
 
     hits = [h for h in hits if not _about_other_price(text, h, {price, regular}, country)]
+    hits = [h for h in hits if not _about_store_pickup(text, h)]
     availability, reason = _decide(profile_state, structured, hits, controls, profile_button, listing)
+    if availability is Availability.OUT_OF_STOCK and block is not page:
+        # "Discontinued" is often written in the description, below the product block: it refines out of
+        # stock (never turns a buyable page unavailable).
+        page_text = page_text if page_text is not text else normalise_text(visible_text(page))
+        ended = next(
+            (
+                h
+                for h in book.find(page_text, ("discontinued",))
+                if _is_statement(page_text, h) and not _GENERIC_UNAVAILABLE.search(h.phrase)
+            ),
+            None,
+        )
+        if ended is not None:
+            found.add("availability", SignalSource.TEXT, _snippet(page_text, ended), ended.category)
+            availability = Availability.DISCONTINUED
     orderable = _orderable(availability, structured, hits, controls, profile_button, listing)
     delivery = None
     if selectors and selectors.delivery:
@@ -461,6 +501,10 @@ def _structured_state(
         found.add("availability", SignalSource.OPENGRAPH, og_value, mapped[0] if mapped else None)
         if mapped and mapped[0] is not Availability.UNKNOWN:
             results.append((mapped[0], mapped[1], SignalSource.OPENGRAPH))
+    ordered_later = [r for r in results if r[0] in (Availability.BACKORDER, Availability.PREORDER)]
+    if ordered_later and not any(r[0].buyable and r not in ordered_later for r in results):
+        # OutOfStock in one syntax, BackOrder in another: not on the shelf, yet it can be ordered.
+        return ordered_later[0]
     return results[0] if results else None
 
 
@@ -581,6 +625,8 @@ def _profile_state(raw: str, mapping: dict[str, Availability] | object, book: Ph
 def _visible_main_price(nodes: list[PriceNode], price: Decimal | None) -> PriceNode | None:
     """The visible node showing the price: the one equal to the structured price, else the first current one."""
     current = [n for n in nodes if n.kind == "current"]
+    gross = [n for n in current if not is_net_price(n)]
+    current = gross or current  # the consumer pays the gross price; a net one alone is still the price
     if price is not None:
         for node in nodes:
             if node.amount == price and node.kind != "reference":
@@ -601,6 +647,28 @@ def _about_other_price(text: str, hit: PhraseHit, own: set[Decimal | None], coun
     window = text[max(0, hit.start - 30) : hit.end + 25]
     amounts = {parse_amount_in(m, None, country)[0] for m in _AMOUNT_NEAR.findall(window)} - {None}
     return bool(amounts) and not amounts & own
+
+
+# Pickup and store-stock lines: "unavailable to pick up at nearby stores" says nothing of online stock.
+_STORE_SCOPE = re.compile(
+    r"pick ?up|pickup|nearby stores?|in (?:a |your )?stores?\b|store availability|at (?:a |your )?store|"
+    r"click (?:&|and) collect|abholung|abholen|in der filiale|retrait|en magasin|en tienda|recogida|"
+    r"ritiro|in negozio|odbiór|w sklepie"
+)
+
+
+# "No longer available" outside the product block is as often a cart or wishlist message as a statement.
+_GENERIC_UNAVAILABLE = re.compile(r"avail|verfüg|dispon|dostęp")
+
+
+def _about_store_pickup(text: str, hit: PhraseHit) -> bool:
+    """A stock phrase whose line speaks of store pickup or store stock, not of ordering online."""
+    if hit.category not in NEGATIVE:
+        return False
+    start = text.rfind(" | ", 0, hit.start)
+    end = text.find(" | ", hit.end)
+    segment = text[start + 1 if start >= 0 else 0 : end if end >= 0 else len(text)]
+    return bool(_STORE_SCOPE.search(segment))
 
 
 def _is_statement(text: str, hit: PhraseHit) -> bool:

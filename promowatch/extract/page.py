@@ -73,6 +73,14 @@ _OTHER_SECTION = re.compile(
     r"^(?:site|global|page|main|top|bottom)?-?(?:header|footer|nav|navigation|navbar|menu)$"
 )
 
+# "section--withoutSidebar", "has-banner": a modifier describing the element's layout, not a sidebar itself.
+# "recommendations-visible", "modal-open": a state class put on the page wrapper, not such a section.
+_LAYOUT_MODIFIER = re.compile(
+    r"(?:with|without|has|no)[-_]?(?:sidebar|banner|overlay|modal|popup|reviews?|rating)|"
+    r"(?:sidebar|banner|overlay|modal|popup|reviews?|rating|recommendations?|related|cookie|consent|minicart)"
+    r"[-_](?:visible|open|opened|active|enabled|shown|closed|loaded|on)$"
+)
+
 
 def classes(element: HtmlElement) -> list[str]:
     return (element.get("class") or "").lower().split()
@@ -111,7 +119,7 @@ def is_other_section(element: HtmlElement) -> bool:
     ident = element.get("id")
     if ident:
         words.append(ident.lower())
-    return any(_OTHER_SECTION.search(word) for word in words)
+    return any(_OTHER_SECTION.search(word) and not _LAYOUT_MODIFIER.search(word) for word in words)
 
 
 def is_skipped(element: HtmlElement) -> bool:

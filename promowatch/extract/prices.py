@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from price_parser import Price
 
@@ -81,6 +82,8 @@ _DOLLAR = {
     "CO": "COP",
     "BR": "BRL",
 }
+# "元" is the unit word of the Chinese-writing countries' own currencies.
+_YUAN = {"CN": "CNY", "TW": "TWD", "HK": "HKD", "MO": "MOP"}
 _KRONE = {"SE": "SEK", "NO": "NOK", "DK": "DKK", "IS": "ISK"}
 COUNTRY_CURRENCY: dict[str, str] = {
     "CH": "CHF",
@@ -134,6 +137,36 @@ COUNTRY_CURRENCY: dict[str, str] = {
 _ISO_ALIASES = {"RUR": "RUB", "EURO": "EUR", "SFR": "CHF", "UKP": "GBP"}
 
 
+# Country-code top-level domains used as generic names (start-ups, media), which say nothing of a shop's country.
+_GENERIC_CCTLDS = frozenset(
+    {"co", "io", "ai", "me", "tv", "fm", "cc", "ws", "to", "ly", "gg", "sh", "am", "nu"}
+)
+_TLD_COUNTRY = {"uk": "GB"}
+
+
+def country_of_url(url: str) -> str | None:
+    """The country a shop's domain names (``.cl``, ``.com.au``, ``.co.uk``), None for generic domains.
+
+    Only used where a symbol is ambiguous ("$", "kr", "元") or no currency is printed at all.
+    """
+    host = urlsplit(url).hostname or ""
+    labels = host.rsplit(".", 2)
+    tld = labels[-1].lower() if len(labels) > 1 else ""
+    if len(tld) != 2 or not tld.isalpha():
+        return None
+    if tld in _GENERIC_CCTLDS and not (len(labels) == 3 and labels[1] in ("com", "net", "org")):
+        return None
+    return _TLD_COUNTRY.get(tld, tld.upper())
+
+
+def country_of_language(tag: str | None) -> str | None:
+    """The region of a language tag (``es-CL``, ``zh_TW``), None without one."""
+    parts = re.split(r"[-_]", (tag or "").strip())
+    if len(parts) >= 2 and len(parts[-1]) == 2 and parts[-1].isalpha():
+        return parts[-1].upper()
+    return None
+
+
 def normalise_price_text(text: str) -> str:
     """Rewrite Swiss apostrophes, dash cents and "Fr." so price-parser reads them as written."""
     text = text.replace("\xa0", " ").replace("\u202f", " ")
@@ -151,6 +184,8 @@ def currency_code(symbol: str | None, country: str | None = None) -> str | None:
     if re.fullmatch(r"[A-Z]{3,4}", token):
         return _ISO_ALIASES.get(token, token if len(token) == 3 else None)
     lowered = token.lower()
+    if lowered == "元" and country in _YUAN:
+        return _YUAN[country]
     if lowered in SYMBOLS:
         if lowered.startswith("kr") and country in _KRONE:
             return _KRONE[country]
@@ -187,6 +222,8 @@ def parse_amount_in(
             currency = _ISO_ALIASES.get(match.group(1), match.group(1))
         elif "ر.س" in clean:
             currency = "SAR"
+        elif "元" in clean:
+            currency = currency_code("元", country)
     try:
         amount = amount.quantize(Decimal("0.01"))
     except InvalidOperation:

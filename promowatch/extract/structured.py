@@ -16,7 +16,7 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from promowatch.domain import SignalSource
-from promowatch.extract.prices import structured_amount
+from promowatch.extract.prices import parse_amount, structured_amount
 
 PRODUCT_TYPES = frozenset(
     {
@@ -300,9 +300,13 @@ def _collect(scope: HtmlElement, props: dict[str, str], offers: list[StructuredO
         _collect(child, props, offers)
 
 
+# Two symbol-marked amounts in one itemprop="price" text: the struck price and the sale price together.
+_MARKED_AMOUNT = re.compile(r"[$€£¥₽₹]\s?\d[\d.,]*|\d[\d.,]*\s?[€£₽₹]")
+
+
 def _micro_offer(props: dict[str, str]) -> StructuredOffer:
     raw = props.get("price") or props.get("lowprice")
-    return StructuredOffer(
+    offer = StructuredOffer(
         price_raw=raw,
         price=structured_amount(raw) if raw else None,
         currency=props.get("pricecurrency"),
@@ -311,6 +315,14 @@ def _micro_offer(props: dict[str, str]) -> StructuredOffer:
         url=props.get("url"),
         aggregate="lowprice" in props,
     )
+    marked = _MARKED_AMOUNT.findall(raw or "")
+    if len(marked) == 2:
+        amounts = [structured_amount(m) for m in marked]
+        if all(amounts) and len(set(amounts)) == 2:
+            low, high = sorted(a for a in amounts if a is not None)
+            offer.price, offer.reference, offer.reference_raw = low, high, raw
+            offer.currency = offer.currency or parse_amount(marked[0])[1]
+    return offer
 
 
 # ---------------------------------------------------------------- OpenGraph

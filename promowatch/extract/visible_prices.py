@@ -25,7 +25,7 @@ _AMOUNT = re.compile(r"\d(?:[\d'’ .,]*\d)?(?:[.,]\s?[–-]{1,2})?")
 _STRUCK_TAGS = frozenset({"del", "s", "strike"})
 _REFERENCE_CLASS = re.compile(
     r"old|was|strike|crossed|before|original|compare|list-?price|rrp|msrp|uvp|regular|reference|previous|"
-    r"instead|statt|streich|barr|vorher|retail|higher|standard"
+    r"instead|statt|streich|barr|vorher|retail|higher|standard|(?:^|[-_ ])reg(?:[-_ ]|$)"
 )
 _SAVING_CLASS = re.compile(r"sav(e|ing)|discount|spar|econom|percent|badge|rabatt|reduction|off\b")
 _UNIT_PRICE = re.compile(
@@ -132,3 +132,135 @@ def reference_near(
                     box, text[hit.start : hit.end + len(match.group(0))], amount, currency, "reference"
                 )
     return None
+
+
+_LEAF_MAX = 40
+_BOX_MAX = 160
+
+
+def amount_leaf(
+    block: HtmlElement, price: Decimal, visible: Callable[[HtmlElement], bool], country: str | None
+) -> PriceNode | None:
+    """The visible element whose own short text is the given price, where no price class marks it.
+
+    Shops with generated class names ("uqkIZw ka2E9k") print the price in anonymous spans; the structured
+    price tells which one.
+    """
+    digits = str(int(price))
+    for element in block.iter():
+        text = element.text
+        if not text or not isinstance(element.tag, str) or len(element) > 2:
+            continue
+        raw = " ".join(element.text_content().split())
+        if len(raw) > _LEAF_MAX or digits not in re.sub(r"\D", "", raw):
+            continue
+        if len(_AMOUNT.findall(raw)) != 1 and not _single_split_amount(raw):
+            continue
+        amount, currency = parse_amount_in(raw, None, country)
+        if amount == price and visible(element):
+            return PriceNode(element, raw, amount, currency, "current")
+    return None
+
+
+def reference_in_box(
+    main: PriceNode,
+    price: Decimal,
+    book: PhraseBook,
+    visible: Callable[[HtmlElement], bool],
+    country: str | None,
+) -> PriceNode | None:
+    """The one higher amount printed beside the price in a small price box that shows a discount.
+
+    Struck-through styling often lives in a stylesheet (or behind generated class names): "16% off €41.30
+    €49.10", "1 529 ₽ 899 ₽ -41%", "$24.99 $39.99". The smallest box around the price holding one higher
+    amount decides: that amount is the reference when the box shows a saving, a "now" word, or nothing but
+    the two amounts; never beside net-of-tax, shipping or measure-unit wording (those pairs are other prices).
+    """
+    box = main.element
+    for _ in range(4):
+        parent = box.getparent()
+        if parent is None:
+            return None
+        text = normalise_text(" ".join(parent.text_content().split()))
+        if len(text) > _BOX_MAX:
+            return None
+        box = parent
+        higher = _higher_amounts(box, main, price, book, visible, country)
+        if not higher:
+            continue
+        if len({node.amount for node in higher}) != 1:
+            return None
+        if _NOT_A_REFERENCE.search(text) or _MEASURE_UNIT.search(text) or _RANGE.search(text):
+            return None
+        categories = {hit.category for hit in book.find(text)}
+        if "instalment" in categories:
+            return None
+        if "%" in text or "saving" in categories or _NOW.search(text) or not _BARE.sub("", text):
+            return higher[0]
+        # A badge ("16% off") may sit one level further out; "VAT included" beside the pair says nothing.
+    return None
+
+
+def _higher_amounts(
+    box: HtmlElement,
+    main: PriceNode,
+    price: Decimal,
+    book: PhraseBook,
+    visible: Callable[[HtmlElement], bool],
+    country: str | None,
+) -> list[PriceNode]:
+    higher: list[PriceNode] = []
+    for element in box.iter():
+        if element is main.element or not isinstance(element.tag, str) or len(element) > 2:
+            continue
+        raw = " ".join(element.text_content().split())
+        if not raw or len(raw) > _LEAF_MAX or "%" in raw or not any(ch.isdigit() for ch in raw):
+            continue
+        if main.element in element.iterdescendants() or element in main.element.iterdescendants():
+            continue
+        if len(_AMOUNT.findall(raw)) != 1 and not _single_split_amount(raw):
+            continue
+        amount, currency = parse_amount_in(raw, None, country)
+        if amount is None or amount <= price or not visible(element):
+            continue
+        if currency != main.currency and (currency is None or main.currency is not None):
+            continue  # another currency, or a bare number (count, rating) beside a priced amount
+        if _kind(element, raw, book) in ("saving", "instalment", "unit"):
+            continue
+        higher.append(PriceNode(element, raw, amount, currency, "reference"))
+    return higher
+
+
+_NOT_A_REFERENCE = re.compile(
+    r"excl|\bbez\b|ohne|\bht\b|\bnet\b|ex\.? ?vat|\+ ?vat|zzgl\. mwst|shipping|delivery|versand|"
+    r"\bfrom\b|\bab\b|\bdès\b|starting|\bmember|\bclub\b|\bcard\b"
+)
+_MEASURE_UNIT = re.compile(r"/\s*(?:kg|g|l|ml|100\s?g|100\s?ml|m|m2|m²|lb|oz)\b|per\s+(?:kg|lb|oz|100)")
+_NOW = re.compile(r"\bnow\b|\bsale\b|\bdeal\b")
+_BARE = re.compile(r"[\d\s.,'’|]|[$€£¥₽₹₩]|zł|kč|chf|eur|usd")
+# "$19.95 – $24.95", "38.17 - 48.27": a price range over options, not a price and its reference.
+_RANGE = re.compile(r"\d\s*(?:[-–—~]|\bto\b|\bbis\b)\s*(?:[^\d\s%]{1,4}\s*)?\d(?![\d.,]*\s*%)")
+
+
+# Net-of-tax labels: B2B shops print the price without VAT beside the one a consumer pays.
+_NET_LABEL = re.compile(
+    r"bez dph|bez vat|excl\.?\s*(?:vat|tax|btw|gst|mwst)|exkl\.?\s*(?:mwst|moms|ust)|ohne mwst|zzgl\.?\s*mwst|"
+    r"\bnetto\b|\bnet\b|\bht\b|hors tax|sans tva|ex\.?\s*(?:vat|gst)|excluding (?:vat|tax)|sin iva|senza iva|"
+    r"brez ddv|ilman alv|exclusief btw|bez pdv|fără tva"
+)
+
+
+def is_net_price(node: PriceNode) -> bool:
+    """True when the label printed with the amount ("bez DPH 3,56 €", "excl. VAT") marks it net of tax."""
+    box = node.element
+    for _ in range(2):
+        parent = box.getparent()
+        if parent is None:
+            break
+        text = " ".join(parent.text_content().split())
+        if len(text) > 60:
+            break
+        box = parent
+        if len(text) > len(node.raw) + 2:
+            break  # the smallest box that holds a label beside the amount is the amount's own
+    return bool(_NET_LABEL.search(normalise_text(box.text_content())))
