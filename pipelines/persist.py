@@ -171,9 +171,9 @@ class PersistPipeline:
                 and last.quantity == stock.quantity
                 and last.last_seen <= item.observed_at
             ):
+                # only last_seen and checks move: the first sighting's fields are chained and never change
                 last.last_seen = item.observed_at
                 last.checks += 1
-                last.source_time = stock.source_time or last.source_time
                 extended.append(last)
                 continue
             observation = StoreObservation(

@@ -5,7 +5,8 @@ Two variants, chosen per retailer (``reference_rule``):
 * ``eu`` — Price Indication Directive 98/6/EC art. 6a: the prior price shown must be the lowest price applied
   during the 30 days before the reduction.
 * ``ch`` — Swiss PBV art. 16: the reference price was charged immediately before and the comparison is shown
-  at most half as long as it was charged, at most two months; or it was charged for 30 consecutive days.
+  at most half as long as it was charged, at most two months; or it was charged for 30 consecutive days. A
+  different price observed immediately before the reduction decides the case on its own.
 
 The history is what promowatch observed. A price holds between two observations only when they are at most
 ``max_history_gap`` apart; when the gaps leave the question open the verdict is ``insufficient_history``.
@@ -246,9 +247,11 @@ def _ch(
     if long_runs:
         inputs["longest_run_days"] = round(max((r[1] - r[0]) for r in long_runs).total_seconds() / 86400, 2)
 
-    if display_ok or long_run:
+    # A self-comparison needs the reference to be the price charged immediately before the reduction: when a
+    # different price was observed right before, an older 30-day stretch cannot make up for it.
+    if charged_before is not False and (display_ok or long_run):
         return Verdict(RULE, "clear", "The reference price was charged as PBV art. 16 requires.", inputs)
-    if display_ok is None or long_run is None:
+    if charged_before is not False and (display_ok is None or long_run is None):
         return Verdict(
             RULE,
             "insufficient_history",
@@ -270,10 +273,14 @@ def _ch(
             f"it was charged for {inputs['charged_days']} days before the reduction and the comparison has been "
             f"shown for {inputs['shown_days']} days (limit {inputs['allowed_display_days']} days)"
         )
+    if long_run is False:
+        reason += (
+            f"; it was not charged for {thresholds.ch_min_run.days} consecutive days in the "
+            f"{thresholds.ch_lookback.days} days before"
+        )
     summary = (
         f"The reference price {money_str(reference)} {promotion.currency} of the reduction of {fmt_time(start)} "
-        f"does not meet PBV art. 16 in the observed history: {reason}; it was not charged for "
-        f"{thresholds.ch_min_run.days} consecutive days in the {thresholds.ch_lookback.days} days before."
+        f"does not meet PBV art. 16 in the observed history: {reason}."
     )
     ids = tuple(o.id for o in history if o.observed_at >= since)
     facts = {k: v for k, v in inputs.items() if k != "thresholds"}

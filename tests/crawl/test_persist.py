@@ -15,6 +15,7 @@ from pipelines.persist import PersistPipeline
 from promowatch.db.engine import open_database
 from promowatch.db.models import AdSighting, ChainEntry, OfferObservation, Promotion, Store, StoreObservation
 from promowatch.domain import Availability, Offer, Signal, SignalSource, StoreInfo, StoreStock
+from promowatch.evidence.chain import verify_chain
 from promowatch.items import AdItem, AdvertisedPromotion, Capture, OfferItem, StoreListItem, StoreStockItem
 
 T0 = datetime(2026, 11, 5, 10, tzinfo=UTC)
@@ -36,8 +37,9 @@ def pipeline(tmp_path: Path) -> PersistPipeline:
 
 
 def stock_item(at: datetime, levels: dict[str, int], body: bytes = b"{}") -> StoreStockItem:
+    # the shop's own data time moves with every answer, as real store APIs' "updated_at" does
     stocks = [
-        StoreStock(sid, Availability.IN_STOCK if q else Availability.OUT_OF_STOCK, q)
+        StoreStock(sid, Availability.IN_STOCK if q else Availability.OUT_OF_STOCK, q, source_time=at)
         for sid, q in levels.items()
     ]
     capture = Capture(SHOP + "/api/stock/1", 200, {}, body, "application/json", body_sha256="a" * 64)
@@ -61,6 +63,9 @@ def test_unchanged_store_state_extends_the_interval(pipeline: PersistPipeline) -
         ("s2", T0 + timedelta(hours=2), 1),
     }
     assert max(r.last_seen for r in rows) == T0 + timedelta(hours=2)
+    with pipeline.sessions() as session:
+        report = verify_chain(session)
+    assert report.ok, report.message
 
 
 def test_offer_observation_keeps_signals_evidence_and_chain(pipeline: PersistPipeline) -> None:

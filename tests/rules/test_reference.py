@@ -89,12 +89,26 @@ def test_eu(history, status, lowest):
         ),
         # never charged 999 immediately before (899 until the reduction), full 90-day history
         pytest.param(daily("899.00", -95, -1), 1, "fires", id="ch-never-charged"),
-        # 999 charged 30 consecutive days long ago (days -80..-50), then 899: the 30-day run supports it
+        # 999 charged 30 consecutive days long ago (days -80..-50), then 899 for seven weeks: 999 was not the
+        # price immediately before, which a self-comparison needs; the old run does not make up for it
         pytest.param(
             daily("899.00", -95, -81) + daily("999.00", -80, -50) + daily("899.00", -49, -1),
             1,
+            "fires",
+            id="ch-30-consecutive-days-earlier-but-not-immediately-before",
+        ),
+        # 999 charged for the 35 days immediately before (bounded by 899), shown 20 days > 17.5: the 30-day
+        # alternative keeps it within PBV art. 16
+        pytest.param(
+            daily("899.00", -40, -36) + daily("999.00", -35, -1),
+            20,
             "clear",
-            id="ch-30-consecutive-days-earlier",
+            id="ch-30-days-immediately-before",
+        ),
+        # the bait of the demo shop: 549 on the three days before, then "499 instead of 999"; the short
+        # history decides because the price immediately before is observed
+        pytest.param(
+            daily("549.00", -3, -1), 1, "fires", id="ch-other-price-immediately-before-short-history"
         ),
         # 999 for 29 days only (-80..-52): not 30 consecutive days -> fires
         pytest.param(
