@@ -16,7 +16,7 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -26,7 +26,14 @@ from promowatch.db.models import ChainEntry, Finding, OfferObservation, Store, S
 from promowatch.domain import as_utc, money_str, utcnow
 from promowatch.evidence.blobs import BlobStore
 from promowatch.evidence.canonical import iso_utc
-from promowatch.evidence.chain import entry_json, extension_record, observation_record
+from promowatch.evidence.chain import (
+    CHAINED_MODELS,
+    Observation,
+    entry_json,
+    evidence_hashes,
+    extension_record,
+    observation_record,
+)
 from promowatch.evidence.timestamp import request_timestamp
 from promowatch.evidence.verify_guide import verify_guide
 from promowatch.evidence.warc import copy_record, find_records
@@ -158,8 +165,19 @@ def _chain_excerpt(session: Session, lines: Sequence[Mapping[str, Any]]) -> list
         return []
     rows = session.scalars(
         select(ChainEntry).where(ChainEntry.seq.between(min(seqs), max(seqs))).order_by(ChainEntry.seq)
-    )
-    return [entry_json(r) for r in rows]
+    ).all()
+    # other products' entries sit between ours: their evidence hashes (part of each entry hash) travel with
+    # them, so the links can be checked without their records
+    evidence: dict[tuple[str, int], list[str]] = {}
+    for kind, model in CHAINED_MODELS.items():
+        ids = [r.record_id for r in rows if r.record_kind == kind]
+        for chunk in _chunks(ids):
+            found = cast(
+                Sequence[Observation], session.scalars(select(model).where(model.id.in_(chunk))).all()
+            )
+            for obs in found:
+                evidence[(kind, obs.id)] = evidence_hashes(observation_record(obs))
+    return [entry_json(r) | {"evidence": evidence.get((r.record_kind, r.record_id), [])} for r in rows]
 
 
 def _times(values: Iterable[str | None]) -> tuple[str | None, str | None]:

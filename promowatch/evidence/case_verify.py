@@ -105,7 +105,12 @@ def _check_chain(
     case: Mapping[str, Any], lines: list[dict[str, Any]], chain: list[dict[str, Any]], report: CaseReport
 ) -> None:
     records = {(line["kind"], line["id"]): line for line in lines}
-    evidence_of = {key: evidence_hashes(line["record"]) for key, line in records.items()}
+    evidence_of = {(e["record_kind"], e["record_id"]): list(e.get("evidence", [])) for e in chain}
+    for key, exported in records.items():
+        hashes = evidence_hashes(exported["record"])
+        if key in evidence_of and evidence_of[key] != hashes:
+            report.failed(f"{key[0]} observation {key[1]}: evidence hashes differ from its chain entry")
+        evidence_of[key] = hashes
     before = len(report.problems)
     for problem in check_links(chain, evidence_of):
         report.failed(problem)

@@ -220,7 +220,7 @@ def check_links(
     return problems
 
 
-_MODELS: dict[str, type[OfferObservation] | type[StoreObservation] | type[AdSighting]] = {
+CHAINED_MODELS: dict[str, type[OfferObservation] | type[StoreObservation] | type[AdSighting]] = {
     "offer": OfferObservation,
     "store": StoreObservation,
     "ad": AdSighting,
@@ -279,7 +279,7 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
 
 def _load_records(session: Session, rows: Sequence[ChainEntry]) -> dict[tuple[str, int], dict[str, Any]]:
     records: dict[tuple[str, int], dict[str, Any]] = {}
-    for kind, model in _MODELS.items():
+    for kind, model in CHAINED_MODELS.items():
         ids = [r.record_id for r in rows if r.record_kind == kind]
         if ids:
             found = cast(Sequence[Observation], session.scalars(select(model).where(model.id.in_(ids))).all())
@@ -310,7 +310,7 @@ def _check_intervals(session: Session, latest_extension: Mapping[tuple[str, int]
 
 def _check_unchained(session: Session, chained: set[tuple[str, int]]) -> list[str]:
     problems: list[str] = []
-    for kind, model in _MODELS.items():
+    for kind, model in CHAINED_MODELS.items():
         total = session.scalar(select(func.count()).select_from(model)) or 0
         have = sum(1 for k, _ in chained if k == kind)
         if total != have:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,7 +16,10 @@ from promowatch.demo.run import CHECK_HOUR, DEMO_START, run_day, timeline
 from promowatch.demo.scenarios import scenario
 from promowatch.demo.shop import DemoShop
 from promowatch.demo.watchlist import demo_watchlist
+from promowatch.evaluate import list_findings
 from promowatch.evidence.blobs import BlobStore
+from promowatch.evidence.case import export_case
+from promowatch.evidence.case_verify import verify_case
 
 DAYS = 8
 
@@ -112,3 +116,21 @@ def test_every_observation_has_its_evidence_and_chain_entry(crawled: dict[str, A
 def test_the_crawl_is_polite(crawled: dict[str, Any]) -> None:
     assert crawled["requests"].get("/robots.txt", 0) >= 1
     assert not any(path.startswith(("/_admin/", "/panier", "/checkout")) for path in crawled["requests"])
+
+
+def test_case_of_the_bait_exports_and_verifies(crawled: dict[str, Any], tmp_path: Path) -> None:
+    # the chain interleaves every product's observations: the bundle must check its links all the same
+    data = crawled["data"]
+    sessions = open_database(f"sqlite:///{data / 'promowatch.db'}")
+    findings = [f for f in list_findings(sessions) if f["promotion"] == scenario("a").title]
+    assert {f["rule"] for f in findings} >= {
+        "unorderable_online",
+        "store_stockout",
+        "reference_price_unsupported",
+    }
+    for finding in findings:
+        bundle = export_case(
+            sessions, data / "evidence" / "blobs", data / "evidence" / "warc", finding["id"], tmp_path
+        )
+        report = verify_case(bundle)
+        assert report.ok, report.message
