@@ -18,6 +18,7 @@ import platformdirs
 from promowatch import __version__
 from promowatch.config import ConfigError, Watchlist, load_profile, load_watchlist
 from promowatch.datadir import DataDir
+from promowatch.domain import PUBLIC_OFFER_KEYS
 from promowatch.run import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, RunError
 
 
@@ -161,45 +162,16 @@ def _read_source(source: str) -> bytes:
 
 def _show_offer(offer_json: dict[str, Any], as_json: bool) -> None:
     if as_json:
-        print(json.dumps(offer_json, ensure_ascii=False, indent=2))
+        print(json.dumps({k: offer_json[k] for k in PUBLIC_OFFER_KEYS}, ensure_ascii=False, indent=2))
         return
-    for key in (
-        "url",
-        "title",
-        "sku",
-        "gtin",
-        "price",
-        "currency",
-        "regular_price",
-        "availability",
-        "orderable",
-        "delivery",
-        "reason",
-    ):
-        if offer_json.get(key) is not None:
-            print(f"{key:>14}: {offer_json[key]}")
+    for key, value in offer_json.items():
+        if key != "signals" and value is not None:
+            print(f"{key:>14}: {value}")
     print("       signals:")
     for signal in offer_json["signals"]:
         print(
             f"    {signal['field']:<13} {signal['source']:<9} {signal['value']!s:<14} {signal['raw'][:70]!r}"
         )
-
-
-def _public(offer_json: dict[str, Any]) -> dict[str, Any]:
-    """The stable public object of design.md §5."""
-    keys = (
-        "url",
-        "title",
-        "sku",
-        "gtin",
-        "price",
-        "currency",
-        "regular_price",
-        "availability",
-        "orderable",
-        "signals",
-    )
-    return {k: offer_json[k] for k in keys}
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -208,7 +180,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     profile = load_profile(args.profile) if args.profile else None
     body = _read_source(args.page)
     offer = extract_offer(body, args.url or Path(args.page).resolve().as_uri(), profile).to_json()
-    _show_offer(_public(offer) if args.json else offer, args.json)
+    _show_offer(offer, args.json)
     return EXIT_OK
 
 
@@ -217,7 +189,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     profile = load_profile(args.profile) if args.profile else None
     offer = fetch_offer(args.url, profile).to_json()
-    _show_offer(_public(offer) if args.json else offer, args.json)
+    _show_offer(offer, args.json)
     return EXIT_OK
 
 
@@ -367,6 +339,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -70,6 +70,21 @@ def money_str(amount: Decimal | None) -> str | None:
     return str(amount.quantize(Decimal("0.01")))
 
 
+# The public, stable object of ``promowatch extract --json`` (design.md §5); to_json() adds delivery and reason.
+PUBLIC_OFFER_KEYS = (
+    "url",
+    "title",
+    "sku",
+    "gtin",
+    "price",
+    "currency",
+    "regular_price",
+    "availability",
+    "orderable",
+    "signals",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Offer:
     """What one product page says about the product: the result of extraction."""
