@@ -11,14 +11,17 @@ spanning at least T (default 3 over 6 h), is confirmed after ``confirm_observati
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, type_coerce
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import NullType
 
 from notify.outbox import record_event
 from promowatch.config import Watchlist
@@ -90,75 +93,252 @@ def retailer_rules(watchlist: Watchlist) -> tuple[Thresholds, dict[str, Retailer
     return watchlist.thresholds, per
 
 
+@dataclass(frozen=True)
+class _Planned:
+    """One promotion to evaluate, with what its payloads and events need, read once up front."""
+
+    facts: PromotionFacts
+    retailer_id: int
+    slug: str
+    country: str | None
+    product_id: int
+    product_url: str
+    product_name: str | None
+    region: str | None
+
+
+@dataclass(frozen=True)
+class _History:
+    """What the rules read about one promotion's product, shared by every promotion of that product."""
+
+    offers: list[OfferPoint]
+    intervals: list[StoreInterval]
+    stores: list[Store]
+    promotion_titles: list[str]
+
+
 def evaluate(sessions: sessionmaker[Session], watchlist: Watchlist, now: datetime) -> EvaluationReport:
-    """Run every rule over every stored promotion as of ``now``; write findings and events."""
+    """Run every rule over every stored promotion as of ``now``; write findings and events.
+
+    Observations are read with one query per table for all promotions of a retailer, and each product's
+    history is converted once however many promotions advertise it; each promotion then commits on its own.
+    """
     base, per_retailer = retailer_rules(watchlist)
     report = EvaluationReport()
     with sessions() as session:
-        rows = session.execute(
-            select(Promotion.id, Retailer.slug, Retailer.country)
-            .join(Retailer, Retailer.id == Promotion.retailer_id)
-            .order_by(Promotion.id)
-        ).all()
+        planned = _load_promotions(session)
+        stores = _load_stores(session)
+    by_retailer: dict[int, list[_Planned]] = defaultdict(list)
+    titles: dict[int, list[str]] = defaultdict(list)
+    for promotion in planned:  # retailers in the order of their first promotion, promotions by id
+        by_retailer[promotion.retailer_id].append(promotion)
+        titles[promotion.product_id].append(promotion.facts.title)
     products_done: set[int] = set()
-    for promotion_id, slug, country in rows:
-        rules = per_retailer.get(slug) or RetailerRules(base, "ch" if country == "CH" else "eu", ())
-        with sessions.begin() as session:
-            _evaluate_promotion(session, promotion_id, slug, rules, now, report, products_done)
-        report.promotions += 1
-        report.per_retailer[slug]["promotions"] += 1
+    for retailer_id, promotions in by_retailer.items():
+        with sessions() as session:
+            offers = load_retailer_offers(session, retailer_id)
+            intervals = load_retailer_store_intervals(session, retailer_id, now)
+        retailer_stores = stores.get(retailer_id, [])
+        for promotion in promotions:
+            slug = promotion.slug
+            rules = per_retailer.get(slug) or RetailerRules(
+                base, "ch" if promotion.country == "CH" else "eu", ()
+            )
+            history = _History(
+                offers.get(promotion.product_id, []),
+                intervals.get(promotion.product_id, []),
+                retailer_stores,
+                titles[promotion.product_id],
+            )
+            with sessions.begin() as session:
+                _evaluate_promotion(session, promotion, history, rules, now, report, products_done)
+            report.promotions += 1
+            report.per_retailer[slug]["promotions"] += 1
     return report
 
 
-def _facts(promotion: Promotion) -> PromotionFacts:
-    return PromotionFacts(
-        id=promotion.id,
-        title=promotion.title,
-        advertised_price=promotion.advertised_price,
-        reference_price=promotion.reference_price,
-        currency=promotion.currency,
-        valid_from=promotion.valid_from,
-        valid_until=promotion.valid_until,
-        created_at=promotion.created_at,
-        sightings=tuple(Sighting(s.seen_at, s.last_seen) for s in promotion.sightings),
-    )
-
-
-def _availability(value: str) -> Availability:
-    try:
-        return Availability(value)
-    except ValueError:
-        return Availability.UNKNOWN
-
-
-def load_offers(session: Session, product_id: int) -> list[OfferPoint]:
-    """The product's offer observations, oldest first, as the rules read them."""
-    o = OfferObservation
+def _load_promotions(session: Session) -> list[_Planned]:
+    sightings: dict[int, list[Sighting]] = defaultdict(list)
+    for promotion_id, seen_at, last_seen in session.execute(
+        select(AdSighting.promotion_id, AdSighting.seen_at, AdSighting.last_seen).order_by(
+            AdSighting.promotion_id, AdSighting.seen_at, AdSighting.id
+        )
+    ):
+        sightings[promotion_id].append(Sighting(seen_at, last_seen))
+    p = Promotion
     rows = session.execute(
         select(
-            o.id,
-            o.observed_at,
-            o.availability,
-            o.orderable,
-            o.price,
-            o.regular_price,
-            o.currency,
-            o.screenshot_sha256,
+            p.id,
+            p.title,
+            p.advertised_price,
+            p.reference_price,
+            p.currency,
+            p.valid_from,
+            p.valid_until,
+            p.created_at,
+            p.retailer_id,
+            Retailer.slug,
+            Retailer.country,
+            p.product_id,
+            Product.url,
+            Product.name,
+            p.region,
         )
-        .where(o.product_id == product_id)
-        .order_by(o.observed_at, o.id)
+        .join(Retailer, Retailer.id == p.retailer_id)
+        .join(Product, Product.id == p.product_id)
+        .order_by(p.id)
     ).all()
-    return [OfferPoint(r[0], r[1], _availability(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows]
+    return [
+        _Planned(
+            PromotionFacts(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(sightings.get(r[0], ()))),
+            r[8],
+            r[9],
+            r[10],
+            r[11],
+            r[12],
+            r[13],
+            r[14],
+        )
+        for r in rows
+    ]
 
 
-def load_store_intervals(session: Session, product_id: int) -> list[StoreInterval]:
+def _load_stores(session: Session) -> dict[int, list[Store]]:
+    by_retailer: dict[int, list[Store]] = defaultdict(list)
+    for store in session.scalars(select(Store).order_by(Store.id)):
+        by_retailer[store.retailer_id].append(store)
+    return by_retailer
+
+
+_AVAILABILITY = {member.value: member for member in Availability}
+
+
+class _Memo(dict[Any, Any]):
+    """A column's result conversion applied once per distinct raw value (prices, flags and sweep times
+    repeat: a store-API sweep stamps every store of a product with the same time)."""
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.convert = convert
+
+    def __missing__(self, raw: Any) -> Any:
+        value = self[raw] = None if raw is None else self.convert(raw)
+        return value
+
+
+def _utc_from_sqlite(text: str) -> datetime:
+    # UTCDateTime stores naive UTC text on SQLite; parsing it with the offset attached is one C call, where
+    # the TypeDecorator path parses and then replaces tzinfo per value (most of the old load time)
+    try:
+        return datetime.fromisoformat(text + "+00:00")
+    except ValueError:
+        parsed = datetime.fromisoformat(text)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+class _RawColumns:
+    """Select columns without per-row result processing and convert their values once, the same way.
+
+    SQLAlchemy's per-row processors (the UTCDateTime TypeDecorator above all) were most of the load time.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.dialect = session.get_bind().dialect
+        self.to_utc = _utc_from_sqlite if self.dialect.name == "sqlite" else _utc
+
+    @staticmethod
+    def raw(column: Any) -> Any:
+        return type_coerce(column, NullType())
+
+    def converter(self, column: Any) -> _Memo:
+        """The column type's own result conversion, memoised by raw value."""
+        process = column.type.result_processor(self.dialect, None)
+        return _Memo(process if process is not None else (lambda value: value))
+
+
+def _promoted_products(retailer_id: int) -> Any:
+    return select(Promotion.product_id).where(Promotion.retailer_id == retailer_id)
+
+
+def load_retailer_offers(session: Session, retailer_id: int) -> dict[int, list[OfferPoint]]:
+    """Offer observations of every product the retailer's promotions advertise, by product, oldest first."""
+    o = OfferObservation
+    columns = _RawColumns(session)
+    raw, to_utc = columns.raw, columns.to_utc
+    orderable, price = columns.converter(o.orderable), columns.converter(o.price)
+    availability, unknown = _AVAILABILITY.get, Availability.UNKNOWN
+    rows = session.connection().execute(
+        select(
+            o.product_id,
+            o.id,
+            raw(o.observed_at),
+            raw(o.availability),
+            raw(o.orderable),
+            raw(o.price),
+            raw(o.regular_price),
+            raw(o.currency),
+            raw(o.screenshot_sha256),
+        )
+        .where(o.product_id.in_(_promoted_products(retailer_id)))
+        .order_by(o.product_id, o.observed_at, o.id)
+    )
+    return {
+        product_id: [
+            OfferPoint(
+                r[1],
+                to_utc(r[2]),
+                availability(r[3], unknown),
+                orderable[r[4]],
+                price[r[5]],
+                price[r[6]],
+                r[7],
+                r[8],
+            )
+            for r in group
+        ]
+        for product_id, group in itertools.groupby(rows, key=itemgetter(0))
+    }
+
+
+def load_retailer_store_intervals(
+    session: Session, retailer_id: int, now: datetime
+) -> dict[int, list[StoreInterval]]:
+    """Store intervals of the products the retailer's promotions advertise, by product, oldest first.
+
+    Intervals that begin after ``now`` are left out: no rule reads them (all stop at the first such one).
+    """
     s = StoreObservation
-    rows = session.execute(
-        select(s.id, s.store_id, s.first_seen, s.last_seen, s.checks, s.availability, s.quantity)
-        .where(s.product_id == product_id)
-        .order_by(s.first_seen, s.id)
-    ).all()
-    return [StoreInterval(r[0], r[1], r[2], r[3], r[4] or 1, _availability(r[5]), r[6]) for r in rows]
+    columns = _RawColumns(session)
+    raw = columns.raw
+    moment = _Memo(columns.to_utc)
+    availability, unknown = _AVAILABILITY.get, Availability.UNKNOWN
+    rows = session.connection().execute(
+        select(
+            s.product_id,
+            s.id,
+            s.store_id,
+            raw(s.first_seen),
+            raw(s.last_seen),
+            s.checks,
+            raw(s.availability),
+            s.quantity,
+        )
+        .where(s.product_id.in_(_promoted_products(retailer_id)), s.first_seen <= now)
+        .order_by(s.product_id, s.first_seen, s.id)
+    )
+    return {
+        product_id: [
+            StoreInterval(
+                r[1], r[2], moment[r[3]], moment[r[4]], r[5] or 1, availability(r[6], unknown), r[7]
+            )
+            for r in group
+        ]
+        for product_id, group in itertools.groupby(rows, key=itemgetter(0))
+    }
 
 
 def store_scope(stores: Sequence[Store], region: str | None, limit: tuple[str, ...]) -> tuple[set[int], str]:
@@ -179,22 +359,17 @@ def store_scope(stores: Sequence[Store], region: str | None, limit: tuple[str, .
 
 def _evaluate_promotion(
     session: Session,
-    promotion_id: int,
-    slug: str,
+    promotion: _Planned,
+    history: _History,
     rules: RetailerRules,
     now: datetime,
     report: EvaluationReport,
     products_done: set[int],
 ) -> None:
-    promotion = session.get_one(Promotion, promotion_id)
-    session.execute(select(AdSighting).where(AdSighting.promotion_id == promotion_id)).all()
-    product = promotion.product
-    facts = _facts(promotion)
+    facts = promotion.facts
     thresholds = rules.thresholds
-    offers = load_offers(session, product.id)
-    intervals = load_store_intervals(session, product.id)
-    stores = session.scalars(select(Store).where(Store.retailer_id == promotion.retailer_id)).all()
-    scope, scope_name = store_scope(stores, promotion.region, rules.stores)
+    offers, intervals = history.offers, history.intervals
+    scope, scope_name = store_scope(history.stores, promotion.region, rules.stores)
     verdicts = [
         unorderable_online(facts, offers, thresholds, now),
         store_stockout(facts, intervals, scope, thresholds, now, scope_name),
@@ -203,22 +378,29 @@ def _evaluate_promotion(
     ]
     screenshots = {o.id: o.screenshot_sha256 for o in offers if o.screenshot_sha256}
     base_payload = {
-        "retailer": slug,
-        "promotion": promotion.title,
-        "product_url": product.url,
-        "product_name": product.name,
-        "advertised_price": money_str(promotion.advertised_price),
-        "reference_price": money_str(promotion.reference_price),
-        "currency": promotion.currency,
+        "retailer": promotion.slug,
+        "promotion": facts.title,
+        "product_url": promotion.product_url,
+        "product_name": promotion.product_name,
+        "advertised_price": money_str(facts.advertised_price),
+        "reference_price": money_str(facts.reference_price),
+        "currency": facts.currency,
         "region": promotion.region,
     }
+    findings: dict[str, list[Finding]] = defaultdict(list)
+    for finding in session.scalars(
+        select(Finding).where(Finding.promotion_id == facts.id).order_by(Finding.opened_at, Finding.id)
+    ):
+        findings[finding.rule].append(finding)
     for verdict in verdicts:
         report.verdicts[f"{verdict.rule}:{verdict.status}"] += 1
-        _reconcile(session, promotion, verdict, now, report, slug, base_payload, screenshots)
-    if product.id not in products_done:
-        products_done.add(product.id)
+        _reconcile(
+            session, promotion, findings[verdict.rule], verdict, now, report, base_payload, screenshots
+        )
+    if promotion.product_id not in products_done:
+        products_done.add(promotion.product_id)
         changes = online_changes(offers, thresholds, now) + store_changes(intervals, thresholds, now)
-        _product_events(session, product, slug, changes, offers, stores, now, report)
+        _product_events(session, promotion, history, changes, now, report)
 
 
 def _finding_payload(finding: Finding, base: dict[str, Any], screenshots: dict[int, str]) -> dict[str, Any]:
@@ -258,19 +440,15 @@ def _apply(finding: Finding, episode: Episode, verdict: Verdict, now: datetime) 
 
 def _reconcile(
     session: Session,
-    promotion: Promotion,
+    promotion: _Planned,
+    findings: list[Finding],
     verdict: Verdict,
     now: datetime,
     report: EvaluationReport,
-    slug: str,
     base: dict[str, Any],
     screenshots: dict[int, str],
 ) -> None:
-    findings = session.scalars(
-        select(Finding)
-        .where(Finding.promotion_id == promotion.id, Finding.rule == verdict.rule)
-        .order_by(Finding.opened_at, Finding.id)
-    ).all()
+    slug = promotion.slug
     last = findings[-1] if findings else None
     pending = list(verdict.episodes)
     if last is not None and last.state != "closed":
@@ -281,14 +459,14 @@ def _reconcile(
             report.count(slug, "confirmed", int(confirmed))
             if closed:
                 report.count(slug, "closed")
-                _finding_event(session, "finding_closed", last, base, screenshots, now, report, slug)
+                _finding_event(session, "finding_closed", last, promotion, base, screenshots, now, report)
     elif last is not None:
         assert last.closed_at is not None
         closed_at = last.closed_at
         pending = [e for e in pending if e.opened_at > closed_at]
     for episode in pending:
         finding = Finding(
-            promotion_id=promotion.id,
+            promotion_id=promotion.facts.id,
             rule=verdict.rule,
             state="open",
             opened_at=episode.opened_at,
@@ -304,24 +482,23 @@ def _reconcile(
         session.flush()
         report.count(slug, "opened")
         report.count(slug, "confirmed", int(confirmed))
-        _finding_event(session, "finding_opened", finding, base, screenshots, now, report, slug)
+        _finding_event(session, "finding_opened", finding, promotion, base, screenshots, now, report)
         if closed:
             report.count(slug, "closed")
-            _finding_event(session, "finding_closed", finding, base, screenshots, now, report, slug)
+            _finding_event(session, "finding_closed", finding, promotion, base, screenshots, now, report)
 
 
 def _finding_event(
     session: Session,
     kind: str,
     finding: Finding,
+    promotion: _Planned,
     base: dict[str, Any],
     screenshots: dict[int, str],
     now: datetime,
     report: EvaluationReport,
-    slug: str,
 ) -> None:
     occurred = finding.closed_at if kind == "finding_closed" and finding.closed_at else finding.opened_at
-    promotion = finding.promotion
     event = record_event(
         session,
         kind,
@@ -330,33 +507,31 @@ def _finding_event(
         _finding_payload(finding, base, screenshots),
         retailer_id=promotion.retailer_id,
         product_id=promotion.product_id,
-        promotion_id=promotion.id,
+        promotion_id=promotion.facts.id,
         finding_id=finding.id,
         created_at=now,
     )
     if event is not None:
-        report.count(slug, "events")
+        report.count(promotion.slug, "events")
 
 
 def _product_events(
     session: Session,
-    product: Product,
-    slug: str,
+    promotion: _Planned,
+    history: _History,
     changes: list[Change],
-    offers: list[OfferPoint],
-    stores: Sequence[Store],
     now: datetime,
     report: EvaluationReport,
 ) -> None:
-    by_offer = {o.id: o for o in offers}
-    by_store = {s.id: s for s in stores}
-    promotions = session.scalars(select(Promotion.title).where(Promotion.product_id == product.id)).all()
+    slug, product_id = promotion.slug, promotion.product_id
+    by_offer = {o.id: o for o in history.offers}
+    by_store = {s.id: s for s in history.stores}
     for change in changes:
         payload: dict[str, Any] = {
             "retailer": slug,
-            "product_url": product.url,
-            "product_name": product.name,
-            "promotions": list(promotions),
+            "product_url": promotion.product_url,
+            "product_name": promotion.product_name,
+            "promotions": list(history.promotion_titles),
             "scope": "store" if change.store_id is not None else "online",
         }
         if change.store_id is None:
@@ -367,7 +542,7 @@ def _product_events(
                 "availability": str(offer.availability),
                 "screenshot_sha256": offer.screenshot_sha256,
             }
-            key = f"{change.kind}:product:{product.id}:offer:{change.observation_id}"
+            key = f"{change.kind}:product:{product_id}:offer:{change.observation_id}"
         else:
             store = by_store.get(change.store_id)
             payload |= {
@@ -377,7 +552,7 @@ def _product_events(
                 "postcode": store.postcode if store else None,
                 "city": store.city if store else None,
             }
-            key = f"{change.kind}:product:{product.id}:store-interval:{change.observation_id}"
+            key = f"{change.kind}:product:{product_id}:store-interval:{change.observation_id}"
         if change.kind == "price_drop":
             payload |= {"old_price": money_str(change.old_price), "price": money_str(change.new_price)}
         event = record_event(
@@ -386,8 +561,8 @@ def _product_events(
             key,
             change.at,
             payload,
-            retailer_id=product.retailer_id,
-            product_id=product.id,
+            retailer_id=promotion.retailer_id,
+            product_id=product_id,
             created_at=now,
         )
         if event is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -55,6 +56,18 @@ class StoreInterval:
         if self.availability.buyable:
             return False
         return None
+
+
+def zero_stock_states(intervals: Sequence[StoreInterval]) -> list[bool | None]:
+    """``zero_stock`` of each interval, computed once per distinct (availability, quantity <= 0)."""
+    known: dict[tuple[Availability, bool], bool | None] = {}
+    result = []
+    for interval in intervals:
+        key = (interval.availability, interval.quantity is not None and interval.quantity <= 0)
+        if key not in known:
+            known[key] = interval.zero_stock
+        result.append(known[key])
+    return result
 
 
 @dataclass(frozen=True, slots=True)

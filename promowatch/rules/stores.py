@@ -8,28 +8,45 @@ later than ``min_stock_days`` after the start is an ordinary sell-out and opens 
 
 from __future__ import annotations
 
-import bisect
 import math
 from collections import defaultdict
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from promowatch.rules.model import PromotionFacts, StoreInterval, Verdict
+from promowatch.rules.model import PromotionFacts, StoreInterval, Verdict, zero_stock_states
 from promowatch.rules.persistence import Point, episodes
 from promowatch.rules.thresholds import Thresholds
 from promowatch.rules.window import fmt_span, fmt_time, is_running, starts_at
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
 
 def checks_between(interval: StoreInterval, after: datetime | None, until: datetime) -> int:
     """How many of the interval's checks fell in (after, until], assuming evenly spaced checks."""
-    if interval.checks <= 1 or interval.last_seen <= interval.first_seen:
-        times = [interval.first_seen] if interval.checks <= 1 else [interval.first_seen, interval.last_seen]
+    return _checks_between(
+        _micros(interval.first_seen),
+        _micros(interval.last_seen),
+        interval.checks,
+        None if after is None else _micros(after),
+        _micros(until),
+    )
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def _checks_between(first: int, last: int, checks: int, after: int | None, until: int) -> int:
+    # integer microseconds / 1e6 is the same float timedelta.total_seconds() gives, so this is exact
+    if checks <= 1 or last <= first:
+        times = (first,) if checks <= 1 else (first, last)
         return sum(1 for t in times if (after is None or t > after) and t <= until)
-    step = (interval.last_seen - interval.first_seen).total_seconds() / (interval.checks - 1)
-    high = math.floor((until - interval.first_seen).total_seconds() / step + 1e-9)
-    low = -1 if after is None else math.floor((after - interval.first_seen).total_seconds() / step + 1e-9)
-    high = min(high, interval.checks - 1)
+    step = (last - first) / 1_000_000 / (checks - 1)
+    high = math.floor((until - first) / 1_000_000 / step + 1e-9)
+    low = -1 if after is None else math.floor((after - first) / 1_000_000 / step + 1e-9)
+    high = min(high, checks - 1)
     low = max(low, -1)
     return max(0, high - low)
 
@@ -37,10 +54,15 @@ def checks_between(interval: StoreInterval, after: datetime | None, until: datet
 def sweep_times(intervals: Sequence[StoreInterval], thresholds: Thresholds) -> list[datetime]:
     """The moments the stores were looked at: interval boundaries, one per sweep."""
     times = sorted({t for i in intervals for t in (i.first_seen, i.last_seen)})
+    return _merge_sweeps(times, thresholds.sample_merge)
+
+
+def _merge_sweeps(times: list[datetime], merge: timedelta) -> list[datetime]:
+    """Sorted boundary times merged into sweeps: a sweep is named by the last time of its cluster."""
     sweeps: list[datetime] = []
     cluster_start: datetime | None = None
     for moment in times:
-        if cluster_start is not None and moment - cluster_start <= thresholds.sample_merge:
+        if cluster_start is not None and moment - cluster_start <= merge:
             sweeps[-1] = moment
         else:
             cluster_start = moment
@@ -65,33 +87,58 @@ def store_stockout(
             by_store[interval.store_id].append(interval)
     for series in by_store.values():
         series.sort(key=lambda i: i.first_seen)
-    starts = {store: [i.first_seen for i in series] for store, series in by_store.items()}
-    all_intervals = [i for series in by_store.values() for i in series]
 
-    zero_of = {i.id: i.zero_stock for i in all_intervals}
-    stale = thresholds.store_stale_after
+    # One sweep over the sorted sample moments: each store's current interval only moves forward, so a
+    # pointer per store replaces a search per (moment, store); times are integer microseconds from here on.
+    boundaries = sorted(
+        {t for series in by_store.values() for i in series for t in (i.first_seen, i.last_seen)}
+    )
+    micros = {t: _micros(t) for t in boundaries}
+    stale = thresholds.store_stale_after // _MICROSECOND
+    # per store: the intervals' first_seen (for the pointer) and (first, last, last + stale, checks, step,
+    # zero stock, id) rows; step is None where _checks_between takes its few-checks branch
+    columns = []
+    for series in by_store.values():
+        rows = []
+        for interval, state in zip(series, zero_stock_states(series), strict=True):
+            first, last, checks = micros[interval.first_seen], micros[interval.last_seen], interval.checks
+            step = None if checks <= 1 or last <= first else (last - first) / 1_000_000 / (checks - 1)
+            rows.append((first, last, last + stale, checks, step, state, interval.id))
+        columns.append(([row[0] for row in rows], rows))
+    positions = [-1] * len(columns)
     points: list[Point] = []
-    previous: datetime | None = None
-    for moment in sweep_times(all_intervals, thresholds):
+    previous: int | None = None
+    for moment in _merge_sweeps(boundaries, thresholds.sample_merge):
         if moment > now:
             break
+        at = micros[moment]
         if moment < counting_from or not is_running(promotion, moment, thresholds):
-            previous = moment
+            previous = at
             continue
         zero, known, ids, weight = 0, 0, [], 0
-        for store, series in by_store.items():
-            index = bisect.bisect_right(starts[store], moment) - 1
+        for number, (firsts, rows) in enumerate(columns):
+            index = positions[number]
+            while index + 1 < len(firsts) and firsts[index + 1] <= at:
+                index += 1
+            positions[number] = index
             if index < 0:
                 continue
-            current = series[index]
-            weight = max(weight, checks_between(current, previous, moment))
-            state = zero_of[current.id]
-            if state is None or moment > current.last_seen + stale:
+            first, last, fresh_until, checks, step, state, interval_id = rows[index]
+            # _checks_between inlined: this loop runs once per (sweep, store)
+            if step is None:
+                count = _checks_between(first, last, checks, previous, at)
+            else:
+                high = min(math.floor((at - first) / 1_000_000 / step + 1e-9), checks - 1)
+                low = -1 if previous is None else math.floor((previous - first) / 1_000_000 / step + 1e-9)
+                count = high - max(low, -1)
+            if count > weight:
+                weight = count
+            if state is None or at > fresh_until:
                 continue
             known += 1
             zero += state
-            ids.append(current.id)
-        previous = moment
+            ids.append(interval_id)
+        previous = at
         holds = None if known < max(thresholds.min_stores, 1) else zero / known >= thresholds.stockout_share
         points.append(
             Point(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from promowatch.rules.model import OfferPoint, StoreInterval
+from promowatch.rules.model import OfferPoint, StoreInterval, zero_stock_states
 from promowatch.rules.thresholds import Thresholds
 
 
@@ -84,10 +84,10 @@ def store_changes(intervals: Sequence[StoreInterval], thresholds: Thresholds, no
     changes: list[Change] = []
     for store_id, series in by_store.items():
         last: tuple[bool, StoreInterval] | None = None
-        for interval in sorted(series, key=lambda i: (i.first_seen, i.id)):
+        ordered = sorted(series, key=lambda i: (i.first_seen, i.id))
+        for interval, zero in zip(ordered, zero_stock_states(ordered), strict=True):
             if interval.first_seen > now:
                 break
-            zero = interval.zero_stock
             if zero is None:
                 continue
             if last is not None and last[0] != zero and interval.first_seen >= since:

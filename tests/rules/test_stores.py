@@ -124,3 +124,50 @@ def test_region_scope_names_share():
 def test_checks_between(first, last, checks, after, until, expected):
     span = interval(1, 1, first, last, checks, "in_stock")
     assert checks_between(span, at(after) if after is not None else None, at(until)) == expected
+
+
+@pytest.mark.parametrize(
+    ("intervals", "status", "store_ids", "worst_known"),
+    [
+        # the sweep sorts what it is given: handed over newest first, the empty intervals still count (store
+        # ids are listed in the order the stores first appear in the input)
+        pytest.param(
+            [
+                interval(4, 2, 30, 42, 13, "out_of_stock"),
+                interval(3, 1, 30, 42, 13, "out_of_stock"),
+                interval(2, 2, 1, 29, 29, "in_stock"),
+                interval(1, 1, 1, 29, 29, "in_stock"),
+            ],
+            "fires",
+            (4, 3),
+            2,
+            id="intervals-out-of-order",
+        ),
+        # two intervals of store 1 begin at the same moment: the later one (by id) is the store's state
+        pytest.param(
+            [
+                interval(1, 1, 1, 13, 13, "out_of_stock"),
+                interval(2, 1, 1, 13, 13, "in_stock"),
+                interval(3, 2, 1, 13, 13, "in_stock"),
+            ],
+            "clear",
+            (),
+            None,
+            id="same-start-later-interval-counts",
+        ),
+        # store 2 was last checked at 2 h: at 40 h (past 24 h stale) only store 1 is known, and it is empty
+        pytest.param(
+            [interval(1, 1, 1, 40, 40, "out_of_stock"), interval(2, 2, 1, 2, 2, "in_stock")],
+            "fires",
+            (1, 2),
+            1,
+            id="stale-store-drops-out",
+        ),
+    ],
+)
+def test_store_sweep(intervals, status, store_ids, worst_known):
+    """Sampling edge cases of the sweep (design.md §6 store_stockout; stale after store_stale_hours)."""
+    verdict = store_stockout(promotion(), intervals, {1, 2}, DEFAULT, NOW)
+    assert verdict.status == status
+    assert verdict.store_ids == store_ids
+    assert verdict.inputs.get("facts", {}).get("worst_known") == worst_known
