@@ -164,7 +164,7 @@ def deliver_pending(
     for name, (subscription, url) in targets.items():
         sender.add(name, url, subscription.tags)
     with sessions() as session:
-        slugs = dict(session.execute(select(Retailer.id, Retailer.slug)).tuples().all())
+        slugs: dict[int, str] = {rid: slug for rid, slug in session.execute(select(Retailer.id, Retailer.slug))}
         due = session.scalars(
             select(Delivery.id)
             .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
