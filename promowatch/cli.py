@@ -16,6 +16,7 @@ from typing import Any
 import platformdirs
 
 from promowatch import __version__
+from promowatch.clock import Clock
 from promowatch.config import ConfigError, Watchlist, load_profile, load_watchlist
 from promowatch.datadir import DataDir
 from promowatch.domain import PUBLIC_OFFER_KEYS
@@ -68,7 +69,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from promowatch.run import crawl_step
 
     summary = crawl_step(
-        _watchlist(args), _data(args), now=args.now, retailers=tuple(args.retailer or ()), echo=_echo(args)
+        _watchlist(args),
+        _data(args),
+        clock=Clock.parse(args.now),
+        retailers=tuple(args.retailer or ()),
+        echo=_echo(args),
     )
     return EXIT_FAILED if summary.failed_retailers else EXIT_OK
 
@@ -99,7 +104,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_worker(args: argparse.Namespace) -> int:
     from promowatch.distributed import run_worker
 
-    stats = run_worker(_watchlist(args), _data(args), _redis(args), now=args.now, idle_exit=args.idle_exit)
+    stats = run_worker(
+        _watchlist(args), _data(args), _redis(args), clock=Clock.parse(args.now), idle_exit=args.idle_exit
+    )
     _echo(args)(f"worker stopped: {stats.get('item_scraped_count', 0)} product pages checked")
     return EXIT_OK
 
@@ -107,7 +114,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from promowatch.run import evaluate_step
 
-    evaluate_step(_watchlist(args), _data(args), now=args.now, echo=_echo(args))
+    evaluate_step(_watchlist(args), _data(args), clock=Clock.parse(args.now), echo=_echo(args))
     return EXIT_OK
 
 
@@ -120,7 +127,7 @@ def cmd_notify(args: argparse.Namespace) -> int:
         return EXIT_OK if ok else EXIT_FAILED
     from promowatch.run import notify_step
 
-    report = notify_step(_watchlist(args), _data(args), now=args.now, echo=_echo(args))
+    report = notify_step(_watchlist(args), _data(args), clock=Clock.parse(args.now), echo=_echo(args))
     return EXIT_FAILED if report.failed else EXIT_OK
 
 

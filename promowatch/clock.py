@@ -9,21 +9,25 @@ from promowatch.domain import as_utc, utcnow
 
 
 class Clock:
-    """``now()`` is the wall clock, or ``origin`` plus the real time elapsed since the clock was made."""
+    """``now()`` is the wall clock, or ``origin`` plus the real time elapsed since ``anchor`` (a wall-clock epoch).
 
-    def __init__(self, origin: datetime | None = None) -> None:
+    The anchor travels with the origin to the crawl's components, so every step of one run, in any process,
+    reads the same simulated time.
+    """
+
+    def __init__(self, origin: datetime | None = None, anchor: float | None = None) -> None:
         self.origin = as_utc(origin) if origin else None
-        self._started = time.monotonic()
+        self.anchor = time.time() if anchor is None else anchor
 
     def now(self) -> datetime:
         if self.origin is None:
             return utcnow()
-        return self.origin + timedelta(seconds=time.monotonic() - self._started)
+        return self.origin + timedelta(seconds=max(0.0, time.time() - self.anchor))
 
     @classmethod
-    def parse(cls, value: str | None) -> Clock:
+    def parse(cls, value: str | None, anchor: float | None = None) -> Clock:
         """A clock from an ISO 8601 string (the ``--now`` option), or the wall clock for None/empty."""
         if not value:
             return cls()
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return cls(as_utc(moment))
+        return cls(as_utc(moment), anchor)

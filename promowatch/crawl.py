@@ -13,6 +13,7 @@ from scrapy.utils.log import configure_logging
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.reactor import install_reactor
 
+from promowatch.clock import Clock
 from promowatch.config import Watchlist
 from promowatch.datadir import DataDir
 
@@ -41,7 +42,7 @@ def crawl_settings(
     watchlist: Watchlist,
     data: DataDir,
     *,
-    now: str | None = None,
+    clock: Clock | None = None,
     retailers: tuple[str, ...] = (),
     log_level: str = "INFO",
     overrides: dict[str, Any] | None = None,
@@ -55,7 +56,9 @@ def crawl_settings(
     settings.set("PROMOWATCH_WATCHLIST", str(watchlist.path), priority="cmdline")
     settings.set("PROMOWATCH_DATA_DIR", str(data.root), priority="cmdline")
     settings.set("PROMOWATCH_DB", data.db_url, priority="cmdline")
-    settings.set("PROMOWATCH_NOW", now or "", priority="cmdline")
+    origin = clock.origin if clock is not None else None
+    settings.set("PROMOWATCH_NOW", origin.isoformat() if origin else "", priority="cmdline")
+    settings.set("PROMOWATCH_NOW_ANCHOR", clock.anchor if clock and origin else 0.0, priority="cmdline")
     settings.set("PROMOWATCH_RETAILERS", ",".join(retailers), priority="cmdline")
     # each retailer crawls in its own download slot, with the concurrency and delay its profile allows
     slots = {

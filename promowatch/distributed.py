@@ -63,10 +63,10 @@ class DistributedReport:
         return text
 
 
-def enqueue_due(watchlist: Watchlist, data: DataDir, redis_url: str, *, now: str | None = None) -> Ticket:
+def enqueue_due(watchlist: Watchlist, data: DataDir, redis_url: str, *, clock: Clock | None = None) -> Ticket:
     """Sync the watchlist, then queue every due product page of every retailer for the workers."""
     sessions = open_database(data.db_url)
-    moment = Clock.parse(now).now()
+    moment = (clock or Clock()).now()
     with sessions.begin() as session:
         sync_watchlist(session, watchlist, moment)
     run = uuid.uuid4().hex[:12]
@@ -123,12 +123,12 @@ def run_distributed(
     data: DataDir,
     redis_url: str,
     *,
-    now: str | None = None,
+    clock: Clock | None = None,
     timeout: float = 3600.0,
     echo: Callable[[str], None] = print,
 ) -> DistributedReport:
     """``promowatch run --distributed``'s crawl step: enqueue the due pages and wait for the workers."""
-    ticket = enqueue_due(watchlist, data, redis_url, now=now)
+    ticket = enqueue_due(watchlist, data, redis_url, clock=clock)
     echo(f"distributed run {ticket.run}: {len(ticket.urls)} product pages queued at {QUEUE_KEY}")
     return wait_for_workers(redis_url, ticket, timeout=timeout, echo=echo)
 
@@ -152,7 +152,7 @@ def run_worker(
     data: DataDir,
     redis_url: str,
     *,
-    now: str | None = None,
+    clock: Clock | None = None,
     idle_exit: int = 0,
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -160,6 +160,6 @@ def run_worker(
     from promowatch.crawl import crawl_settings, run_crawl
 
     settings = crawl_settings(
-        watchlist, data, now=now, overrides={**worker_settings(redis_url, idle_exit), **(overrides or {})}
+        watchlist, data, clock=clock, overrides={**worker_settings(redis_url, idle_exit), **(overrides or {})}
     )
     return run_crawl(settings, ("redis_offers",)).stats.get("redis_offers", {})

@@ -68,7 +68,7 @@ def crawl_step(
     watchlist: Watchlist,
     data: DataDir,
     *,
-    now: str | None,
+    clock: Clock,
     retailers: tuple[str, ...] = (),
     redis_url: str | None = None,
     echo: Echo | None = print,
@@ -81,7 +81,6 @@ def crawl_step(
     from spiders.browser import BrowserNotFound, browser_executable, needs_browser
 
     chosen = _selected(watchlist, retailers)
-    clock = Clock.parse(now)
     started = clock.now()
     sessions = open_database(data.db_url)
     with sessions.begin() as session:
@@ -96,13 +95,13 @@ def crawl_step(
             summary.failed_retailers += [
                 s for s in chosen if watchlist.retailer(s).profile.render == "browser"
             ]
-    settings = crawl_settings(watchlist, data, now=now, retailers=retailers)
+    settings = crawl_settings(watchlist, data, clock=clock, retailers=retailers)
     if redis_url:
         from promowatch.distributed import run_distributed
 
         # the product pages go to the workers; the promotions page and the store APIs (few requests, many
         # stores each) stay here. A promotion first swept in this run is checked online in the next one.
-        distributed = run_distributed(watchlist, data, redis_url, now=now, echo=echo or (lambda _: None))
+        distributed = run_distributed(watchlist, data, redis_url, clock=clock, echo=echo or (lambda _: None))
         if distributed.timed_out or distributed.errors:
             warn(f"promowatch: error: {distributed}")
         report = run_crawl(settings, spiders=("promotions", "stores"))
@@ -136,12 +135,12 @@ def crawl_step(
 
 
 def evaluate_step(
-    watchlist: Watchlist, data: DataDir, *, now: str | None, echo: Echo | None = print
+    watchlist: Watchlist, data: DataDir, *, clock: Clock, echo: Echo | None = print
 ) -> EvaluationReport:
     """Findings and events from the stored observations."""
     from promowatch.evaluate import evaluate
 
-    report = evaluate(open_database(data.db_url), watchlist, Clock.parse(now).now())
+    report = evaluate(open_database(data.db_url), watchlist, clock.now())
     if echo is not None:
         echo(
             f"evaluated {report.promotions} promotions: {report.opened} findings opened, {report.confirmed} "
@@ -151,15 +150,13 @@ def evaluate_step(
 
 
 def notify_step(
-    watchlist: Watchlist, data: DataDir, *, now: str | None, echo: Echo | None = print
+    watchlist: Watchlist, data: DataDir, *, clock: Clock, echo: Echo | None = print
 ) -> DeliveryReport:
     """Deliver what the outbox holds."""
     from notify.outbox import deliver_pending
     from promowatch.evidence.blobs import BlobStore
 
-    report = deliver_pending(
-        open_database(data.db_url), watchlist, Clock.parse(now).now(), BlobStore(data.blobs)
-    )
+    report = deliver_pending(open_database(data.db_url), watchlist, clock.now(), BlobStore(data.blobs))
     for error in report.errors:
         warn(f"promowatch: notify: {error}")
     if echo is not None:
@@ -203,9 +200,14 @@ def run_all(
     """crawl -> evaluate -> notify under the data directory's lock, then one summary line per retailer."""
     try:
         with run_lock(data.lock):
-            crawl = crawl_step(watchlist, data, now=now, retailers=retailers, redis_url=redis_url, echo=None)
-            evaluation = evaluate_step(watchlist, data, now=now, echo=None)
-            delivery = notify_step(watchlist, data, now=now, echo=None)
+            # one clock for the three steps: evaluate and notify run after every look the crawl made, also on a
+            # simulated clock, whose observation times run on from the same origin
+            clock = Clock.parse(now)
+            crawl = crawl_step(
+                watchlist, data, clock=clock, retailers=retailers, redis_url=redis_url, echo=None
+            )
+            evaluation = evaluate_step(watchlist, data, clock=clock, echo=None)
+            delivery = notify_step(watchlist, data, clock=clock, echo=None)
     except Locked as error:
         raise RunError(str(error), EXIT_LOCKED) from None
     summary = RunSummary(crawl, evaluation, delivery)

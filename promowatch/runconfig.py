@@ -29,4 +29,5 @@ class RunConfig:
         )
         wanted = [s for s in (settings.get("PROMOWATCH_RETAILERS") or "").split(",") if s]
         retailers = tuple(r for r in watchlist.retailers if not wanted or r.slug in wanted)
-        return cls(watchlist, data, Clock.parse(settings.get("PROMOWATCH_NOW")), retailers)
+        anchor = settings.getfloat("PROMOWATCH_NOW_ANCHOR") or None
+        return cls(watchlist, data, Clock.parse(settings.get("PROMOWATCH_NOW"), anchor), retailers)

@@ -48,11 +48,13 @@ ITEM_PIPELINES = {
 # PROMOWATCH_DATA_DIR   data directory (evidence, lock, default SQLite database)
 # PROMOWATCH_DB         SQLAlchemy URL of the database
 # PROMOWATCH_NOW        ISO time of a simulated clock's origin (demo, tests); empty: the wall clock
+# PROMOWATCH_NOW_ANCHOR wall-clock epoch at which that origin held, so every component reads the same time
 # PROMOWATCH_RETAILERS  comma-separated retailer slugs to crawl; empty: all of the watchlist
 PROMOWATCH_WATCHLIST = ""
 PROMOWATCH_DATA_DIR = ""
 PROMOWATCH_DB = ""
 PROMOWATCH_NOW = ""
+PROMOWATCH_NOW_ANCHOR = 0.0
 PROMOWATCH_RETAILERS = ""
 
 # ---------------------------------------------------------------- browser rendering (scrapy-playwright)

@@ -4,6 +4,8 @@
 set -uo pipefail
 work=$(mktemp -d /tmp/promowatch-services.XXXXXX)
 chmod 755 "$work"
+# as root, PostgreSQL runs as the postgres user, which must write its log and socket here
+[ "$(id -u)" -ne 0 ] || chown postgres "$work"
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)
 as_pg() { if [ "$(id -u)" -eq 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi; }

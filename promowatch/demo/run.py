@@ -35,15 +35,17 @@ class Inbox:
 
     def __init__(self) -> None:
         self.messages: list[dict[str, Any]] = []
+        self.day: int | None = None  # the simulated day being run, stamped on what arrives
         inbox = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 try:
-                    inbox.messages.append({"path": self.path, **json.loads(self.rfile.read(length) or b"{}")})
+                    message = json.loads(self.rfile.read(length) or b"{}")
                 except json.JSONDecodeError:
-                    inbox.messages.append({"path": self.path, "body": "unreadable"})
+                    message = {"body": "unreadable"}
+                inbox.messages.append({**message, "path": self.path, "day": inbox.day})
                 self.send_response(200)
                 self.end_headers()
 
@@ -184,6 +186,7 @@ def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None) -> int
             for day in range(days):
                 now = DEMO_START + timedelta(days=day) + CHECK_HOUR
                 shop.set_clock(now)
+                inbox.day = day
                 result = run_day(watchlist, data, now)
                 status = "ok" if result.returncode == 0 else f"exit {result.returncode}"
                 console.print(f"day {day + 1:>2} {now:%a %d.%m.%Y %H:%M} UTC: {status}")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from promowatch.db.engine import open_database
 from promowatch.db.models import ChainEntry, CrawlRun, OfferObservation, Product, Promotion
-from promowatch.demo.run import CHECK_HOUR, DEMO_START, run_day, timeline
+from promowatch.demo.run import CHECK_HOUR, DEMO_START, Inbox, run_day, timeline
 from promowatch.demo.scenarios import scenario
 from promowatch.demo.shop import DemoShop
 from promowatch.demo.watchlist import demo_watchlist
@@ -27,16 +27,17 @@ DAYS = 8
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     data = tmp_path_factory.mktemp("e2e")
-    with DemoShop(DEMO_START) as shop:
+    inbox = Inbox()
+    with DemoShop(DEMO_START) as shop, inbox.serving():
         watchlist = data / "watchlist.toml"
-        # nobody listens on port 9 of loopback: deliveries fail and wait in the outbox, which is fine here
-        watchlist.write_text(demo_watchlist(shop.url, "json://127.0.0.1:9/hook"))
+        watchlist.write_text(demo_watchlist(shop.url, inbox.url + "/consumer", inbox.url + "/watchdog"))
         for day in range(DAYS):
             now = DEMO_START + timedelta(days=day) + CHECK_HOUR
             shop.set_clock(now)
+            inbox.day = day
             result = run_day(watchlist, data, now)
-            assert result.returncode in (0, 1), result.stderr[-3000:]
-        yield {"data": data, "url": shop.url, "requests": dict(shop.requests)}
+            assert result.returncode == 0, result.stderr[-3000:]
+        yield {"data": data, "url": shop.url, "requests": dict(shop.requests), "inbox": inbox.messages}
 
 
 def series(crawled: dict[str, Any], letter: str) -> list[dict[str, Any]]:
@@ -134,3 +135,21 @@ def test_case_of_the_bait_exports_and_verifies(crawled: dict[str, Any], tmp_path
         )
         report = verify_case(bundle)
         assert report.ok, report.message
+
+
+def test_the_consumer_hears_of_the_restock_on_day_6_and_of_nothing_it_does_not_follow(
+    crawled: dict[str, Any],
+) -> None:
+    received = [(m["day"], m["title"]) for m in crawled["inbox"] if m["path"] == "/consumer"]
+    followed = scenario("b").title
+    # the sell-out on day 2 and the restock on day 6, each in the run that saw it, once
+    assert [day for day, title in received if "retour en stock" in title.lower()] == [6]
+    assert [day for day, title in received if "rupture" in title.lower()] == [2]
+    assert all(followed in title for _, title in received)
+
+
+def test_the_watchdog_hears_of_each_finding_once(crawled: dict[str, Any]) -> None:
+    titles = [m["title"] for m in crawled["inbox"] if m["path"] == "/watchdog"]
+    assert len(titles) == len(set(titles))
+    assert any(scenario("a").title in t and "commandable" in t for t in titles)
+    assert not any(scenario("c").title in t for t in titles)  # the honest promotion

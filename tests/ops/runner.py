@@ -38,7 +38,8 @@ def main(argv: list[str]) -> int:
     with sessions.begin() as session:
         sync_watchlist(session, watchlist, started)
     report = run_crawl(
-        crawl_settings(watchlist, data, now=args.now, overrides=overrides), tuple(args.spiders.split(","))
+        crawl_settings(watchlist, data, clock=Clock.parse(args.now), overrides=overrides),
+        tuple(args.spiders.split(",")),
     )
     health = check_crawl_health(sessions, watchlist, started, clock.now())
     summary = {
