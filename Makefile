@@ -7,17 +7,19 @@ BIN = $(VENV)/bin
 
 .PHONY: demo test install dev system lint typecheck pytest bench clean
 
-$(BIN)/python:
+# the Debian packages come first: python3-venv may be among them
+$(BIN)/python: | system
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-install: $(BIN)/python system
+install: system $(BIN)/python
 	$(BIN)/pip install -q .
 
-dev: $(BIN)/python system
+dev: export PROMOWATCH_SERVERS = 1
+dev: system $(BIN)/python
 	$(BIN)/pip install -q -e '.[dev]'
 
-# Debian packages the browser, PostgreSQL and Redis tests need; skipped when already there.
+# Debian packages (Chromium; for the tests PostgreSQL and Redis); skipped when already there.
 system:
 	@bash scripts/system-packages.sh
 

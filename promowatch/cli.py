@@ -34,11 +34,20 @@ def default_watchlist() -> Path:
 
 
 def _watchlist(args: argparse.Namespace) -> Watchlist:
-    return load_watchlist(Path(args.watchlist) if args.watchlist else default_watchlist())
+    path = Path(args.watchlist) if args.watchlist else default_watchlist()
+    if not args.watchlist and not path.exists():
+        raise ConfigError(
+            f"no watchlist: pass --watchlist FILE, set PROMOWATCH_WATCHLIST, or create ./watchlist.toml or {path}"
+        )
+    return load_watchlist(path)
 
 
-def _data(args: argparse.Namespace) -> DataDir:
-
+def _data(args: argparse.Namespace, *, existing: bool = False) -> DataDir:
+    """The data directory; commands that only read refuse one that does not exist (a typo is not empty)."""
+    if existing and not args.db:
+        root = DataDir.default_root(args.data_dir)
+        if not (root / "promowatch.db").exists():
+            raise RunError(f"{root}: no promowatch data here (use --data-dir or --db)", EXIT_BAD_INPUT)
     return DataDir.resolve(args.data_dir, args.db)
 
 
@@ -135,9 +144,12 @@ def cmd_findings(args: argparse.Namespace) -> int:
     from promowatch.db.engine import open_database
     from promowatch.evaluate import list_findings
 
-    rows = list_findings(open_database(_data(args).db_url), state=args.state)
+    rows = list_findings(open_database(_data(args, existing=True).db_url), state=args.state)
     if args.json:
         print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
+        return EXIT_OK
+    if not rows:
+        print("no findings" + (f" in state {args.state}" if args.state else ""))
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
@@ -211,26 +223,29 @@ def cmd_case(args: argparse.Namespace) -> int:
         from promowatch.db.engine import open_database
         from promowatch.evidence.case import export_case
 
-        data = _data(args)
+        data = _data(args, existing=True)
         tsa = args.tsa or (
             _watchlist(args).tsa_url if args.watchlist or default_watchlist().exists() else None
         )
-        out = export_case(
-            open_database(data.db_url),
-            data.blobs,
-            data.warcs,
-            args.finding,
-            Path(args.output),
-            language=args.language,
-            tsa_url=tsa,
-        )
+        try:
+            out = export_case(
+                open_database(data.db_url),
+                data.blobs,
+                data.warcs,
+                args.finding,
+                Path(args.output),
+                language=args.language,
+                tsa_url=tsa,
+            )
+        except LookupError:
+            raise RunError(f"no finding {args.finding} (see `promowatch findings`)", EXIT_BAD_INPUT) from None
         print(f"case of finding {args.finding} written to {out}")
         return EXIT_OK
     from promowatch.evidence.case_verify import verify_case
 
     report = verify_case(Path(args.bundle), tsa_ca_file=Path(args.tsa_ca) if args.tsa_ca else None)
     for line in report.checks:
-        print(f"  ok  {line}")
+        print(f"  {line}")
     print(report.message)
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -240,7 +255,7 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     from promowatch.evidence.blobs import BlobStore
     from promowatch.evidence.integrity import verify_evidence
 
-    data = _data(args)
+    data = _data(args, existing=True)
     report = verify_evidence(open_database(data.db_url), BlobStore(data.blobs))
     print(report.message)
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -299,7 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     notify.add_argument("--language", default="en", choices=["fr", "de", "en", "it"])
     findings = add("findings", cmd_findings, "list findings")
     findings.add_argument("--json", action="store_true")
-    findings.add_argument("--state", choices=["open", "confirmed", "closed"])
+    findings.add_argument(
+        "--state", choices=["open", "confirmed", "closed"], help="open: not closed (open or confirmed)"
+    )
     extract = sub.add_parser("extract", help="extract the offer from a saved page (.html or .html.gz)")
     extract.add_argument("page")
     extract.add_argument("--url", help="the page's URL (picks the main product, resolves links)")

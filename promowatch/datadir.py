@@ -28,9 +28,15 @@ class DataDir:
     def lock(self) -> Path:
         return self.root / "promowatch.lock"
 
+    @staticmethod
+    def default_root(data_dir: str | None = None) -> Path:
+        """``--data-dir``, else $PROMOWATCH_DATA, else the platform's user data dir."""
+        return Path(data_dir or os.environ.get("PROMOWATCH_DATA") or platformdirs.user_data_dir("promowatch"))
+
     @classmethod
     def resolve(cls, data_dir: str | None = None, db_url: str | None = None) -> DataDir:
-        """``--data-dir`` / $PROMOWATCH_DATA / the platform's user data dir; ``--db`` / $PROMOWATCH_DB."""
-        root = Path(data_dir or os.environ.get("PROMOWATCH_DATA") or platformdirs.user_data_dir("promowatch"))
+        """The data directory (created when missing) and the database: ``--db`` / $PROMOWATCH_DB, else SQLite
+        inside the directory."""
+        root = cls.default_root(data_dir)
         root.mkdir(parents=True, exist_ok=True)
         return cls(root=root, db_url=db_url or os.environ.get("PROMOWATCH_DB") or sqlite_url(root))

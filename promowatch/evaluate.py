@@ -570,7 +570,8 @@ def _product_events(
 
 
 def list_findings(sessions: sessionmaker[Session], *, state: str | None = None) -> list[dict[str, Any]]:
-    """Findings as JSON-ready rows, newest first; ``state`` filters (open, confirmed, closed)."""
+    """Findings as JSON-ready rows, newest first; ``state`` filters: ``open`` (not closed: open or confirmed),
+    ``confirmed`` or ``closed``."""
     with sessions() as session:
         query = (
             select(Finding, Promotion.title, Retailer.slug)
@@ -578,7 +579,9 @@ def list_findings(sessions: sessionmaker[Session], *, state: str | None = None) 
             .join(Retailer, Retailer.id == Promotion.retailer_id)
             .order_by(Finding.opened_at.desc(), Finding.id.desc())
         )
-        if state is not None:
+        if state == "open":
+            query = query.where(Finding.state != "closed")
+        elif state is not None:
             query = query.where(Finding.state == state)
         return [
             {

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Installs the Debian packages promowatch's browser mode and its tests use, when they are missing.
+# Installs the Debian packages promowatch and its tests use, when they are missing: Chromium (browser mode),
+# poppler-utils (the case PDF check), openssl (trusted timestamps), python3-venv; with PROMOWATCH_SERVERS=1
+# also PostgreSQL and Redis for the test suite.
 set -euo pipefail
 need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromium >/dev/null 2>&1 || [ -n "${PROMOWATCH_CHROMIUM:-}" ] || need+=(chromium)
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "${PROMOWATCH_SERVERS:-}" = 1 ]; then
-  [ -x /usr/lib/postgresql/*/bin/postgres ] 2>/dev/null || ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
-SUDO=""
-[ "$(id -u)" -ne 0 ] && SUDO="sudo"
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=""
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO="sudo"
+else
+  echo "promowatch needs these Debian packages: ${need[*]}; install them as root (apt-get install ${need[*]})" >&2
+  exit 1
+fi
 echo "installing Debian packages: ${need[*]}"
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from promowatch.db.engine import open_database
 from promowatch.db.models import OfferObservation, Product, Promotion, StoreObservation
+from promowatch.demo.scenarios import SCENARIOS
 
 DEMO_START = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
 CHECK_HOUR = timedelta(hours=3)  # each simulated day is checked at 10:00 UTC, after the stores open
@@ -85,18 +86,14 @@ def run_day(watchlist: Path, data_dir: Path, now: datetime) -> subprocess.Comple
 
 
 def timeline(db_url: str, start: datetime, days: int) -> dict[str, list[dict[str, Any]]]:
-    """Per promotion and day: price, orderable online, availability, share of stores in stock."""
+    """Per promoted product (by title) and day: price, orderable online, availability, share of stores in stock."""
     sessions = open_database(db_url)
     result: dict[str, list[dict[str, Any]]] = {}
     with sessions() as session:
-        promotions = session.scalars(select(Promotion).order_by(Promotion.id)).all()
-        seen_products: set[int] = set()
-        for promotion in promotions:
-            if promotion.product_id in seen_products:
-                continue
-            seen_products.add(promotion.product_id)
-            product = session.get(Product, promotion.product_id)
-            assert product is not None
+        products = session.scalars(
+            select(Product).where(Product.id.in_(select(Promotion.product_id))).order_by(Product.id)
+        ).all()
+        for product in products:
             rows = []
             for day in range(days):
                 begin = start + timedelta(days=day)
@@ -133,25 +130,35 @@ def timeline(db_url: str, start: datetime, days: int) -> dict[str, list[dict[str
                         "stores_in_stock": (len(in_stock) / len(known)) if known else None,
                     }
                 )
-            result[promotion.title] = rows
+            result[product.name or product.url] = rows
     return result
 
 
+def _orderable(row: dict[str, Any]) -> str:
+    if row["orderable"] is None or row["availability"] in (None, "unknown"):
+        return "?" if row["availability"] == "unknown" else "—"
+    return "yes" if row["orderable"] else "NO"
+
+
 def print_timeline(console: Console, data: dict[str, list[dict[str, Any]]], start: datetime) -> None:
-    for title, rows in data.items():
-        table = Table(title=title, title_justify="left")
-        table.add_column("")
+    """One table per scenario product, in scenario order, then any other promoted product."""
+    letters = {s.title: s for s in SCENARIOS}
+    ordered = sorted(data, key=lambda title: (letters[title].letter if title in letters else "z", title))
+    for title in ordered:
+        rows = data[title]
+        known = letters.get(title)
+        caption = f"({known.letter}) {title}: {known.shows}" if known else title
+        table = Table(title=caption, title_justify="left")
+        table.add_column("day")
         for row in rows:
-            table.add_column((start + timedelta(days=row["day"])).strftime("%d.%m"), justify="right")
+            stamp = (start + timedelta(days=row["day"])).strftime("%d.%m")
+            table.add_column(f"{row['day']}\n{stamp}", justify="right")
 
         def cell(value: Any) -> str:
             return "—" if value is None else str(value)
 
         table.add_row("price", *[cell(r["price"]) for r in rows])
-        table.add_row(
-            "orderable",
-            *["—" if r["orderable"] is None else ("yes" if r["orderable"] else "NO") for r in rows],
-        )
+        table.add_row("orderable", *[_orderable(r) for r in rows])
         table.add_row("online", *[cell(r["availability"]).replace("_", " ") for r in rows])
         table.add_row(
             "stores in stock",
@@ -189,7 +196,7 @@ def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None) -> int
                 inbox.day = day
                 result = run_day(watchlist, data, now)
                 status = "ok" if result.returncode == 0 else f"exit {result.returncode}"
-                console.print(f"day {day + 1:>2} {now:%a %d.%m.%Y %H:%M} UTC: {status}")
+                console.print(f"day {day:>2} {now:%a %d.%m.%Y %H:%M} UTC: {status}")
                 if result.returncode not in (0, 1):
                     console.print(result.stderr[-3000:])
                     return result.returncode
@@ -217,13 +224,16 @@ def print_findings(console: Console, db_url: str) -> None:
 
 def print_notifications(console: Console, messages: list[dict[str, Any]]) -> None:
     table = Table(
+        "day",
         "to",
         "title",
         title=f"Notifications delivered to the demo's json:// endpoint ({len(messages)})",
         title_justify="left",
     )
     for message in messages:
-        table.add_row(message.get("path", ""), str(message.get("title", "")))
+        day = message.get("day")
+        when = "" if day is None else f"{day} ({DEMO_START + timedelta(days=day):%d.%m})"
+        table.add_row(when, message.get("path", ""), str(message.get("title", "")))
     console.print(table)
 
 
