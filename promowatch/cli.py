@@ -215,7 +215,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from promowatch.demo.run import run_demo
 
-    return run_demo(port=args.port, days=args.days, data_dir=Path(args.data_dir) if args.data_dir else None)
+    return run_demo(
+        port=args.port,
+        days=args.days,
+        data_dir=Path(args.data_dir) if args.data_dir else None,
+        browser=args.browser,
+    )
 
 
 def cmd_case(args: argparse.Namespace) -> int:
@@ -331,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start the demo shop on 127.0.0.1 and crawl it over simulated days")
     demo.add_argument("--port", type=int, default=0, help="port of the demo shop (default: a free one)")
     demo.add_argument("--days", type=int, default=14)
+    demo.add_argument(
+        "--browser", action="store_true", help="render what HTTP cannot read (scenario e) in Chromium: slower"
+    )
     demo.add_argument("--data-dir", help="keep the demo's data here (default: a new temporary directory)")
     demo.set_defaults(handler=cmd_demo)
     case = add("case", cmd_case, "export or verify a case bundle")

@@ -7,6 +7,7 @@ would start; the shop and a local notification endpoint live in this process.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -167,8 +168,19 @@ def print_timeline(console: Console, data: dict[str, list[dict[str, Any]]], star
         console.print(table)
 
 
-def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None) -> int:
-    """Start the shop, crawl ``days`` simulated days, print the timeline, findings and notifications."""
+def browser_profile(sites: Path) -> None:
+    """A copy of the bundled demo profile that renders in Chromium when HTTP reads unknown (scenario e)."""
+    from promowatch.config import BUNDLED_SITES
+
+    text = (BUNDLED_SITES / "demo-shop.toml").read_text()
+    sites.mkdir(parents=True, exist_ok=True)
+    (sites / "demo-shop.toml").write_text(re.sub(r'(?m)^render = ".*"$', 'render = "auto"', text))
+
+
+def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None, browser: bool = False) -> int:
+    """Start the shop, crawl ``days`` simulated days, print the timeline, findings and notifications.
+
+    With ``browser``, pages that HTTP cannot read (scenario e) are rendered in Chromium."""
     from promowatch.demo.shop import DemoShop
     from promowatch.demo.watchlist import demo_watchlist
 
@@ -188,6 +200,8 @@ def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None) -> int
     with inbox.serving():
         try:
             watchlist = data / "watchlist.toml"
+            if browser:
+                browser_profile(data / "sites")  # profiles beside the watchlist come first
             watchlist.write_text(demo_watchlist(shop.url, inbox.url + "/consumer", inbox.url + "/watchdog"))
             console.print(f"demo shop at {shop.url}, data in {data}")
             for day in range(days):
