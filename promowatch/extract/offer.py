@@ -77,6 +77,10 @@ class _Findings:
         self.signals.append(Signal(name, source, str(raw)[:200], None if value is None else str(value)))
 
 
+# placeholders a shop shows until its JavaScript has filled the stock line in
+_LOADING = re.compile(r"\b(chargement|loading|wird geladen|caricamento|cargando)\b", re.I)
+
+
 def extract_offer(
     body: bytes, url: str, profile: SiteProfile | None = None, *, encoding: str | None = None
 ) -> Offer:
@@ -267,11 +271,13 @@ def extract_offer(
 
     # ---- availability and orderability
     profile_state: Availability | None = None
+    loading = False
     if selectors and selectors.availability:
         raw = select_text(root, selectors.availability)
         if raw:
             profile_state = _profile_state(raw, selectors.availability_map, book)
             found.add("availability", SignalSource.PROFILE, raw, profile_state)
+            loading = bool(_LOADING.search(raw))
     structured = _structured_state(found, offers_ld, offer_ld, offers_md, offer_md, og)
     for hit in hits:
         if hit.category in _STATE_OF_CATEGORY or hit.category in ("store_only", "not_deliverable", "notify"):
@@ -308,6 +314,10 @@ def extract_offer(
             found.add("availability", SignalSource.TEXT, _snippet(page_text, ended), ended.category)
             availability = Availability.DISCONTINUED
     orderable = _orderable(availability, structured, hits, controls, profile_button, listing)
+    if loading and availability is Availability.UNKNOWN:
+        # the stock line is a placeholder that JavaScript fills in: the buy box is not there yet either
+        orderable = None
+        reason = "the stock line is still loading (filled in by JavaScript): a browser is needed to read it"
     delivery = None
     if selectors and selectors.delivery:
         delivery = select_text(root, selectors.delivery)
