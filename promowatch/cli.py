@@ -204,7 +204,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from promowatch.fetch import fetch_offer
+    from promowatch.crawl import fetch_offer
 
     profile = load_profile(args.profile) if args.profile else None
     offer = fetch_offer(args.url, profile).to_json()

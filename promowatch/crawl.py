@@ -12,10 +12,12 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.log import configure_logging
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.reactor import install_reactor
+from twisted.python.failure import Failure
 
 from promowatch.clock import Clock
-from promowatch.config import Watchlist
+from promowatch.config import SiteProfile, WatchedRetailer, Watchlist
 from promowatch.datadir import DataDir
+from promowatch.domain import Offer
 
 # promotions first: a promotion found today is checked online and in the stores in the same run;
 # offers before stores: the offers spider learns the SKU the store API is asked for.
@@ -119,3 +121,36 @@ def run_crawl(settings: Settings, spiders: tuple[str, ...] = SPIDERS) -> CrawlRe
     if errors:
         raise errors[0]
     return report
+
+
+def fetch_offer(url: str, profile: SiteProfile | None) -> Offer:
+    """``promowatch check``: one polite fetch (robots.txt, the honest User-Agent, retries) and its offer."""
+    from promowatch.extract import extract_offer
+    from spiders.base import failure_reason
+    from spiders.check import CheckSpider
+    from spiders.offers import moved_elsewhere, unknown_offer
+
+    results: list[Any] = []
+    run_crawl_of(CheckSpider, url=url, results=results)
+    if not results:
+        return unknown_offer(url, "nothing fetched (robots.txt may forbid it)", "no response")
+    outcome = results[0]
+    if isinstance(outcome, Failure):
+        reason, _ = failure_reason(outcome)
+        return unknown_offer(url, reason, reason)
+    if moved_elsewhere(url, outcome.url):
+        return unknown_offer(url, f"redirected to another page: {outcome.url}", outcome.url)
+    return extract_offer(outcome.body, outcome.url, profile)
+
+
+def browser_problem(retailers: tuple[WatchedRetailer, ...]) -> str | None:
+    """Why these retailers' browser pages cannot be rendered here (no Chromium), or None when they can."""
+    from spiders.browser import BrowserNotFound, browser_executable, needs_browser
+
+    if not needs_browser(retailers):
+        return None
+    try:
+        browser_executable()
+    except BrowserNotFound as error:
+        return str(error)
+    return None

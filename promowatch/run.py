@@ -76,9 +76,8 @@ def crawl_step(
     """Sync the watchlist to the database, crawl promotions, offers and stores once, then check the crawl's
     health (``crawl_unhealthy`` events for the ops tag). With ``redis_url`` the product pages go to the
     scrapy-redis workers instead."""
-    from promowatch.crawl import crawl_settings, run_crawl
+    from promowatch.crawl import browser_problem, crawl_settings, run_crawl
     from promowatch.health import check_crawl_health
-    from spiders.browser import BrowserNotFound, browser_executable, needs_browser
 
     chosen = _selected(watchlist, retailers)
     started = clock.now()
@@ -86,15 +85,11 @@ def crawl_step(
     with sessions.begin() as session:
         sync_watchlist(session, watchlist, started)
     summary = CrawlSummary(counts={slug: Counter() for slug in chosen})
-    if needs_browser(tuple(watchlist.retailer(slug) for slug in chosen)):
-        try:
-            browser_executable()
-        except BrowserNotFound as error:
-            # the other shops are still crawled; the browser pages are stored as unknown with this reason
-            warn(f"promowatch: error: {error}")
-            summary.failed_retailers += [
-                s for s in chosen if watchlist.retailer(s).profile.render == "browser"
-            ]
+    problem = browser_problem(tuple(watchlist.retailer(slug) for slug in chosen))
+    if problem:
+        # the other shops are still crawled; the browser pages are stored as unknown with this reason
+        warn(f"promowatch: error: {problem}")
+        summary.failed_retailers += [s for s in chosen if watchlist.retailer(s).profile.render == "browser"]
     settings = crawl_settings(watchlist, data, clock=clock, retailers=retailers)
     if redis_url:
         from promowatch.distributed import run_distributed
