@@ -1,80 +1,167 @@
-"""Browser rendering throughput and memory: `promowatch crawl` in a subprocess renders product pages whose stock
-line only JavaScript fills in (tests/browser/jsshop.py, the demo shop's scenario (e) page), with and without a
-full-page screenshot each.
+"""Browser rendering throughput and memory against the real demo shop.
 
-Prints pages/s (rendering phase: first to last page served, and whole run including start-up) and the peak of
-summed RSS of the crawler plus every Chromium/Playwright process (psutil), sampled every 50 ms, with the peak per
-quarter of the run to show whether memory stays steady.
+`promowatch crawl` runs in a subprocess with a copy of the demo-shop profile set to render = "browser" and renders
+the shop's JavaScript bench pages ``/p/bench-live-{i}`` (scenario (e)'s page: stock line, buy button and store
+widget filled in by shop.js from /api/stock/{sku} and /api/stores), with and without a full-page screenshot each.
 
-    .venv/bin/python bench/browser.py [--pages 500] [--shot-pages 200] [--parallel 4]
+Memory is the crawler plus every process under it (Playwright's Node driver, every Chromium process), sampled
+while it runs, reported three ways (psutil):
+  RSS  summed resident set sizes: counts pages shared between Chromium's processes once per process (too high);
+  PSS  proportional set size: each shared page split among the processes sharing it (the honest sum);
+  USS  unique set size: pages only that process holds (what killing it would free; a lower bound).
+Printed: pages/s while rendering (first to last page served) and over the whole run with start-up, the peak of
+each measure, the RSS/PSS peak per quarter of the pages (steady or growing), CPU seconds per process kind.
+
+    .venv/bin/python bench/browser.py [--pages 500] [--shot-pages 200] [--parallel 4] [--hydration-ms 0]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
+import urllib.request
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.browser.crawling import Shop, crawl_command, observations, write_watchlist
-from tests.browser.jsshop import JsShop
+from promowatch.demo.scenarios import DEFAULT_START
+from promowatch.demo.shop import DemoShop
+from tests.browser.crawling import crawl_command, observations, write_demo_watchlist
+
+PAGE_PREFIX = "/p/bench-live-"
+NOW = "2026-11-05T09:00:00+00:00"  # day 3 of the demo shop started at DEFAULT_START
 
 
-def tree_rss(process: psutil.Process) -> int:
-    total = 0
-    for member in [process, *process.children(recursive=True)]:
+def kind(process: psutil.Process) -> str:
+    name = process.name().lower()
+    if "chrom" in name:
+        types = [a.removeprefix("--type=") for a in process.cmdline() if a.startswith("--type=")]
+        return f"chromium {types[0] if types else 'browser'}"
+    if "node" in name:
+        return "node"
+    return "crawler"
+
+
+@dataclass
+class Sampler:
+    """Memory and CPU of a process tree, sampled from outside it."""
+
+    root: psutil.Process
+    rss: list[tuple[int, int]] = field(default_factory=list)  # (pages served, summed RSS)
+    pss: list[tuple[int, int, int]] = field(default_factory=list)  # (pages served, summed PSS, summed USS)
+    cpu: dict[int, tuple[str, float]] = field(default_factory=dict)  # pid -> (kind, CPU seconds)
+    processes: int = 0
+
+    def members(self) -> list[psutil.Process]:
         try:
-            total += member.memory_info().rss
+            return [self.root, *self.root.children(recursive=True)]
         except psutil.NoSuchProcess:
-            continue
-    return total
+            return []
+
+    def sample(self, served: int, full: bool) -> None:
+        rss = pss = uss = 0
+        members = self.members()
+        self.processes = max(self.processes, len(members))
+        for member in members:
+            try:
+                if full:
+                    info = member.memory_full_info()
+                    pss += info.pss
+                    uss += info.uss
+                    rss += info.rss
+                else:
+                    rss += member.memory_info().rss
+                times = member.cpu_times()
+                self.cpu[member.pid] = (kind(member), times.user + times.system)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+        self.rss.append((served, rss))
+        if full:
+            self.pss.append((served, pss, uss))
+
+    def cpu_by_kind(self) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        for name, seconds in self.cpu.values():
+            totals[name] = totals.get(name, 0.0) + seconds
+        return totals
 
 
-def run(shop: JsShop, pages: int, parallel: int, screenshot: bool) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        products = tuple(f"/p/js/{n}?shot={int(screenshot)}" for n in range(1, pages + 1))
-        watchlist = write_watchlist(
-            root, shop.url, [Shop("bench", "browser", products, screenshot=screenshot, concurrency=parallel)]
+def served(shop: DemoShop) -> int:
+    return sum(n for path, n in list(shop.requests.items()) if path.startswith(PAGE_PREFIX))
+
+
+def warm(shop: DemoShop, paths: list[str]) -> None:
+    """Render every page and stock answer once, so the crawl measures the client, not the shop's templates."""
+    for path in [*paths, "/api/stores"]:
+        with urllib.request.urlopen(shop.url + path) as response:
+            response.read()
+        sku = "9" + path.removeprefix(PAGE_PREFIX).zfill(6) if path.startswith(PAGE_PREFIX) else None
+        if sku is not None:
+            with urllib.request.urlopen(f"{shop.url}/api/stock/{sku}") as response:
+                response.read()
+
+
+def quarters(samples: list[tuple[int, int]], pages: int) -> str:
+    peaks = []
+    for q in range(4):
+        low, high = pages * q / 4, pages * (q + 1) / 4
+        values = [v for s, v in samples if low <= s < high or (q == 3 and s >= high)]
+        peaks.append(f"{max(values) / 2**20:.0f}" if values else "-")
+    return " / ".join(peaks)
+
+
+def run(shop: DemoShop, pages: int, parallel: int, screenshot: bool, keep: Path | None) -> None:
+    with tempfile.TemporaryDirectory(prefix="promowatch-browserbench-") as tmp:
+        root = keep or Path(tmp)
+        paths = [f"{PAGE_PREFIX}{n}" for n in range(pages)]
+        warm(shop, paths)
+        watchlist = write_demo_watchlist(
+            root, shop.url, paths, screenshot=screenshot, concurrency=parallel, stores=False
         )
-        served_before = shop.hits("/p/js")
+        before = served(shop)
+        load_before = os.getloadavg()[0]
         started = time.monotonic()
-        process = psutil.Popen(crawl_command(watchlist, root / "data"))
-        samples: list[tuple[int, int]] = []  # (pages served so far, summed RSS)
-        first_page = last_page = None
+        process = psutil.Popen(crawl_command(watchlist, root / "data", now=NOW))
+        sampler = Sampler(process)
+        first = last = None
+        tick = 0
         while process.poll() is None:
-            served = shop.hits("/p/js") - served_before
+            done = served(shop) - before
             now = time.monotonic()
-            if served and first_page is None:
-                first_page = now
-            if served >= pages and last_page is None:
-                last_page = now
-            samples.append((served, tree_rss(process)))
+            if done and first is None:
+                first = now
+            if done >= pages and last is None:
+                last = now
+            sampler.sample(done, full=tick % 5 == 0)  # PSS reads smaps: every 250 ms, RSS every 50 ms
+            tick += 1
             time.sleep(0.05)
         wall = time.monotonic() - started
         seen = observations(root / "data")
-        read = sum(1 for s in seen.values() if s["availability"] in ("in_stock", "out_of_stock"))
+        read = sum(1 for s in seen.values() if s["availability"] not in ("unknown",))
         shots = sum(1 for s in seen.values() if s["screenshot_sha256"])
-        rendering = (last_page or time.monotonic()) - (first_page or started)
-        peak = max(rss for _, rss in samples)
-        quarters = []
-        for q in range(4):
-            low, high = pages * q / 4, pages * (q + 1) / 4
-            in_quarter = [
-                rss for served, rss in samples if low <= served < high or (q == 3 and served >= high)
-            ]
-            quarters.append(f"{max(in_quarter) / 2**20:.0f}" if in_quarter else "-")
+        rendering = (last or time.monotonic()) - (first or started)
+        rss_peak = max(v for _, v in sampler.rss)
+        pss_peak = max((p for _, p, _ in sampler.pss), default=0)
+        uss_peak = max((u for _, _, u in sampler.pss), default=0)
+        cpu = ", ".join(f"{k} {v:.0f} s" for k, v in sorted(sampler.cpu_by_kind().items()))
         label = "screenshot on " if screenshot else "screenshot off"
         print(
             f"{label}: {pages} pages, {parallel} in parallel: {pages / rendering:.1f} pages/s rendering "
             f"({pages / wall:.1f}/s over the whole {wall:.1f} s run incl. start-up); {read}/{pages} read, "
-            f"{shots} screenshots; peak RSS crawler+browser {peak / 2**20:.0f} MiB "
-            f"(per quarter of the pages: {' / '.join(quarters)} MiB); exit {process.returncode}"
+            f"{shots} screenshots; exit {process.returncode}\n"
+            f"    peak memory crawler+browser ({sampler.processes} processes): PSS {pss_peak / 2**20:.0f} MiB, "
+            f"USS {uss_peak / 2**20:.0f} MiB, summed RSS {rss_peak / 2**20:.0f} MiB\n"
+            f"    per quarter of the pages: RSS {quarters(sampler.rss, pages)} MiB; "
+            f"PSS {quarters([(s, p) for s, p, _ in sampler.pss], pages)} MiB\n"
+            f"    CPU: {cpu}; load average {load_before:.1f} before the run",
+            flush=True,
         )
 
 
@@ -85,14 +172,23 @@ def main() -> None:
     parser.add_argument(
         "--parallel", type=int, default=4, help="pages rendered at once (profile concurrency)"
     )
+    parser.add_argument(
+        "--hydration-ms", type=int, default=0, help="pause of shop.js before it asks for the stock (e: 400)"
+    )
+    parser.add_argument("--keep", type=Path, help="keep the data directory here (screenshots, database)")
     args = parser.parse_args()
-    print(f"{psutil.cpu_count()} cores; Chromium from $PROMOWATCH_CHROMIUM or /usr/bin/chromium")
-    shop = JsShop().start()
-    try:
-        run(shop, args.pages, args.parallel, screenshot=False)
-        run(shop, args.shot_pages, args.parallel, screenshot=True)
-    finally:
-        shop.stop()
+    print(
+        f"{psutil.cpu_count()} cores; Chromium from $PROMOWATCH_CHROMIUM or /usr/bin/chromium; "
+        f"demo shop pages {PAGE_PREFIX}N, hydration {args.hydration_ms} ms",
+        flush=True,
+    )
+    count = max(args.pages, args.shot_pages)
+    with DemoShop(DEFAULT_START, bench_products=count, bench_hydration_ms=args.hydration_ms) as shop:
+        shop.set_clock(datetime.fromisoformat(NOW))
+        if args.pages:
+            run(shop, args.pages, args.parallel, screenshot=False, keep=None)
+        if args.shot_pages:
+            run(shop, args.shot_pages, args.parallel, screenshot=True, keep=args.keep)
 
 
 if __name__ == "__main__":

@@ -93,5 +93,8 @@ PLAYWRIGHT_MAX_CONTEXTS = 4  # one context per retailer rendered at once
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4  # bounds Chromium's memory: each page is a renderer process
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms; a profile's [browser] timeout_ms is tighter per page
 PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER = True  # a crashed or killed Chromium is relaunched for the next page
-PROMOWATCH_BROWSER_RESTART_PAGES = 200
+PROMOWATCH_BROWSER_RESTART_PAGES = 100
+# a page is navigated to this many products before it is closed: opening a page costs Chromium more than
+# navigating one, but each document a page showed leaves some memory behind (1: a new page per product)
+PROMOWATCH_BROWSER_PAGE_USES = 10
 # ---------------------------------------------------------------- end of browser rendering

@@ -38,6 +38,9 @@ DEFAULT_CHROMIUM = "/usr/bin/chromium"
 META_OPTIONS = "promowatch_browser"
 META_SEEN = "promowatch_seen_responses"
 META_DOCUMENT = "promowatch_document"
+META_IDLE = "promowatch_idle_pages"  # the handler's idle pages of this request's context
+META_LISTENER = "promowatch_response_listener"
+META_REUSABLE = "promowatch_page_reusable"
 
 
 class BrowserNotFound(RuntimeError):
@@ -121,6 +124,22 @@ def browser_meta(retailer: WatchedRetailer) -> dict[str, Any]:
     }
 
 
+def context_headers(context_kwargs: Mapping[str, Any], request: Request) -> dict[str, Any]:
+    """Context options that have Chromium send the request's User-Agent and Accept-Language on every request
+    of the page, as Scrapy would (the honest User-Agent, the retailer's language)."""
+    kwargs = dict(context_kwargs)
+    agent = request.headers.get("User-Agent")
+    if agent and "user_agent" not in kwargs:
+        kwargs["user_agent"] = agent.decode("latin-1")
+    language = request.headers.get("Accept-Language")
+    if language:
+        kwargs["extra_http_headers"] = {
+            "Accept-Language": language.decode("latin-1"),
+            **kwargs.get("extra_http_headers", {}),
+        }
+    return kwargs
+
+
 def third_party(url: str, page_url: str) -> bool:
     """True when ``url`` is on another site than the page (subdomains of the same site are first party)."""
     host, page_host = urlsplit(url).hostname or "", urlsplit(page_url).hostname or ""
@@ -149,7 +168,7 @@ async def init_page(page: Page, request: Request) -> None:
     async def route(route: Route, asked: PlaywrightRequest) -> None:
         if should_block(options, asked.resource_type, asked.url, page_url):
             await route.abort()
-        else:  # on to scrapy-playwright's own route, which sets Scrapy's headers
+        else:
             await route.fallback()
 
     def received(response: PlaywrightResponse) -> None:
@@ -157,9 +176,9 @@ async def init_page(page: Page, request: Request) -> None:
         if META_DOCUMENT not in request.meta and response.request.is_navigation_request():
             request.meta[META_DOCUMENT] = response
 
-    # registered after scrapy-playwright's catch-all route, so Playwright asks this one first
     await page.route("**/*", route)
     page.on("response", received)
+    request.meta[META_LISTENER] = received
 
 
 # ---------------------------------------------------------------- reading the page
@@ -235,15 +254,66 @@ async def read_page(page: Page, request: Request) -> Rendered:
     if navigation is not None:
         with suppress(PlaywrightError):
             document = await navigation.body()
+    # a page that reached its condition and was read is in a known state: the next product can reuse it;
+    # not after a screenshot: a later full-page screenshot of a reused page can hang until its timeout
+    # (seen with Chromium 156 on the demo shop's scenario (e) page after the canary page)
+    request.meta[META_REUSABLE] = waited and not options.screenshot
     return Rendered(html=html, screenshot=shot, document=document, wait=outcome, waited=waited)
 
 
 async def close_page(meta: Mapping[str, Any]) -> None:
-    """Close the request's page, whatever state the browser is in (it may have crashed)."""
+    """Done with the request's page: back to its context's idle pages when it was read in full (opening a
+    page costs Chromium more than navigating one), else closed, whatever state the browser is in."""
     page = meta.get("playwright_page")
-    if isinstance(page, Page):
+    if not isinstance(page, Page):
+        return
+    idle: IdlePages | None = meta.get(META_IDLE)
+    # while another request waits for a place in the context's page limit, closing frees one for it
+    if idle is not None and not idle.creating and meta.get(META_REUSABLE) and not page.is_closed():
         with suppress(PlaywrightError, asyncio.CancelledError):
-            await page.close()
+            listener = meta.get(META_LISTENER)
+            if listener is not None:
+                page.remove_listener("response", listener)
+            await page.unroute("**/*")  # init_page routes it again for the next request
+            if idle.put(page):
+                return
+    with suppress(PlaywrightError, asyncio.CancelledError):
+        await page.close()
+
+
+class IdlePages:
+    """Open pages of one browser context that no request is using: they keep their place in the context's
+    page limit, so a request that needs a page waits for one of them or for a free place."""
+
+    def __init__(self, max_uses: int) -> None:
+        self.pages: list[Page] = []
+        self.returned = asyncio.Event()
+        self.creating = 0  # requests opening a new page (perhaps waiting for a place)
+        self.max_uses = max_uses  # a page's memory grows with each document it showed: retire it after these
+        self.uses: dict[Page, int] = {}
+
+    def put(self, page: Page) -> bool:
+        """Keep ``page`` for the next request; False when it has served its turns (the caller closes it)."""
+        uses = self.uses.pop(page, 0) + 1
+        if uses >= self.max_uses:
+            return False
+        self.uses[page] = uses
+        self.pages.append(page)
+        self.returned.set()
+        return True
+
+    def take(self) -> Page | None:
+        while self.pages:
+            page = self.pages.pop()
+            if not page.is_closed():
+                return page
+        return None
+
+    async def close(self) -> None:
+        pages, self.pages = self.pages, []
+        self.uses.clear()
+        with suppress(PlaywrightError):
+            await asyncio.gather(*(page.close() for page in pages))
 
 
 def browser_gone(error: BaseException) -> bool:
@@ -291,10 +361,12 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         super().__init__(crawler)
         settings: BaseSettings = crawler.settings
         self.restart_pages = settings.getint("PROMOWATCH_BROWSER_RESTART_PAGES", 0)
+        self.page_uses = settings.getint("PROMOWATCH_BROWSER_PAGE_USES", 1)
         self.pages_since_launch = 0
         self.start_lock = asyncio.Lock()
         self.retire_lock = asyncio.Lock()
         self.started = False
+        self.idle_pages: dict[str, IdlePages] = {}  # by context name
 
     async def _maybe_launch_in_thread(self) -> None:
         """Nothing at engine start: see the class docstring."""
@@ -303,6 +375,11 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         return None
 
     async def _download_request(self, request: Request, spider: Any = None) -> Response:
+        if META_OPTIONS in request.meta:
+            context = request.meta.setdefault("playwright_context", "default")
+            if context not in self.idle_pages:
+                self.idle_pages[context] = IdlePages(self.page_uses)
+            request.meta[META_IDLE] = self.idle_pages[context]
         if not self.started:
             async with self.start_lock:
                 if not self.started:
@@ -317,9 +394,41 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
     async def _create_page(self, request: Request, spider: Any) -> Page:
         if self.restart_pages and self.pages_since_launch >= self.restart_pages:
             await self._retire_browser()
-        page = await super()._create_page(request, spider)
+        idle: IdlePages | None = request.meta.get(META_IDLE)
+        while idle is not None:
+            reused = idle.take()
+            if reused is not None:
+                # scrapy-playwright navigates it; its own route and ours were removed when it was put back
+                self.pages_since_launch += 1
+                return reused
+            wrapper = self.context_wrappers.get(request.meta["playwright_context"])
+            if wrapper is None or not wrapper.semaphore.locked():
+                break
+            idle.returned.clear()
+            with suppress(TimeoutError):  # a page may also be closed instead of put back: look again
+                await asyncio.wait_for(idle.returned.wait(), timeout=0.1)
+        if META_OPTIONS in request.meta:
+            request.meta["playwright_context_kwargs"] = context_headers(
+                request.meta.get("playwright_context_kwargs") or {}, request
+            )
+        if idle is None:
+            page = await super()._create_page(request, spider)
+        else:
+            idle.creating += 1
+            try:
+                page = await super()._create_page(request, spider)
+            finally:
+                idle.creating -= 1
         self.pages_since_launch += 1
         return page
+
+    async def _download_request_with_page(self, request: Request, page: Page, spider: Any) -> Response:
+        if META_OPTIONS in request.meta:
+            # scrapy-playwright routes every sub-request of the page through Python only to copy Scrapy's
+            # headers onto it, a round trip through the driver and Python per request: the context sends the
+            # same User-Agent and Accept-Language instead (context_headers)
+            await page.unroute("**")
+        return await super()._download_request_with_page(request, page, spider)
 
     async def _retire_browser(self) -> None:
         """Let the open pages finish, then close Chromium; the next page launches a fresh one."""
@@ -328,6 +437,8 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
                 return  # another request restarted it while this one waited
             drain_until = time.monotonic() + 120
             while self._get_total_page_count() and time.monotonic() < drain_until:
+                for idle in self.idle_pages.values():  # pages in use come back here when read
+                    await idle.close()
                 await asyncio.sleep(0.05)
             browser = getattr(self, "browser", None)
             if browser is not None:

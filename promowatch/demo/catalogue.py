@@ -5,7 +5,7 @@ How a product looks on a given simulated day (price, stock, promotion) is in :mo
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
 
@@ -98,6 +98,7 @@ class Product:
     promotion: Promotion | None = None
     jsonld_availability: str | None = "mirror"  # "mirror" the page, a fixed schema.org URL, or None: omit
     live_stock: bool = False  # stock line, buy button and store widget are filled by JavaScript
+    hydration_ms: int = 400  # how long the live script waits after DOMContentLoaded before asking for stock
     rating: tuple[float, int] = (4.3, 57)
     features: tuple[str, ...] = ()
     specs: tuple[tuple[str, str], ...] = field(default_factory=tuple)
@@ -105,9 +106,10 @@ class Product:
 
     @property
     def path(self) -> str:
-        return (
-            f"/p/bench-{self.bench_index}" if self.bench_index is not None else f"/p/{self.slug}-{self.sku}"
-        )
+        if self.bench_index is not None:
+            live = "live-" if self.live_stock else ""
+            return f"/p/bench-{live}{self.bench_index}"
+        return f"/p/{self.slug}-{self.sku}"
 
 
 @dataclass(frozen=True)
@@ -628,6 +630,15 @@ def bench_product(index: int) -> Product:
         ),
         bench_index=index,
     )
+
+
+def bench_live_product(index: int, hydration_ms: int = 0) -> Product:
+    """``/p/bench-live-{index}``: the bench product with scenario (e)'s page, stock filled in by JavaScript.
+
+    Its script asks for the stock ``hydration_ms`` after DOMContentLoaded (scenario (e) waits 400 ms); the
+    browser benchmark uses 0 so that it measures the renderer, not a fixed pause.
+    """
+    return replace(bench_product(index), live_stock=True, jsonld_availability=None, hydration_ms=hydration_ms)
 
 
 def product_by_sku() -> dict[str, Product]:

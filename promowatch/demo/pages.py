@@ -434,7 +434,11 @@ def product_page(
         for name, town, stars, title, text in _REVIEWS
     )
     store_widget = _live_store_widget(product) if product.live_stock else _store_widget(levels)
-    live = f' data-live-stock="{product.sku}"' if product.live_stock else ""
+    live = (
+        f' data-live-stock="{product.sku}" data-live-delay="{product.hydration_ms}"'
+        if product.live_stock
+        else ""
+    )
     promo_note = (
         f'<p class="promo-validity">Action valable jusqu\'au {valid_until:%d.%m.%Y}, '
         "dans la limite des stocks disponibles.</p>"

@@ -25,7 +25,14 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from promowatch.demo import pages
-from promowatch.demo.catalogue import CATEGORIES, PRODUCTS, Product, bench_product, stores_for
+from promowatch.demo.catalogue import (
+    CATEGORIES,
+    PRODUCTS,
+    Product,
+    bench_live_product,
+    bench_product,
+    stores_for,
+)
 from promowatch.demo.scenarios import (
     DayOffer,
     day_index,
@@ -59,7 +66,7 @@ _HTML = "text/html; charset=utf-8"
 _JSON = "application/json; charset=utf-8"
 _MAX_HEAD = 64 * 1024
 _MAX_BODY = 1024 * 1024
-_BENCH_PATH = re.compile(r"/p/bench-(\d+)")
+_BENCH_PATH = re.compile(r"/p/bench-(live-)?(\d+)")
 _STORE_STOCK = re.compile(r"/api/stores/([^/]+)/stock/([^/]+)")
 
 
@@ -101,6 +108,7 @@ class DemoShop:
         port: int = 0,
         bench_products: int = 0,
         bench_stores: int = 50,
+        bench_hydration_ms: int = 0,
     ) -> None:
         if start.tzinfo is None:
             raise ValueError("start must be timezone-aware (UTC)")
@@ -108,6 +116,7 @@ class DemoShop:
         self.host = host
         self.port = port
         self.bench_products = bench_products
+        self.bench_hydration_ms = bench_hydration_ms  # /p/bench-live-{i}: wait before the stock is asked for
         self.stores = stores_for(bench_stores) if bench_products else stores_for(None)
         self.url = ""
         self.requests: Counter[str] = Counter()
@@ -279,9 +288,10 @@ class DemoShop:
     def _product(self, path: str) -> Product | None:
         product = self._products.get(path)
         if product is None and (match := _BENCH_PATH.fullmatch(path)):
-            index = int(match.group(1))
-            if index < self.bench_products and str(index) == match.group(1):
-                product = bench_product(index)
+            index = int(match.group(2))
+            if index < self.bench_products and str(index) == match.group(2):
+                live = match.group(1) is not None
+                product = bench_live_product(index, self.bench_hydration_ms) if live else bench_product(index)
         return product
 
     def _product_by_sku(self, sku: str) -> Product | None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from promowatch.config import BUNDLED_SITES
 from promowatch.datadir import DataDir
 from promowatch.db.engine import open_database
 from promowatch.db.models import OfferObservation, Product
@@ -79,19 +80,56 @@ def write_watchlist(root: Path, base_url: str, shops: list[Shop]) -> Path:
     return path
 
 
-def crawl_command(watchlist: Path, data_dir: Path) -> list[str]:
+def write_demo_watchlist(
+    root: Path,
+    base_url: str,
+    products: list[str],
+    *,
+    slug: str = "demo-browser",
+    render: str = "browser",
+    screenshot: bool = True,
+    concurrency: int = 4,
+    stores: bool = True,
+) -> Path:
+    """A watchlist in ``root`` for the demo shop at ``base_url``, read with a copy of the bundled demo-shop
+    profile (``root/sites/{slug}.toml``) whose render mode, screenshot and concurrency are these (and without
+    its store-stock API when ``stores`` is false)."""
+    profile = (BUNDLED_SITES / "demo-shop.toml").read_text()
+    for line, value in (
+        ('slug = "demo-shop"', f'slug = "{slug}"'),
+        ('render = "http"', f'render = "{render}"'),
+        ("concurrency = 4", f"concurrency = {concurrency}"),
+        ("screenshot = true", f"screenshot = {str(screenshot).lower()}"),
+    ):
+        assert line in profile, f"demo-shop.toml no longer has {line!r}"
+        profile = profile.replace(line, value, 1)
+    if not stores:  # product pages only: no store-stock crawl next to them
+        head, _, rest = profile.partition("\n[stores]\n")
+        profile = head + "\n" + rest[rest.index("\n[") :]
+    (root / "sites").mkdir(parents=True, exist_ok=True)
+    (root / "sites" / f"{slug}.toml").write_text(profile)
+    urls = ", ".join(f'"{base_url}{path}"' for path in products)
+    path = root / "watchlist.toml"
+    path.write_text(
+        f'[[retailers]]\nslug = "{slug}"\nprofile = "{slug}"\nbase_url = "{base_url}"\n'
+        f"sweep = false\nproducts = [{urls}]\n"
+    )
+    return path
+
+
+def crawl_command(watchlist: Path, data_dir: Path, now: str = NOW) -> list[str]:
     return [
         sys.executable, "-m", "promowatch.cli", "crawl",
-        "--watchlist", str(watchlist), "--data-dir", str(data_dir), "--now", NOW,
+        "--watchlist", str(watchlist), "--data-dir", str(data_dir), "--now", now,
     ]  # fmt: skip
 
 
 def crawl(
-    watchlist: Path, data_dir: Path, env: dict[str, str] | None = None
+    watchlist: Path, data_dir: Path, env: dict[str, str] | None = None, now: str = NOW
 ) -> subprocess.CompletedProcess[str]:
     """Run ``promowatch crawl`` in a subprocess, as cron would."""
     return subprocess.run(
-        crawl_command(watchlist, data_dir),
+        crawl_command(watchlist, data_dir, now),
         capture_output=True,
         text=True,
         timeout=300,

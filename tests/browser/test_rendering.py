@@ -53,9 +53,10 @@ def mixed_crawl(shop: JsShop, tmp_path_factory: pytest.TempPathFactory) -> dict[
 @pytest.mark.parametrize(
     ("path", "availability", "orderable", "render"),
     [
-        # scenario (e): static HTML says "chargement…" and a disabled button: HTTP cannot tell, and says so
-        pytest.param("/p/js/1?via=http", "unknown", False, "http", id="http-reads-placeholder-as-unknown"),
-        pytest.param("/p/js/10?via=http", "unknown", False, "http", id="http-out-of-stock-page-also-unknown"),
+        # scenario (e): static HTML says "chargement…" with a placeholder button: HTTP cannot tell whether it
+        # is in stock nor whether it can be ordered, and says so
+        pytest.param("/p/js/1?via=http", "unknown", None, "http", id="http-reads-placeholder-as-unknown"),
+        pytest.param("/p/js/10?via=http", "unknown", None, "http", id="http-out-of-stock-page-also-unknown"),
         pytest.param("/p/js/1", "in_stock", True, "browser", id="browser-reads-js-in-stock"),
         pytest.param("/p/js/10", "out_of_stock", False, "browser", id="browser-reads-js-out-of-stock"),
         pytest.param("/p/js/1?via=auto", "in_stock", True, "browser", id="auto-falls-back-to-browser"),

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from scrapy import Request
 
 from promowatch.config import BrowserOptions
 from spiders.browser import (
     BrowserNotFound,
     browser_executable,
+    context_headers,
     describe,
     page_methods,
     playwright_selector,
@@ -108,3 +110,32 @@ def test_missing_chromium_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_debian_chromium_is_found_by_default() -> None:
     assert Path(browser_executable({})).name.startswith("chromium")
+
+
+@pytest.mark.parametrize(
+    ("context_kwargs", "headers", "expected"),
+    [
+        pytest.param(
+            {"locale": "fr-CH"},
+            {"User-Agent": "promowatch/1 (+x)", "Accept-Language": "fr-CH,fr;q=0.9"},
+            {
+                "locale": "fr-CH",
+                "user_agent": "promowatch/1 (+x)",
+                "extra_http_headers": {"Accept-Language": "fr-CH,fr;q=0.9"},
+            },
+            id="scrapy-headers-become-context-options",
+        ),
+        pytest.param(
+            {"user_agent": "own", "extra_http_headers": {"Accept-Language": "de"}},
+            {"User-Agent": "promowatch/1", "Accept-Language": "fr"},
+            {"user_agent": "own", "extra_http_headers": {"Accept-Language": "de"}},
+            id="context-options-given-win",
+        ),
+        pytest.param({}, {}, {}, id="no-headers-nothing-added"),
+    ],
+)
+def test_context_sends_the_scrapy_request_headers(
+    context_kwargs: dict[str, object], headers: dict[str, str], expected: dict[str, object]
+) -> None:
+    # scrapy-playwright's per-request header route is removed, so the context must carry them
+    assert context_headers(context_kwargs, Request(PAGE, headers=headers)) == expected

@@ -88,13 +88,14 @@
     if (!root) return;
     var sku = root.getAttribute("data-live-stock");
     // like many shops, availability is hydrated a moment after the page is shown
+    var delay = parseInt(root.getAttribute("data-live-delay") || "400", 10);
     window.setTimeout(function () {
       Promise.all([getJSON("/api/stock/" + encodeURIComponent(sku)), getJSON("/api/stores")]).then(function (results) {
         renderOnline(root, results[0]);
         var widget = root.querySelector("[data-live-stores]");
         if (widget) renderStores(widget, results[0], results[1].stores);
       }).catch(function () { showError(root); });
-    }, 400);
+    }, isNaN(delay) ? 400 : delay);
   }
 
   document.addEventListener("DOMContentLoaded", function () {
