@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from promowatch.config import EVENT_KINDS, Subscription
+from promowatch.config import Subscription
 
 AUDIENCE = {
     "restock": "consumer",
@@ -42,7 +42,7 @@ def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def kinds_of(subscription: Subscription) -> set[str]:
-    if subscription.events and set(subscription.events) != set(EVENT_KINDS):
+    if subscription.events:  # chosen explicitly: exactly these
         return set(subscription.events)
     return {kind for kind, tag in AUDIENCE.items() if tag in subscription.tags}
 

@@ -44,7 +44,7 @@ def _watchlist(args: argparse.Namespace) -> Watchlist:
 
 def _data(args: argparse.Namespace, *, existing: bool = False) -> DataDir:
     """The data directory; commands that only read refuse one that does not exist (a typo is not empty)."""
-    if existing and not args.db:
+    if existing and not (args.db or os.environ.get("PROMOWATCH_DB")):
         root = DataDir.default_root(args.data_dir)
         if not (root / "promowatch.db").exists():
             raise RunError(f"{root}: no promowatch data here (use --data-dir or --db)", EXIT_BAD_INPUT)

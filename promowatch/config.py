@@ -125,9 +125,11 @@ class Entry:
             amount = Decimal(str(value).replace("’", "").replace("'", "").replace(".–", "").strip())
         except InvalidOperation:
             amount = Decimal(-1)
+        if amount.is_finite():
+            amount = amount.quantize(Decimal("0.01"))
         if not amount.is_finite() or amount <= 0:
             raise self.fail(key, f"must be a positive amount, got {_show(value)}")
-        return amount.quantize(Decimal("0.01"))
+        return amount
 
     def moment(self, key: str, *, end_of_day: bool = False) -> datetime | None:
         """A TOML date or datetime; a bare date means the start (or end) of that day, UTC."""
@@ -136,7 +138,10 @@ class Entry:
             return None
         if isinstance(value, str):
             try:
-                value = datetime.fromisoformat(value)
+                # a quoted date alone means the whole day, as an unquoted TOML date does
+                value = (
+                    date.fromisoformat(value) if len(value.strip()) == 10 else datetime.fromisoformat(value)
+                )
             except ValueError:
                 raise self.fail(key, f"must be a date (2026-11-23) or datetime, got {_show(value)}") from None
         if isinstance(value, datetime):
@@ -536,6 +541,17 @@ def _check_url(entry: Entry, key: str, value: str | None) -> None:
         raise entry.fail(key, f"must be an http(s) URL, got {_show(value)}")
 
 
+def _known_slugs(entry: Entry, key: str, slugs: set[str]) -> tuple[str, ...]:
+    """Retailer slugs that must name [[retailers]] entries: a typo would silently follow nothing."""
+    values = entry.strings(key)
+    for value in values:
+        if value not in slugs:
+            raise entry.fail(
+                key, f"must name [[retailers]] slugs ({', '.join(sorted(slugs))}), got {_show(value)}"
+            )
+    return values
+
+
 def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None) -> Watchlist:
     """Validate a watchlist table; profiles are loaded from the watchlist's own ``sites/`` dir first."""
     # rules.thresholds imports this module: import it here, once this module is complete
@@ -550,9 +566,12 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
     thresholds = parse_thresholds(settings.raw("thresholds") or {}, f"{name}: settings: thresholds")
     settings.finish()
 
-    retailers = []
+    retailers: list[WatchedRetailer] = []
     for _, entry in top.tables("retailers", "retailer"):
         slug = entry.required_text("slug")
+        for number, earlier in enumerate(retailers, start=1):
+            if earlier.slug == slug:
+                raise entry.fail("slug", f"repeats retailer {number}'s slug {_show(slug)}")
         try:
             profile = load_profile(entry.text("profile", slug) or slug, extra_dirs)
         except ConfigError as error:
@@ -585,8 +604,6 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
         )
         entry.finish()
     slugs = {r.slug for r in retailers}
-    if len(slugs) != len(retailers):
-        raise ConfigError(f"{name}: two retailers have the same slug")
 
     promotions = []
     for number, entry in top.tables("promotions", "promotion"):
@@ -647,7 +664,7 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
 
     subscriptions = []
     for number, entry in top.tables("subscriptions", "subscription"):
-        urls = entry.strings("url") + entry.strings("urls")
+        urls = tuple(dict.fromkeys(entry.strings("url") + entry.strings("urls")))  # a URL twice is one target
         if not urls:
             raise entry.fail("url", "is required (an Apprise URL such as json://127.0.0.1:8080/hook)")
         events = entry.strings("events")  # none given: the events of the subscription's tags
@@ -667,7 +684,7 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
                 tags=tags,
                 language=entry.choice("language", LANGUAGES, "fr"),
                 events=events,
-                retailers=entry.strings("retailers"),
+                retailers=_known_slugs(entry, "retailers", slugs),
                 products=entry.strings("products"),
                 promotions=entry.strings("promotions"),
                 stores=entry.strings("stores"),

@@ -111,6 +111,8 @@ def parse_thresholds(raw: Mapping[str, Any], where: str, base: Thresholds | None
 
     Raises ConfigError naming ``where`` and the key on an unknown key or a bad value.
     """
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: must be a table of thresholds, got {raw!r}")
     result = base or Thresholds()
     changes: dict[str, Any] = {}
     for key, value in raw.items():

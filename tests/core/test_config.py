@@ -63,6 +63,22 @@ def test_good_watchlist_loads_typed_values(tmp_path: Path) -> None:
     assert "json://" not in repr(watchlist.subscriptions[0])  # secrets stay out of reprs and logs
 
 
+def test_a_quoted_last_day_covers_the_whole_day(tmp_path: Path) -> None:
+    watchlist = load_watchlist(
+        write(tmp_path, GOOD.replace("valid_until = 2026-11-15", 'valid_until = "2026-11-15"'))
+    )
+    until = watchlist.promotions[0].valid_until
+    assert until is not None and (until.day, until.hour, until.minute) == (15, 23, 59)
+
+
+def test_the_same_apprise_url_twice_is_one_target(tmp_path: Path) -> None:
+    text = GOOD.replace(
+        'url = "json://127.0.0.1:8080/hook"',
+        'url = "json://127.0.0.1:8080/hook"\nurls = ["json://127.0.0.1:8080/hook"]',
+    )
+    assert load_watchlist(write(tmp_path, text)).subscriptions[0].urls == ("json://127.0.0.1:8080/hook",)
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
@@ -117,6 +133,26 @@ def test_good_watchlist_loads_typed_values(tmp_path: Path) -> None:
             id="subscription-without-url",
         ),
         pytest.param(("[[retailers]]", "[[retailers]"), "watchlist.toml: not valid TOML", id="toml-syntax"),
+        pytest.param(
+            ('advertised_price = "1’299.–"', 'advertised_price = "0.001"'),
+            'advertised_price must be a positive amount, got "0.001"',
+            id="price-rounds-to-zero",
+        ),
+        pytest.param(
+            ('slug = "acme"', 'slug = "acme"\n[[retailers]]\nslug = "acme"'),
+            'retailer 2 ("acme"): slug repeats retailer 1\'s slug "acme"',
+            id="duplicate-retailer",
+        ),
+        pytest.param(
+            ('tags = ["consumer"]', 'tags = ["consumer"]\nretailers = ["acmee"]'),
+            'subscription 1 ("anna"): retailers must name [[retailers]] slugs (acme), got "acmee"',
+            id="subscription-retailer-typo",
+        ),
+        pytest.param(
+            ('slug = "acme"', 'slug = "acme"\nthresholds = 5'),
+            'retailer 1 ("acme"): thresholds: must be a table of thresholds, got 5',
+            id="thresholds-not-a-table",
+        ),
     ],
 )
 def test_broken_watchlist_names_file_entry_and_field(
