@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,12 +20,14 @@ from notify.routing import StorePlace, wants
 from notify.sender import Sender, target_id
 from promowatch.config import Subscription, Watchlist
 from promowatch.db.models import Delivery, Event, Retailer, Store
+from promowatch.db.queries import insert_new
 from promowatch.domain import utcnow
 from promowatch.evidence.blobs import BlobStore
 
 MAX_ATTEMPTS = 6
 BACKOFF = timedelta(minutes=5)  # 5, 10, 20, 40, 80 min between attempts
 MAX_BACKOFF = timedelta(hours=12)
+CLAIM_LEASE = timedelta(minutes=10)  # a claimed delivery is another notifier's for this long
 FANOUT_WINDOW = timedelta(days=30)  # events older than this that nobody wanted are not offered again
 
 
@@ -132,17 +134,19 @@ def fan_out(session: Session, watchlist: Watchlist, now: datetime) -> int:
             centre = centres.get(subscription.postcode or "")
             if not wants(subscription, event.kind, event.payload, place, centre):
                 continue
-            for url in subscription.urls:
-                session.add(
-                    Delivery(
-                        event_id=event.id,
-                        target=target_id(subscription.name, url),
-                        status="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                    )
-                )
-                created += 1
+            rows = [
+                {
+                    "event_id": event.id,
+                    "target": target_id(subscription.name, url),
+                    "status": "pending",
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                }
+                for url in subscription.urls
+            ]
+            # two notifiers may fan the same event out at once: the unique (event, target) keeps one
+            insert_new(session, Delivery, rows, ["event_id", "target"])
+            created += len(rows)
     return created
 
 
@@ -164,47 +168,58 @@ def deliver_pending(
     for name, (subscription, url) in targets.items():
         sender.add(name, url, subscription.tags)
     with sessions() as session:
-        slugs: dict[int, str] = {rid: slug for rid, slug in session.execute(select(Retailer.id, Retailer.slug))}
+        slugs: dict[int, str] = {
+            rid: slug for rid, slug in session.execute(select(Retailer.id, Retailer.slug))
+        }
         due = session.scalars(
             select(Delivery.id)
             .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
             .order_by(Delivery.id)
         ).all()
     for delivery_id in due:
+        # claim the delivery with a lease, committed before sending: a second notifier (cron's run next to a
+        # manual `promowatch notify`) skips it, and a crash mid-send leaves it to be retried after the lease
+        with sessions.begin() as session:
+            claimed = session.execute(
+                update(Delivery)
+                .where(
+                    Delivery.id == delivery_id, Delivery.status == "pending", Delivery.next_attempt_at <= now
+                )
+                .values(next_attempt_at=now + CLAIM_LEASE)
+            )
+            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+                continue
+            delivery = session.get_one(Delivery, delivery_id)
+            event = delivery.event
+            kind, event_id, payload, target = event.kind, event.id, dict(event.payload), delivery.target
+            retailer = slugs.get(event.retailer_id) if event.retailer_id else None
+            if target not in targets:
+                delivery.status, delivery.last_error = "failed", "target no longer in the watchlist"
+                report.count(target, retailer, "failed")
+                continue
+        subscription, _ = targets[target]
+        message = format_message(kind, payload, subscription.language, as_html=sender.html(target))
+        result = sender.send(target, message, _screenshot(blobs, payload))
         with sessions.begin() as session:
             delivery = session.get_one(Delivery, delivery_id)
-            if delivery.status != "pending":
-                continue
-            event = delivery.event
-            retailer = slugs.get(event.retailer_id) if event.retailer_id else None
-            if delivery.target not in targets:
-                delivery.status, delivery.last_error = "failed", "target no longer in the watchlist"
-                report.count(delivery.target, retailer, "failed")
-                continue
-            subscription, _ = targets[delivery.target]
-            message = format_message(
-                event.kind, event.payload, subscription.language, as_html=sender.html(delivery.target)
-            )
-            result = sender.send(delivery.target, message, _screenshot(blobs, event.payload))
             delivery.attempts += 1
             if result.ok:
                 delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
-                report.count(delivery.target, retailer, "sent")
+                report.count(target, retailer, "sent")
                 continue
             delivery.last_error = result.error
             if delivery.attempts >= max_attempts:
                 delivery.status = "failed"
-                report.count(delivery.target, retailer, "failed")
+                report.count(target, retailer, "failed")
                 report.errors.append(
-                    f"{delivery.target}: gave up on {event.kind} event {event.id} after {delivery.attempts} "
-                    f"attempts ({result.error})"
+                    f"{target}: gave up on {kind} event {event_id} after {delivery.attempts} attempts ({result.error})"
                 )
             else:
                 wait = min(backoff * 2 ** (delivery.attempts - 1), MAX_BACKOFF)
                 delivery.next_attempt_at = now + wait
-                report.count(delivery.target, retailer, "retried")
+                report.count(target, retailer, "retried")
                 report.errors.append(
-                    f"{delivery.target}: {event.kind} event {event.id} attempt {delivery.attempts}/{max_attempts} "
+                    f"{target}: {kind} event {event_id} attempt {delivery.attempts}/{max_attempts} "
                     f"failed ({result.error}); next at {delivery.next_attempt_at.isoformat()}"
                 )
     return report
