@@ -1,4 +1,9 @@
-"""Evidence pipeline: every capture's bytes go into the blob store and the run's WARC before persistence."""
+"""Evidence pipeline: every capture's bytes go into the blob store and the run's WARC before persistence.
+
+Blob files are written (atomically) before the item moves on. Their index rows go in with the item: here in a
+transaction of their own, or, when observations are committed in groups (``PROMOWATCH_COMMIT_EVERY`` > 1), in
+the persistence pipeline's group transaction (two connections of one process writing SQLite at once would
+lock each other out)."""
 
 from __future__ import annotations
 
@@ -15,9 +20,10 @@ from promowatch.db.engine import open_database
 from promowatch.db.models import EvidenceBlob
 from promowatch.db.queries import insert_new
 from promowatch.domain import utcnow
-from promowatch.evidence.blobs import BlobStore
+from promowatch.evidence.blobs import BlobStore, sha256_hex
 from promowatch.evidence.capture import StoredBlob, file_capture
 from promowatch.evidence.warc import WarcRun
+from promowatch.items import Capture
 
 
 def record_blobs(session: Session, stored: list[StoredBlob], created_at: datetime) -> None:
@@ -36,13 +42,16 @@ def record_blobs(session: Session, stored: list[StoredBlob], created_at: datetim
 class EvidencePipeline:
     """Stores capture bytes once, sets their SHA-256 on the item, and writes one WARC per crawl run."""
 
-    def __init__(self, blobs_root: Path, warc_dir: Path, db_url: str, run_name: str) -> None:
+    def __init__(
+        self, blobs_root: Path, warc_dir: Path, db_url: str, run_name: str, commit_every: int = 1
+    ) -> None:
         self.blobs_root, self.warc_dir = blobs_root, warc_dir
         self.db_url = db_url
         self.run_name = run_name
         self.blobs = BlobStore(self.blobs_root)
         self.sessions: sessionmaker[Session] | None = None
         self.warc: WarcRun | None = None
+        self.index_here = commit_every <= 1
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -52,7 +61,13 @@ class EvidencePipeline:
         )
         spider = crawler.spidercls.name if crawler.spidercls is not None else "crawl"
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        return cls(data.blobs, data.warcs, data.db_url, f"{spider}-{stamp}")
+        return cls(
+            data.blobs,
+            data.warcs,
+            data.db_url,
+            f"{spider}-{stamp}",
+            commit_every=settings.getint("PROMOWATCH_COMMIT_EVERY", 1),
+        )
 
     @property
     def warc_path(self) -> Path:
@@ -75,7 +90,25 @@ class EvidencePipeline:
             self.open_spider()
         assert self.sessions is not None
         fetched_at = getattr(item, "observed_at", None) or utcnow()
+        if self.warc is not None:
+            # bytes whose blob exists were archived by an earlier run: the WARC gets a revisit record
+            body_sha = sha256_hex(capture.body)
+            self.warc.captured_before = {body_sha} if self.blobs.exists(body_sha) else set()
         stored, _refs = file_capture(capture, self.blobs, self.warc, fetched_at)
-        with self.sessions.begin() as session:
-            record_blobs(session, stored, utcnow())
+        if self.index_here:
+            with self.sessions.begin() as session:
+                record_blobs(session, stored, utcnow())
         return item
+
+
+def filed_blobs(capture: Capture) -> list[StoredBlob]:
+    """The blobs ``file_capture`` stored for a capture (after the evidence pipeline saw it), for their index."""
+    stored = []
+    if capture.body_sha256:
+        stored.append(StoredBlob(capture.body_sha256, len(capture.body), capture.media_type, False))
+    if capture.screenshot is not None and capture.screenshot_sha256:
+        stored.append(StoredBlob(capture.screenshot_sha256, len(capture.screenshot), "image/png", False))
+    if capture.rendered_html is not None:
+        html = capture.rendered_html
+        stored.append(StoredBlob(sha256_hex(html), len(html), "text/html", False))
+    return stored

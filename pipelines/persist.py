@@ -1,41 +1,92 @@
-"""Last pipeline: every observation is committed in its own transaction, with its evidence reference and its
-hash-chain entry, so a crash mid-crawl leaves every committed observation intact (design.md invariant 2)."""
+"""Last pipeline: observations are committed with their evidence reference and their hash-chain entry, so a
+crash mid-crawl leaves every committed observation intact (design.md invariant 2).
+
+By default every item is its own transaction. ``PROMOWATCH_COMMIT_EVERY = N`` groups up to N items into one
+transaction, committed at the latest ``PROMOWATCH_COMMIT_SECONDS`` after its first item (a crash then loses
+at most that window, never a committed observation); an item that fails rolls back only itself: the items
+before it in the group are committed on their own first.
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import Self
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Self
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipelines.evidence import filed_blobs, record_blobs
 from promowatch.db.engine import open_database
 from promowatch.db.models import (
     AdSighting,
     CrawlRun,
     OfferObservation,
     OfferSignal,
+    Product,
     Promotion,
     Store,
     StoreObservation,
 )
 from promowatch.db.queries import product_row, promotion_key, retailer_row
+from promowatch.domain import utcnow
 from promowatch.evidence import chain
-from promowatch.items import AdItem, OfferItem, StoreListItem, StoreStockItem
+from promowatch.evidence.capture import StoredBlob
+from promowatch.items import AdItem, Capture, OfferItem, StoreListItem, StoreStockItem
 from promowatch.runconfig import RunConfig
 
 logger = logging.getLogger(__name__)
 
 
+@dataclass
+class _ProductState:
+    """What this run last wrote or read of a product row: its id and the identity learned from pages."""
+
+    id: int
+    sku: str | None
+    gtin: str | None
+    name: str | None
+
+
 class PersistPipeline:
-    def __init__(self, config: RunConfig, sessions: sessionmaker[Session], crawler: Crawler) -> None:
+    def __init__(
+        self,
+        config: RunConfig,
+        sessions: sessionmaker[Session],
+        crawler: Crawler,
+        *,
+        commit_every: int = 1,
+        commit_seconds: float = 1.0,
+    ) -> None:
         self.config = config
         self.sessions = sessions
         self.crawler = crawler
         self.stats = crawler.stats
         self.run_id: int | None = None
+        self.commit_every = max(1, commit_every)
+        self.commit_seconds = commit_seconds
+        self.session: Session | None = None  # the open group transaction
+        self.pending: list[object] = []  # items in the open group, replayed one by one if one fails
+        self.opened_at = 0.0
+        # ids never change once a row exists; only committed rows are cached (cleared on any rollback)
+        self.retailer_ids: dict[str, int] = {}
+        self.products: dict[tuple[int, str], _ProductState] = {}
+        self.preloaded: set[int] = set()  # retailers whose products were read in one query
+        self._fresh_retailers: dict[str, int] = {}
+        self._fresh_products: dict[tuple[int, str], _ProductState] = {}
+        self._timer: object | None = None
+        # grouped commits: the blob index rows go into the group's transaction (see pipelines/evidence.py)
+        self.indexed: set[str] = set()
+        self._fresh_indexed: set[str] = set()
+        # left for the end of the group (see _finish)
+        self._product_updates: dict[int, dict[str, object]] = {}
+        self._blob_rows: dict[str, StoredBlob] = {}
+        self._chain_todo: list[tuple[chain.Observation, datetime, dict[str, Any] | None]] = []
+        self._fresh_stores: dict[int, dict[str, int]] = {}
 
     def open_spider(self) -> None:
         """Record the run, so every observation can say which crawl made it (and a killed one shows)."""
@@ -47,8 +98,21 @@ class PersistPipeline:
             session.add(run)
             session.flush()
             self.run_id = run.id
+        if self.commit_every > 1:
+            from twisted.internet import task
+
+            # a group is committed within its time window even when no further item arrives
+            timer = task.LoopingCall(self.commit_due)
+            timer.start(self.commit_seconds, now=False)
+            self._timer = timer
 
     def spider_closed(self, reason: str) -> None:
+        if self._timer is not None:
+            self._timer.stop()  # type: ignore[attr-defined]
+            self._timer = None
+        self.commit()
+        if self.run_id is None:  # built without a spider run (tests)
+            return
         stats = self.stats.get_stats() if self.stats is not None else {}
         with self.sessions.begin() as session:
             run = session.get(CrawlRun, self.run_id)
@@ -63,34 +127,175 @@ class PersistPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         config = RunConfig.from_settings(crawler.settings)
-        pipeline = cls(config, open_database(config.data.db_url), crawler)
+        pipeline = cls(
+            config,
+            open_database(config.data.db_url),
+            crawler,
+            commit_every=crawler.settings.getint("PROMOWATCH_COMMIT_EVERY", 1),
+            commit_seconds=crawler.settings.getfloat("PROMOWATCH_COMMIT_SECONDS", 1.0),
+        )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
     def process_item(self, item: object) -> object:
-        with self.sessions.begin() as session:
-            if isinstance(item, OfferItem):
-                self.store_offer(session, item)
-            elif isinstance(item, StoreStockItem):
-                self.store_stock(session, item)
-            elif isinstance(item, StoreListItem):
-                self.store_list(session, item)
-            elif isinstance(item, AdItem):
-                self.store_ads(session, item)
+        if self.session is None:
+            self.session = self.sessions()
+            self.session.begin()
+            self.opened_at = time.monotonic()
+        try:
+            self._store(self.session, item)
+        except Exception:
+            self._rollback()
+            replay, self.pending = self.pending, []
+            for earlier in replay:  # committed on their own, so one bad item costs only itself
+                with self.sessions.begin() as session:
+                    self._store(session, earlier)
+                    self._finish(session)
+                self._committed()
+            raise
+        self.pending.append(item)
+        if len(self.pending) >= self.commit_every or time.monotonic() - self.opened_at >= self.commit_seconds:
+            self.commit()
         return item
+
+    def commit_due(self) -> None:
+        """Commit the open group when its time window is over."""
+        if self.session is not None and time.monotonic() - self.opened_at >= self.commit_seconds:
+            self.commit()
+
+    def commit(self) -> None:
+        """Commit the open group of items, if any."""
+        session, self.session = self.session, None
+        if session is None:
+            return
+        try:
+            self._finish(session)
+            session.commit()
+        except Exception:
+            session.rollback()
+            session.close()
+            self.pending = []
+            self._forget_fresh()
+            raise
+        session.close()
+        self.pending = []
+        self._committed()
+
+    def _finish(self, session: Session) -> None:
+        """What the group's items left for the end: identity updates, blob index rows, one flush (one
+        multi-row INSERT per table instead of one round trip per item), then the chain entries in item order."""
+        if self._product_updates:
+            session.execute(update(Product), list(self._product_updates.values()))
+        if self._blob_rows:
+            record_blobs(session, list(self._blob_rows.values()), utcnow())
+        session.flush()
+        for observation, created_at, record in self._chain_todo:
+            if record is None:
+                chain.append_observation(session, observation, created_at)
+            else:
+                chain.append(session, record["kind"], observation.id, record, created_at)
+        session.flush()
+        self._product_updates, self._blob_rows, self._chain_todo = {}, {}, []
+        self._fresh_stores = {}
+
+    def _rollback(self) -> None:
+        session, self.session = self.session, None
+        if session is not None:
+            session.rollback()
+            session.close()
+        self._forget_fresh()
+
+    def _committed(self) -> None:
+        self.retailer_ids.update(self._fresh_retailers)
+        self.products.update(self._fresh_products)
+        self.indexed.update(self._fresh_indexed)
+        self._forget_fresh()
+
+    def _forget_fresh(self) -> None:
+        self._fresh_retailers, self._fresh_products, self._fresh_indexed = {}, {}, set()
+        self._fresh_stores = {}
+        self._product_updates, self._blob_rows, self._chain_todo = {}, {}, []
+
+    def _chain_later(
+        self, observation: chain.Observation, created_at: datetime, extension: bool = False
+    ) -> None:
+        """Chain the observation when the group is finished: a new one once flushed (its id is in its record);
+        an extended interval with its ``last_seen``/``checks`` as this item left them."""
+        record = chain.extension_record(observation) if extension else None  # type: ignore[arg-type]
+        self._chain_todo.append((observation, created_at, record))
+
+    def _store(self, session: Session, item: object) -> None:
+        capture = getattr(item, "capture", None)
+        if self.commit_every > 1 and isinstance(capture, Capture):
+            for blob in filed_blobs(capture):
+                if blob.sha256 not in self.indexed and blob.sha256 not in self._fresh_indexed:
+                    self._blob_rows[blob.sha256] = blob
+                    self._fresh_indexed.add(blob.sha256)
+        if isinstance(item, OfferItem):
+            self.store_offer(session, item)
+        elif isinstance(item, StoreStockItem):
+            self.store_stock(session, item)
+        elif isinstance(item, StoreListItem):
+            self.store_list(session, item)
+        elif isinstance(item, AdItem):
+            self.store_ads(session, item)
+
+    def _retailer_id(self, session: Session, slug: str) -> int:
+        known = self._fresh_retailers.get(slug) or self.retailer_ids.get(slug)
+        if known is None:
+            known = retailer_row(session, self.config.watchlist.retailer(slug)).id
+            self._fresh_retailers[slug] = known
+        return known
+
+    def _store_ids(self, session: Session, retailer_id: int) -> dict[str, int]:
+        """Store external id -> row id of a retailer, read once per group (a store list may add rows)."""
+        ids = self._fresh_stores.get(retailer_id)
+        if ids is None:
+            rows = session.execute(
+                select(Store.external_id, Store.id).where(Store.retailer_id == retailer_id)
+            ).all()
+            ids = self._fresh_stores[retailer_id] = {external: row_id for external, row_id in rows}
+        return ids
+
+    def _product(self, session: Session, retailer_id: int, url: str) -> _ProductState:
+        key = (retailer_id, url)
+        state = self._fresh_products.get(key) or self.products.get(key)
+        if state is None and retailer_id not in self.preloaded:
+            self._preload_products(retailer_id)
+            state = self.products.get(key)
+        if state is None:
+            with session.no_autoflush:  # a look-up must not flush the whole group item by item
+                row = product_row(session, retailer_id, url)
+            state = _ProductState(row.id, row.sku, row.gtin, row.name)
+            self._fresh_products[key] = state
+        return state
+
+    def _preload_products(self, retailer_id: int) -> None:
+        """Read the retailer's committed products once (the watchlist sync created them before the crawl)."""
+        self.preloaded.add(retailer_id)
+        with self.sessions() as session:
+            rows = session.execute(
+                select(Product.url, Product.id, Product.sku, Product.gtin, Product.name).where(
+                    Product.retailer_id == retailer_id
+                )
+            ).all()
+        for url, product_id, sku, gtin, name in rows:
+            self.products.setdefault((retailer_id, url), _ProductState(product_id, sku, gtin, name))
 
     def _inc(self, retailer: str, key: str, count: int = 1) -> None:
         if self.stats is not None:
             self.stats.inc_value(f"promowatch/{retailer}/{key}", count)
 
     def store_offer(self, session: Session, item: OfferItem) -> None:
-        retailer = retailer_row(session, self.config.watchlist.retailer(item.retailer))
-        product = product_row(session, retailer.id, item.product_url)
+        retailer_id = self._retailer_id(session, item.retailer)
+        product = self._product(session, retailer_id, item.product_url)
         offer = item.offer
         # identity learned from the page; keep what we knew when this look could not read it
-        product.sku = offer.sku or product.sku
-        product.gtin = offer.gtin or product.gtin
-        product.name = offer.title or product.name
+        sku, gtin, name = offer.sku or product.sku, offer.gtin or product.gtin, offer.title or product.name
+        if (sku, gtin, name) != (product.sku, product.gtin, product.name):
+            self._product_updates[product.id] = {"id": product.id, "sku": sku, "gtin": gtin, "name": name}
+            changed = _ProductState(product.id, sku, gtin, name)
+            self._fresh_products[(retailer_id, item.product_url)] = changed
         capture = item.capture
         observation = OfferObservation(
             product_id=product.id,
@@ -115,23 +320,23 @@ class PersistPipeline:
             ],
         )
         session.add(observation)
-        session.flush()
-        chain.append_observation(session, observation, item.observed_at)
+        self._chain_later(observation, item.observed_at)
         self._inc(item.retailer, "offer_observations")
         self._inc(item.retailer, f"availability/{offer.availability.value}")
 
     def store_list(self, session: Session, item: StoreListItem) -> None:
-        retailer = retailer_row(session, self.config.watchlist.retailer(item.retailer))
+        retailer_id = self._retailer_id(session, item.retailer)
         known = {
-            s.external_id: s for s in session.scalars(select(Store).where(Store.retailer_id == retailer.id))
+            s.external_id: s for s in session.scalars(select(Store).where(Store.retailer_id == retailer_id))
         }
         for info in item.stores:
             row = known.get(info.store_id)
             if row is None:
-                row = Store(retailer_id=retailer.id, external_id=info.store_id, name=info.name)
+                row = Store(retailer_id=retailer_id, external_id=info.store_id, name=info.name)
                 session.add(row)
             row.name, row.postcode, row.city = info.name, info.postcode, info.city
             row.latitude, row.longitude = info.latitude, info.longitude
+        self._fresh_stores.pop(retailer_id, None)
         self._inc(item.retailer, "stores", len(item.stores))
 
     def store_stock(self, session: Session, item: StoreStockItem) -> None:
@@ -141,11 +346,9 @@ class PersistPipeline:
             self._inc(item.retailer, "store_unreadable")
         if not item.stocks:
             return
-        retailer = retailer_row(session, self.config.watchlist.retailer(item.retailer))
-        product = product_row(session, retailer.id, item.product_url)
-        stores = {
-            s.external_id: s for s in session.scalars(select(Store).where(Store.retailer_id == retailer.id))
-        }
+        retailer_id = self._retailer_id(session, item.retailer)
+        product = self._product(session, retailer_id, item.product_url)
+        stores = self._store_ids(session, retailer_id)
         latest_ids = (
             select(func.max(StoreObservation.id))
             .where(StoreObservation.product_id == product.id)
@@ -158,13 +361,13 @@ class PersistPipeline:
         evidence = item.capture.body_sha256 if item.capture else None
         fresh, extended = [], []
         for stock in item.stocks:
-            store = stores.get(stock.store_id)
-            if store is None:  # a store the list did not name: keep the observation all the same
-                store = Store(retailer_id=retailer.id, external_id=stock.store_id, name=stock.store_id)
+            store_id = stores.get(stock.store_id)
+            if store_id is None:  # a store the list did not name: keep the observation all the same
+                store = Store(retailer_id=retailer_id, external_id=stock.store_id, name=stock.store_id)
                 session.add(store)
                 session.flush()
-                stores[stock.store_id] = store
-            last = current.get(store.id)
+                store_id = stores[stock.store_id] = store.id
+            last = current.get(store_id)
             if (
                 last is not None
                 and last.availability == stock.availability.value
@@ -179,7 +382,7 @@ class PersistPipeline:
             observation = StoreObservation(
                 product_id=product.id,
                 run_id=self.run_id,
-                store_id=store.id,
+                store_id=store_id,
                 first_seen=item.observed_at,
                 last_seen=item.observed_at,
                 checks=1,
@@ -190,11 +393,10 @@ class PersistPipeline:
             )
             session.add(observation)
             fresh.append(observation)
-        session.flush()
         for observation in fresh:
-            chain.append_observation(session, observation, item.observed_at)
+            self._chain_later(observation, item.observed_at)
         for observation in extended:
-            chain.append_extension(session, observation, item.observed_at)
+            self._chain_later(observation, item.observed_at, extension=True)
         self._inc(item.retailer, "store_observations", len(fresh))
         self._inc(item.retailer, "store_checks", len(item.stocks))
 
@@ -233,8 +435,7 @@ class PersistPipeline:
             if sighting is not None and sighting.evidence_sha256 == evidence:
                 sighting.last_seen = item.observed_at
                 sighting.checks += 1
-                session.flush()
-                chain.append_extension(session, sighting, item.observed_at)
+                self._chain_later(sighting, item.observed_at, extension=True)
                 continue
             sighting = AdSighting(
                 promotion_id=promotion.id,
@@ -246,6 +447,5 @@ class PersistPipeline:
                 evidence_sha256=evidence,
             )
             session.add(sighting)
-            session.flush()
-            chain.append_observation(session, sighting, item.observed_at)
+            self._chain_later(sighting, item.observed_at)
             self._inc(item.retailer, "ad_sightings")

@@ -75,15 +75,17 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    from promowatch.run import crawl_step
+    from promowatch.run import crawl_step, locked
 
-    summary = crawl_step(
-        _watchlist(args),
-        _data(args),
-        clock=Clock.parse(args.now),
-        retailers=tuple(args.retailer or ()),
-        echo=_echo(args),
-    )
+    data = _data(args)
+    with locked(data):
+        summary = crawl_step(
+            _watchlist(args),
+            data,
+            clock=Clock.parse(args.now),
+            retailers=tuple(args.retailer or ()),
+            echo=_echo(args),
+        )
     return EXIT_FAILED if summary.failed_retailers else EXIT_OK
 
 
@@ -121,9 +123,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from promowatch.run import evaluate_step
+    from promowatch.run import evaluate_step, locked
 
-    evaluate_step(_watchlist(args), _data(args), clock=Clock.parse(args.now), echo=_echo(args))
+    data = _data(args)
+    with locked(data):
+        evaluate_step(_watchlist(args), data, clock=Clock.parse(args.now), echo=_echo(args))
     return EXIT_OK
 
 
@@ -134,9 +138,11 @@ def cmd_notify(args: argparse.Namespace) -> int:
         ok, message = send_test(args.test_url, args.language)
         print(message)
         return EXIT_OK if ok else EXIT_FAILED
-    from promowatch.run import notify_step
+    from promowatch.run import locked, notify_step
 
-    report = notify_step(_watchlist(args), _data(args), clock=Clock.parse(args.now), echo=_echo(args))
+    data = _data(args)
+    with locked(data):
+        report = notify_step(_watchlist(args), data, clock=Clock.parse(args.now), echo=_echo(args))
     return EXIT_FAILED if report.failed else EXIT_OK
 
 

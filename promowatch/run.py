@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,16 @@ class CrawlSummary:
             f"{slug}: {counts['responses']} pages, {observed} offer observations{unknown}, "
             f"{counts['store_checks']} store checks"
         )
+
+
+@contextmanager
+def locked(data: DataDir) -> Iterator[None]:
+    """The data directory's lock for one step or a whole run; another holder is exit code 3."""
+    try:
+        with run_lock(data.lock):
+            yield
+    except Locked as error:
+        raise RunError(str(error), EXIT_LOCKED) from None
 
 
 def _selected(watchlist: Watchlist, retailers: tuple[str, ...]) -> list[str]:
@@ -193,18 +204,13 @@ def run_all(
     echo: Echo = print,
 ) -> RunSummary:
     """crawl -> evaluate -> notify under the data directory's lock, then one summary line per retailer."""
-    try:
-        with run_lock(data.lock):
-            # one clock for the three steps: evaluate and notify run after every look the crawl made, also on a
-            # simulated clock, whose observation times run on from the same origin
-            clock = Clock.parse(now)
-            crawl = crawl_step(
-                watchlist, data, clock=clock, retailers=retailers, redis_url=redis_url, echo=None
-            )
-            evaluation = evaluate_step(watchlist, data, clock=clock, echo=None)
-            delivery = notify_step(watchlist, data, clock=clock, echo=None)
-    except Locked as error:
-        raise RunError(str(error), EXIT_LOCKED) from None
+    with locked(data):
+        # one clock for the three steps: evaluate and notify run after every look the crawl made, also on a
+        # simulated clock, whose observation times run on from the same origin
+        clock = Clock.parse(now)
+        crawl = crawl_step(watchlist, data, clock=clock, retailers=retailers, redis_url=redis_url, echo=None)
+        evaluation = evaluate_step(watchlist, data, clock=clock, echo=None)
+        delivery = notify_step(watchlist, data, clock=clock, echo=None)
     summary = RunSummary(crawl, evaluation, delivery)
     for line in summary.lines():
         echo(line)

@@ -138,19 +138,40 @@ def _lock_chain(session: Session) -> None:
     # SQLite: two writers that read the same head both try the same seq; the primary key refuses one.
 
 
+# session.info key of the chain head as this session's open transaction last appended it
+_HEAD = "promowatch.chain_head"
+
+
+def _head(session: Session) -> tuple[int, str]:
+    """(seq, entry_sha256) of the chain's last entry, read once per transaction.
+
+    The first append of a transaction takes the lock (PostgreSQL) or already holds SQLite's write lock (the
+    record it chains was flushed before), so no other writer can append until this transaction ends: the
+    head this transaction last wrote stays the head, and a batch of appends needs one read, not one each.
+    """
+    transaction = session.get_transaction()
+    cached = session.info.get(_HEAD)
+    if cached is not None and transaction is not None and cached[0] is transaction:
+        return cached[1], cached[2]
+    _lock_chain(session)
+    head = session.execute(
+        select(ChainEntry.seq, ChainEntry.entry_sha256).order_by(ChainEntry.seq.desc()).limit(1)
+    ).one_or_none()
+    return (0, GENESIS) if head is None else (head[0], head[1])
+
+
 def append(
     session: Session, record_kind: str, record_id: int, record: Mapping[str, Any], created_at: datetime
 ) -> ChainEntry:
     """Append one record to the chain inside the caller's transaction (the caller commits)."""
-    _lock_chain(session)
-    head = session.execute(select(ChainEntry).order_by(ChainEntry.seq.desc()).limit(1)).scalar_one_or_none()
+    seq, prev = _head(session)
     fields: dict[str, Any] = {
-        "seq": 1 if head is None else head.seq + 1,
+        "seq": seq + 1,
         "created_at": iso_utc(created_at),
         "record_kind": record_kind,
         "record_id": record_id,
         "record_sha256": canonical_sha256(record),
-        "prev_sha256": GENESIS if head is None else head.entry_sha256,
+        "prev_sha256": prev,
     }
     entry = ChainEntry(
         seq=fields["seq"],
@@ -162,7 +183,8 @@ def append(
         entry_sha256=entry_sha256(fields, evidence_hashes(record)),
     )
     session.add(entry)
-    session.flush()
+    # holding the transaction object keeps its identity unique while the cache entry lives
+    session.info[_HEAD] = (session.get_transaction(), entry.seq, entry.entry_sha256)
     return entry
 
 

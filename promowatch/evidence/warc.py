@@ -78,6 +78,8 @@ class WarcRun:
         self._index: IO[str] = Path(str(path) + INDEX_SUFFIX).open("a", encoding="utf-8")  # noqa: SIM115
         self._writer = WARCWriter(self._handle, gzip=True)
         self._written: dict[str, RecordRef] = {}  # payload sha256 -> first full response in this file
+        # payloads an earlier run archived already (their blobs existed), as the evidence pipeline tells us
+        self.captured_before: set[str] = set()
 
     def close(self) -> None:
         self._handle.close()
@@ -110,7 +112,11 @@ class WarcRun:
         request_headers: dict[str, list[str]],
         fetched_at: datetime,
     ) -> list[RecordRef]:
-        """A response (or a revisit when this file already holds the same body) and its request."""
+        """A response (or a revisit when the same body was captured before) and its request.
+
+        A payload in ``captured_before`` was archived by an earlier run: the revisit then refers to this URL's
+        earlier capture (``find_records`` locates the full record by its digest across all the runs' WARCs).
+        """
         date = (iso_utc(fetched_at) or "").replace(".000000Z", "Z")
         warc_headers = {"WARC-Date": date, "WARC-Payload-Digest": f"sha256:{body_sha256}"}
         status_line = f"{status} {_REASONS.get(status, 'Status')}"
@@ -118,7 +124,7 @@ class WarcRun:
             status_line, http_headers_for_archive(headers, len(body)), protocol="HTTP/1.1"
         )
         earlier = self._written.get(body_sha256)
-        if earlier is None:
+        if earlier is None and body_sha256 not in self.captured_before:
             response = self._writer.create_warc_record(
                 url,
                 "response",
@@ -129,15 +135,21 @@ class WarcRun:
             )
             kind = "response"
         else:
-            # an unchanged page re-fetched in the same run: point at the first copy instead of storing it again
+            # an unchanged page re-fetched: point at the first copy instead of storing it again
             http = StatusAndHeaders(status_line, http_headers_for_archive(headers, 0), protocol="HTTP/1.1")
-            response = self._writer.create_revisit_record(
+            refers = {"WARC-Refers-To-Target-URI": earlier.uri if earlier else url}
+            if earlier is not None:
+                refers["WARC-Refers-To-Date"] = earlier.date
+            response = self._writer.create_warc_record(
                 url,
-                f"sha256:{body_sha256}",
-                earlier.uri,
-                earlier.date,
+                "revisit",
                 http_headers=http,
-                warc_headers_dict={"WARC-Date": date},
+                warc_headers_dict={
+                    "WARC-Date": date,
+                    "WARC-Profile": self._writer.REVISIT_PROFILE,
+                    **refers,
+                    "WARC-Payload-Digest": f"sha256:{body_sha256}",
+                },
             )
             kind = "revisit"
         path = url.split("://", 1)[-1]
@@ -165,7 +177,7 @@ class WarcRun:
         )
         refs = [self._write(response, kind, url, body_sha256, date, media_type)]
         refs.append(self._write(request, "request", url, body_sha256, date, media_type))
-        if earlier is None:
+        if kind == "response":
             self._written[body_sha256] = refs[0]
         return refs
 

@@ -100,11 +100,17 @@ def extract_offer(
             found.add("product_block", SignalSource.PROFILE, selectors.product_block, "found")
         else:
             found.add("product_block", SignalSource.PROFILE, selectors.product_block, None)
-    excluded = {id(e) for sel in (selectors.exclude if selectors else ()) for e in select_all(block, sel)}
     keep_alive = [e for sel in (selectors.exclude if selectors else ()) for e in select_all(block, sel)]
+    excluded = {id(e) for e in keep_alive}
+    # every source asks about the same elements again and again: judge each once per page (the dict also
+    # keeps the element proxies alive, so their ids stay unique while it lives)
+    skip_memo: dict[HtmlElement, bool] = {}
 
     def skipped(element: HtmlElement) -> bool:
-        return id(element) in excluded or is_skipped(element)
+        known = skip_memo.get(element)
+        if known is None:
+            known = skip_memo[element] = id(element) in excluded or is_skipped(element)
+        return known
 
     def visible(element: HtmlElement) -> bool:
         node: HtmlElement | None = element

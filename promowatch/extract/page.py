@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import lxml.html
@@ -97,7 +98,21 @@ def is_hidden(element: HtmlElement) -> bool:
     style = element.get("style")
     if style and _HIDDEN_STYLE.search(style):
         return True
-    return any(_HIDDEN_CLASS.match(token) for token in classes(element))
+    return _hiding_classes(element.get("class"))
+
+
+# Pages repeat the same few class attributes hundreds of times: each distinct one is judged once.
+@lru_cache(maxsize=8192)
+def _hiding_classes(attribute: str | None) -> bool:
+    return any(_HIDDEN_CLASS.match(token) for token in (attribute or "").lower().split())
+
+
+@lru_cache(maxsize=8192)
+def _other_section_words(attribute: str | None, ident: str | None) -> bool:
+    words = (attribute or "").lower().split()
+    if ident:
+        words.append(ident.lower())
+    return any(_OTHER_SECTION.search(word) and not _LAYOUT_MODIFIER.search(word) for word in words)
 
 
 def _page_wrapper(element: HtmlElement) -> bool:
@@ -115,11 +130,7 @@ def is_other_section(element: HtmlElement) -> bool:
         return True
     if element.get("role") in ("navigation", "banner", "contentinfo", "dialog"):
         return True
-    words = classes(element)
-    ident = element.get("id")
-    if ident:
-        words.append(ident.lower())
-    return any(_OTHER_SECTION.search(word) and not _LAYOUT_MODIFIER.search(word) for word in words)
+    return _other_section_words(element.get("class"), element.get("id"))
 
 
 def is_skipped(element: HtmlElement) -> bool:

@@ -68,8 +68,9 @@ def normalise_text(text: str) -> str:
     return " ".join(text.translate(_APOSTROPHE).split()).lower()
 
 
+@lru_cache(maxsize=1)
 def bundled_locales() -> tuple[str, ...]:
-    """The locales shipped with promowatch."""
+    """The locales shipped with promowatch (read once: they ship with the package)."""
     return tuple(sorted(p.stem for p in PHRASE_DIR.glob("*.toml")))
 
 

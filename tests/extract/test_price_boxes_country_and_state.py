@@ -1,5 +1,5 @@
-"""Third accuracy pass: price boxes without price classes, net prices, country from the domain, store-scoped
-stock lines, backorders and discontinued items. Every snippet is hand-written after the kind of page named."""
+"""Price boxes without price classes, net prices, the shop's country from the domain, store-scoped stock
+lines, backorders and discontinued items. Every snippet is hand-written after the kind of page named."""
 
 from __future__ import annotations
 
