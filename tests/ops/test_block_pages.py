@@ -1,0 +1,51 @@
+"""Block and captcha pages are told apart from shop pages that merely carry an anti-bot script."""
+
+from __future__ import annotations
+
+import pytest
+
+from spiders.middlewares import is_block_page
+
+# a real-sized product page (the corpus pages are 50-500 KB) with the reCAPTCHA of its review form
+PRODUCT = (
+    b"<html><head><title>Bosch PSR 1800 - Acme</title>"
+    b'<script src="https://www.gstatic.com/recaptcha/api2/v1/recaptcha__en.js"></script></head><body>'
+    + b"<div class='product'><h1>Bosch PSR 1800</h1><span class='price'>129.-</span></div>" * 400
+    + b'<form class="review"><div class="g-recaptcha"></div></form></body></html>'
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "blocked"),
+    [
+        pytest.param(200, PRODUCT, False, id="product-page-with-recaptcha-script"),
+        pytest.param(
+            200,
+            b"<html><head><title>Just a moment...</title></head><body>Checking your browser</body></html>",
+            True,
+            id="cloudflare-interstitial",
+        ),
+        pytest.param(
+            200,
+            b'<html><body><div class="g-recaptcha" data-sitekey="x"></div></body></html>',
+            True,
+            id="small-captcha-page",
+        ),
+        pytest.param(
+            403,
+            b"<html><script src='https://ct.captcha-delivery.com/c.js'></script>" + b" " * 40000,
+            True,
+            id="datadome-403",
+        ),
+        pytest.param(
+            200, b"<html><body><h1>Access Denied</h1>Reference #18.abc</body></html>", True, id="akamai"
+        ),
+        pytest.param(200, b"<html><body>Zugriff verweigert</body></html>", True, id="german"),
+        pytest.param(401, b"", True, id="auth-required"),
+        pytest.param(
+            200, b"<html><body><h1>Kaffeemaschine</h1>Ausverkauft</body></html>", False, id="sold-out"
+        ),
+    ],
+)
+def test_is_block_page(status: int, body: bytes, blocked: bool) -> None:
+    assert is_block_page(status, body) is blocked
