@@ -38,6 +38,10 @@ def unknown_offer(url: str, reason: str, raw: str) -> Offer:
     )
 
 
+# request meta that follows a page from its HTTP read to its browser read and retries
+CARRIED_META = ("run",)
+
+
 class OffersSpider(WatchSpider):
     name = "offers"
 
@@ -58,9 +62,19 @@ class OffersSpider(WatchSpider):
                         meta={"product_url": url},
                     )
 
-    def browser_request(self, retailer: WatchedRetailer, url: str, attempt: int = 1) -> Request:
-        """A product page to render in Chromium (render = "browser", or "auto" after an unknown HTTP read)."""
-        meta: dict[str, Any] = {"product_url": url, "browser_attempt": attempt, **browser_meta(retailer)}
+    def browser_request(
+        self, retailer: WatchedRetailer, url: str, attempt: int = 1, carry: Request | None = None
+    ) -> Request:
+        """A product page to render in Chromium (render = "browser", or "auto" after an unknown HTTP read).
+
+        ``carry``: the request this one follows up, whose bookkeeping (a distributed run's id) goes along."""
+        carried = {k: carry.meta[k] for k in CARRIED_META if k in carry.meta} if carry is not None else {}
+        meta: dict[str, Any] = {
+            "product_url": url,
+            "browser_attempt": attempt,
+            **carried,
+            **browser_meta(retailer),
+        }
         return self.request(
             retailer, url, callback=self.parse_rendered, errback=self.failed_rendered, meta=meta
         )
@@ -78,7 +92,7 @@ class OffersSpider(WatchSpider):
             if retailer.profile.render == "auto" and offer.availability is Availability.UNKNOWN:
                 # the page may fill its stock line in with JavaScript: read it again as a shopper sees it
                 self.count(retailer.slug, "auto_to_browser")
-                yield self.browser_request(retailer, product_url)
+                yield self.browser_request(retailer, product_url, carry=request)
                 return
         yield OfferItem(
             retailer=retailer.slug,
@@ -117,7 +131,9 @@ class OffersSpider(WatchSpider):
             await close_page(request.meta)
             if browser_gone(error) and request.meta["browser_attempt"] < BROWSER_ATTEMPTS:
                 self.count(retailer.slug, "browser_retries")
-                yield self.browser_request(retailer, product_url, request.meta["browser_attempt"] + 1)
+                yield self.browser_request(
+                    retailer, product_url, request.meta["browser_attempt"] + 1, carry=request
+                )
                 return
             reason = f"browser failed while reading the page: {type(error).__name__}: {error}"[:300]
             yield self.rendered_item(
@@ -164,7 +180,9 @@ class OffersSpider(WatchSpider):
             and request.meta["browser_attempt"] < BROWSER_ATTEMPTS
         ):
             self.count(retailer.slug, "browser_retries")
-            yield self.browser_request(retailer, product_url, request.meta["browser_attempt"] + 1)
+            yield self.browser_request(
+                retailer, product_url, request.meta["browser_attempt"] + 1, carry=request
+            )
             return
         reason, response = self.lost(failure)
         yield self.rendered_item(

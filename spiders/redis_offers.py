@@ -50,6 +50,9 @@ class RedisOffersSpider(RedisMixin, OffersSpider):
         entry = json.loads(data)
         retailer = self.config.watchlist.retailer(entry["retailer"])
         # dont_filter (set by WatchSpider.request): the same page is re-checked run after run
+        if retailer.profile.render == "browser":
+            carry = Request(entry["url"], meta={"run": entry["run"]})
+            return self.browser_request(retailer, entry["url"], carry=carry)
         return self.request(
             retailer,
             entry["url"],
