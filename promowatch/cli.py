@@ -62,7 +62,10 @@ def _echo(args: argparse.Namespace) -> Callable[[str], None]:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from promowatch.run import check_phrases
+
     watchlist = _watchlist(args)
+    check_phrases()
     print(
         f"{watchlist.path}: ok — {len(watchlist.retailers)} retailer(s), {len(watchlist.promotions)} "
         f"promotion(s), {len(watchlist.subscriptions)} subscription(s)"

@@ -67,6 +67,16 @@ def locked(data: DataDir) -> Iterator[None]:
         raise RunError(str(error), EXIT_LOCKED) from None
 
 
+def check_phrases() -> None:
+    """The user's phrase files load (a broken one is bad input, found before anything is crawled)."""
+    from promowatch.extract.phrases import phrase_book
+
+    try:
+        phrase_book()
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
 def _selected(watchlist: Watchlist, retailers: tuple[str, ...]) -> list[str]:
     slugs = [r.slug for r in watchlist.retailers]
     unknown = [slug for slug in retailers if slug not in slugs]
@@ -91,6 +101,7 @@ def crawl_step(
     from promowatch.health import check_crawl_health
 
     chosen = _selected(watchlist, retailers)
+    check_phrases()
     started = clock.now()
     sessions = open_database(data.db_url)
     with sessions.begin() as session:

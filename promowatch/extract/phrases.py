@@ -75,14 +75,31 @@ def bundled_locales() -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=32)
-def load_locale(locale: str) -> dict[str, tuple[str, ...]]:
-    """The bundled phrases of one locale (category -> phrases); unknown categories are an error."""
-    with (PHRASE_DIR / f"{locale}.toml").open("rb") as handle:
-        data = tomllib.load(handle)
-    for category in data:
+def load_locale(locale: str, directory: Path = PHRASE_DIR) -> dict[str, tuple[str, ...]]:
+    """The phrases of one locale file (category -> phrases); unknown categories are an error naming the file."""
+    path = directory / f"{locale}.toml"
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: not valid TOML: {error}") from None
+    for category, phrases in data.items():
         if category not in CATEGORIES:
-            raise ValueError(f"phrases/{locale}.toml: {category!r} is not a phrase category")
+            raise ValueError(f"{path}: {category!r} is not a phrase category; known: {', '.join(CATEGORIES)}")
+        if not isinstance(phrases, list) or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise ValueError(f"{path}: {category} must be a list of phrases")
     return {category: tuple(phrases) for category, phrases in data.items()}
+
+
+def user_phrase_dirs() -> tuple[Path, ...]:
+    """Where a user adds phrases per locale (``fr.toml``, ...): $PROMOWATCH_PHRASES and the user config dir."""
+    import os
+
+    import platformdirs
+
+    dirs = [Path(os.environ["PROMOWATCH_PHRASES"])] if os.environ.get("PROMOWATCH_PHRASES") else []
+    dirs.append(Path(platformdirs.user_config_dir("promowatch")) / "phrases")
+    return tuple(d for d in dirs if d.is_dir())
 
 
 class PhraseBook:
@@ -181,12 +198,17 @@ def phrase_book(extra: PhraseTable | None = None, locales: tuple[str, ...] | Non
     key = tuple(
         sorted((loc, cat, tuple(ph)) for loc, cats in (extra or {}).items() for cat, ph in cats.items())
     )
-    return _compiled(key, locales or bundled_locales())
+    return _compiled(key, locales or bundled_locales(), user_phrase_dirs())
 
 
 @lru_cache(maxsize=64)
-def _compiled(extra: tuple[tuple[str, str, tuple[str, ...]], ...], locales: tuple[str, ...]) -> PhraseBook:
+def _compiled(
+    extra: tuple[tuple[str, str, tuple[str, ...]], ...], locales: tuple[str, ...], user_dirs: tuple[Path, ...]
+) -> PhraseBook:
     table: dict[str, dict[str, tuple[str, ...]]] = {loc: dict(load_locale(loc)) for loc in locales}
+    for directory in user_dirs:  # the user's own words, per locale, on top of the bundled ones
+        for path in sorted(directory.glob("*.toml")):
+            table[f"user:{directory}:{path.stem}"] = load_locale(path.stem, directory)
     for locale, category, phrases in extra:
         bucket = table.setdefault(f"profile:{locale}", {})
         bucket[category] = bucket.get(category, ()) + phrases

@@ -94,3 +94,28 @@ def test_bundled_tables_use_known_categories_only() -> None:
     for locale in ("fr", "de", "it", "en"):
         assert locale in bundled_locales()
         assert set(load_locale(locale)) <= set(CATEGORIES)
+
+
+def test_a_user_phrase_file_extends_its_locale(tmp_path, monkeypatch):
+    # a shop's own wording that no bundled table knows, added by the user in $PROMOWATCH_PHRASES/fr.toml
+    page = (
+        "<html><body><main><h1>Machine à café</h1><span class='price'>499.–</span>"
+        "<p class='stock'>Hélas, plus de machines chez nous</p></main></body></html>"
+    ).encode()
+    from promowatch.extract import extract_offer
+
+    before = extract_offer(page, "https://shop.example.ch/p/1")
+    (tmp_path / "fr.toml").write_text('out_of_stock = ["plus de machines chez nous"]\n')
+    monkeypatch.setenv("PROMOWATCH_PHRASES", str(tmp_path))
+    after = extract_offer(page, "https://shop.example.ch/p/1")
+    assert before.availability.value == "unknown"
+    assert after.availability.value == "out_of_stock"
+
+
+def test_a_user_phrase_file_with_an_unknown_category_names_the_file(tmp_path, monkeypatch):
+    (tmp_path / "de.toml").write_text('ausverkauft = ["weg"]\n')
+    monkeypatch.setenv("PROMOWATCH_PHRASES", str(tmp_path))
+    from promowatch.extract import extract_offer
+
+    with pytest.raises(ValueError, match=r"de\.toml: 'ausverkauft' is not a phrase category"):
+        extract_offer(b"<html><body><h1>x</h1></body></html>", "https://shop.example.de/p/1")
