@@ -56,6 +56,10 @@ PROMOWATCH_DB = ""
 PROMOWATCH_NOW = ""
 PROMOWATCH_NOW_ANCHOR = 0.0
 PROMOWATCH_RETAILERS = ""
+# observations per transaction: 1 commits every look on its own; N > 1 groups up to N looks, committed at the
+# latest after PROMOWATCH_COMMIT_SECONDS (faster on large crawls; a crash loses at most that uncommitted second)
+PROMOWATCH_COMMIT_EVERY = 1
+PROMOWATCH_COMMIT_SECONDS = 1.0
 
 # ---------------------------------------------------------------- browser rendering (scrapy-playwright)
 # Browser requests (meta "playwright") go through Chromium; every other request through Scrapy's HTTP handler.
