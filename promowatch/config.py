@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import string
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -318,6 +319,22 @@ class SiteProfile:
     phrases: Mapping[str, Mapping[str, tuple[str, ...]]]  # locale -> category -> phrases
 
 
+def _url_template(entry: Entry, key: str, names: tuple[str, ...]) -> str | None:
+    """A URL with ``{placeholders}``: only the given names, checked now rather than mid-crawl."""
+    value = entry.text(key)
+    if value is None:
+        return None
+    try:
+        used = {field for _, field, _, _ in string.Formatter().parse(value) if field is not None}
+    except ValueError as error:
+        raise entry.fail(key, f"is not a valid URL template ({error}): {_show(value)}") from None
+    unknown = sorted(used - set(names))
+    if unknown:
+        known = ", ".join("{" + n + "}" for n in names)
+        raise entry.fail(key, f"may use {known}, got {{{unknown[0]}}} in {_show(value)}")
+    return value
+
+
 def _availability_map(entry: Entry, key: str) -> dict[str, Availability]:
     table = entry.table(key)
     result: dict[str, Availability] = {}
@@ -411,7 +428,7 @@ def parse_profile(data: Mapping[str, Any], where: str, path: Path | None = None)
             city=stores.text("city"),
             latitude=stores.text("latitude"),
             longitude=stores.text("longitude"),
-            stock_url=stores.text("stock_url"),
+            stock_url=_url_template(stores, "stock_url", ("sku", "gtin", "product_url")),
             stock_path=stores.text("stock_path", "") or "",
             stock_store_id=stores.text("stock_store_id", "store_id") or "store_id",
             stock_quantity=stores.text("stock_quantity"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import quote
 
 from scrapy import Request
 from scrapy.http import Response
@@ -34,7 +35,12 @@ class StoresSpider(WatchSpider):
                     continue  # not read online yet: the offers spider learns the SKU first
                 if gtin is None and "{gtin}" in api.stock_url:
                     continue
-                stock_url = api.stock_url.format(sku=sku, gtin=gtin, product_url=url)
+                # the values go into a URL: a SKU like "12/34" or "A B" must not change its shape
+                stock_url = api.stock_url.format(
+                    sku=quote(str(sku), safe=""),
+                    gtin=quote(str(gtin), safe=""),
+                    product_url=quote(url, safe=""),
+                )
                 yield self.request(
                     retailer,
                     absolute(retailer, stock_url),
