@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,9 +26,9 @@ from sqlalchemy import select
 
 from promowatch.db.engine import open_database
 from promowatch.db.models import OfferObservation, Product, Promotion, StoreObservation
-from promowatch.demo.scenarios import SCENARIOS
+from promowatch.demo.scenarios import DEFAULT_START, SCENARIOS
 
-DEMO_START = datetime(2026, 11, 2, 7, 0, tzinfo=UTC)
+DEMO_START = DEFAULT_START  # the Monday the shop's fortnight begins
 CHECK_HOUR = timedelta(hours=3)  # each simulated day is checked at 10:00 UTC, after the stores open
 
 
