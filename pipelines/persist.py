@@ -28,11 +28,10 @@ from promowatch.db.models import (
     OfferObservation,
     OfferSignal,
     Product,
-    Promotion,
     Store,
     StoreObservation,
 )
-from promowatch.db.queries import product_row, promotion_key, retailer_row
+from promowatch.db.queries import product_row, promotion_key, promotion_row, retailer_row
 from promowatch.domain import utcnow
 from promowatch.evidence import chain
 from promowatch.evidence.capture import StoredBlob
@@ -407,24 +406,24 @@ class PersistPipeline:
         for ad in item.promotions:
             product = product_row(session, retailer.id, ad.product_url)
             key = promotion_key(item.retailer, ad.product_url, ad.valid_from, ad.advertised_price)
-            promotion = session.scalar(select(Promotion).where(Promotion.key == key))
-            if promotion is None:
-                promotion = Promotion(
-                    key=key,
-                    retailer_id=retailer.id,
-                    product_id=product.id,
-                    title=ad.title,
-                    advertised_price=ad.advertised_price,
-                    reference_price=ad.reference_price,
-                    currency=ad.currency,
-                    valid_from=ad.valid_from,
-                    valid_until=ad.valid_until,
-                    origin="sweep",
-                    region=ad.region,
-                    created_at=item.observed_at,
-                )
-                session.add(promotion)
-                session.flush()
+            promotion, new = promotion_row(
+                session,
+                key,
+                {
+                    "retailer_id": retailer.id,
+                    "product_id": product.id,
+                    "title": ad.title,
+                    "advertised_price": ad.advertised_price,
+                    "reference_price": ad.reference_price,
+                    "currency": ad.currency,
+                    "valid_from": ad.valid_from,
+                    "valid_until": ad.valid_until,
+                    "origin": "sweep",
+                    "region": ad.region,
+                    "created_at": item.observed_at,
+                },
+            )
+            if new:
                 self._inc(item.retailer, "promotions_new")
             sighting = session.scalar(
                 select(AdSighting)

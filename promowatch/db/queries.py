@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from promowatch.config import WatchedRetailer, Watchlist
 from promowatch.db.models import AdSighting, Base, Product, Promotion, Retailer
+from promowatch.evidence import chain
 
 # A swept promotion stays watched this long after its window ends or its last ad sighting, so that a finding
 # can close and the restock after the promotion is still seen.
@@ -75,6 +76,17 @@ def promotion_key(retailer: str, product_url: str, valid_from: datetime | None, 
     return f"{retailer}|{product_url}|{start}|{price}"
 
 
+def promotion_row(session: Session, key: str, values: dict[str, Any]) -> tuple[Promotion, bool]:
+    """The promotion with this ``key``, created from ``values`` when there is none yet (safe against a
+    concurrent writer creating the same one); the flag says whether this call found it new."""
+    query = select(Promotion).where(Promotion.key == key)
+    row = session.scalar(query)
+    if row is not None:
+        return row, False
+    insert_new(session, Promotion, [{"key": key, **values}], ["key"])
+    return session.scalars(query).one(), True
+
+
 def sync_watchlist(session: Session, watchlist: Watchlist, now: datetime) -> None:
     """Write the watchlist's retailers, watched products and hand-entered promotions to the database."""
     rows = {r.slug: retailer_row(session, r) for r in watchlist.retailers}
@@ -85,19 +97,19 @@ def sync_watchlist(session: Session, watchlist: Watchlist, now: datetime) -> Non
         row = rows[entry.retailer]
         product = product_row(session, row.id, entry.product_url)
         key = promotion_key(entry.retailer, entry.product_url, entry.valid_from, entry.advertised_price)
-        promotion = session.scalar(select(Promotion).where(Promotion.key == key))
-        if promotion is None:
-            promotion = Promotion(
-                key=key,
-                retailer_id=row.id,
-                product_id=product.id,
-                origin="watchlist",
-                created_at=now,
-                title=entry.title,
-                advertised_price=entry.advertised_price,
-                currency=entry.currency,
-            )
-            session.add(promotion)
+        promotion, _ = promotion_row(
+            session,
+            key,
+            {
+                "retailer_id": row.id,
+                "product_id": product.id,
+                "origin": "watchlist",
+                "created_at": now,
+                "title": entry.title,
+                "advertised_price": entry.advertised_price,
+                "currency": entry.currency,
+            },
+        )
         promotion.title = entry.title
         promotion.reference_price = entry.reference_price
         promotion.valid_from = entry.valid_from
@@ -113,17 +125,19 @@ def sync_watchlist(session: Session, watchlist: Watchlist, now: datetime) -> Non
             )
             if exists is None:
                 seen = ad.seen_at or entry.valid_from or now
-                session.add(
-                    AdSighting(
-                        promotion_id=promotion.id,
-                        kind=ad.kind,
-                        source_url=source,
-                        note=ad.note,
-                        seen_at=seen,
-                        last_seen=seen,
-                        checks=1,
-                    )
+                sighting = AdSighting(
+                    promotion_id=promotion.id,
+                    kind=ad.kind,
+                    source_url=source,
+                    note=ad.note,
+                    seen_at=seen,
+                    last_seen=seen,
+                    checks=1,
                 )
+                session.add(sighting)
+                session.flush()
+                # a user's note of a print or TV ad is an observation like any other: it joins the hash chain
+                chain.append_observation(session, sighting, now)
 
 
 def absolute(retailer: WatchedRetailer, url: str) -> str:
