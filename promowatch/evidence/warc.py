@@ -67,6 +67,11 @@ def http_headers_for_archive(headers: dict[str, list[str]], body_length: int) ->
     return out
 
 
+def warc_date(moment: datetime) -> str:
+    """WARC-Date: ISO 8601 UTC, with microseconds only when there are any."""
+    return (iso_utc(moment) or "").replace(".000000Z", "Z")
+
+
 class WarcRun:
     """Appends records to one WARC file and its index; not thread-safe (a Scrapy pipeline is single-threaded)."""
 
@@ -117,7 +122,7 @@ class WarcRun:
         A payload in ``captured_before`` was archived by an earlier run: the revisit then refers to this URL's
         earlier capture (``find_records`` locates the full record by its digest across all the runs' WARCs).
         """
-        date = (iso_utc(fetched_at) or "").replace(".000000Z", "Z")
+        date = warc_date(fetched_at)
         warc_headers = {"WARC-Date": date, "WARC-Payload-Digest": f"sha256:{body_sha256}"}
         status_line = f"{status} {_REASONS.get(status, 'Status')}"
         http = StatusAndHeaders(
@@ -185,7 +190,7 @@ class WarcRun:
         self, *, uri: str, data: bytes, sha256: str, media_type: str, fetched_at: datetime
     ) -> RecordRef:
         """A screenshot (``urn:fullPage:URL``) or a rendered DOM, as a WARC resource record."""
-        date = (iso_utc(fetched_at) or "").replace(".000000Z", "Z")
+        date = warc_date(fetched_at)
         record = self._writer.create_warc_record(
             uri,
             "resource",

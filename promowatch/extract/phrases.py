@@ -95,9 +95,15 @@ def user_phrase_dirs() -> tuple[Path, ...]:
     """Where a user adds phrases per locale (``fr.toml``, ...): $PROMOWATCH_PHRASES and the user config dir."""
     import os
 
+    return _existing_dirs(os.environ.get("PROMOWATCH_PHRASES") or None)
+
+
+@lru_cache(maxsize=8)
+def _existing_dirs(from_environment: str | None) -> tuple[Path, ...]:
+    # looked up once per process (and per value of the variable), not on every page of a crawl
     import platformdirs
 
-    dirs = [Path(os.environ["PROMOWATCH_PHRASES"])] if os.environ.get("PROMOWATCH_PHRASES") else []
+    dirs = [Path(from_environment)] if from_environment else []
     dirs.append(Path(platformdirs.user_config_dir("promowatch")) / "phrases")
     return tuple(d for d in dirs if d.is_dir())
 
