@@ -40,6 +40,14 @@ class CrawlReport:
         return self.retailer_count(slug, "fetch_failed") > 0 and self.retailer_count(slug, "responses") == 0
 
 
+def project_settings() -> Settings:
+    """The Scrapy settings of promowatch, also when run outside the checkout (no scrapy.cfg to point at them)."""
+    settings = get_project_settings()
+    if settings.get("BOT_NAME") != "promowatch":
+        settings.setmodule("promowatch.settings", priority="project")
+    return settings
+
+
 def crawl_settings(
     watchlist: Watchlist,
     data: DataDir,
@@ -50,9 +58,7 @@ def crawl_settings(
     overrides: dict[str, Any] | None = None,
 ) -> Settings:
     """The project's Scrapy settings for one run of this watchlist."""
-    settings = get_project_settings()
-    if settings.get("BOT_NAME") != "promowatch":  # run from outside the checkout: use our module
-        settings.setmodule("promowatch.settings", priority="project")
+    settings = project_settings()
     contact = f"; {watchlist.contact}" if watchlist.contact else ""
     settings.set("USER_AGENT", settings["USER_AGENT"].rstrip(")") + contact + ")", priority="cmdline")
     settings.set("PROMOWATCH_WATCHLIST", str(watchlist.path), priority="cmdline")
@@ -85,9 +91,7 @@ def crawl_settings(
 
 def run_crawl_of(spider: type[Spider], **kwargs: Any) -> None:
     """Run one ad-hoc spider with the project's settings (``promowatch check``)."""
-    settings = get_project_settings()
-    if settings.get("BOT_NAME") != "promowatch":
-        settings.setmodule("promowatch.settings", priority="project")
+    settings = project_settings()
     settings.set("ITEM_PIPELINES", {}, priority="cmdline")
     settings.set("LOG_LEVEL", "ERROR", priority="cmdline")
     process = AsyncCrawlerProcess(settings)
