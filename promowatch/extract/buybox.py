@@ -16,6 +16,12 @@ _CART_ATTRIBUTE = re.compile(
     r"buy[-_]?(?:now|button|btn)|btn[-_]?(?:cart|buy)|product-form__(?:cart-)?submit|warenkorb|panier|carrello",
     re.IGNORECASE,
 )
+# A one-word order button ("Buy", "Kaufen"): too short a word to look for in other labels.
+_BARE_BUY = frozenset(
+    {"buy", "kaufen", "acheter", "comprar", "compra", "acquista", "kopen", "kup", "köp", "osta"}
+)
+_CART_LINK = re.compile(r"/cart/add|add-?to-?cart|addtocart|/basket/add|warenkorb", re.IGNORECASE)
+_NOT_A_CONTROL = re.compile(r"info|help|tooltip", re.IGNORECASE)
 _DISABLED_CLASS = re.compile(
     r"^(?:is-|btn-|button--|btn--)?(?:disabled|inactive|unavailable|soldout|sold-out)$"
 )
@@ -41,28 +47,21 @@ def buy_controls(
     found: list[BuyControl] = []
     chooser: bool | None = None
     for element in block.xpath(_CONTROLS):
-        label = normalise_text(
-            " ".join(
-                filter(
-                    None,
-                    (
-                        element.text_content(),
-                        element.get("value"),
-                        element.get("aria-label"),
-                        element.get("title"),
-                    ),
-                )
-            )
-        )
-        if len(label) > 60:
+        label = _label(element, book)
+        if label is None:
             continue
         by_label = any(hit.category in ("add_to_cart", "preorder") for hit in book.find(label))
         attributes = " ".join(filter(None, (element.get("class"), element.get("id"), element.get("name"))))
         by_attribute = bool(attributes) and bool(_CART_ATTRIBUTE.search(attributes))
+        if not by_label and (label in _BARE_BUY or normalise_text(element.text or "") in _BARE_BUY):
+            # "Buy" alone names an order control only on a button, or on a link that adds to the cart
+            by_label = element.tag != "a" or bool(_CART_LINK.search(element.get("href") or ""))
         if element.tag == "a" and not by_label:
             continue  # links named "cart" are usually the header's basket, not an order control
         if not (by_label or by_attribute):
             continue
+        if not by_label and _NOT_A_CONTROL.search(attributes):
+            continue  # an info icon or a link named after the add-to-cart it explains
         negative = [h for h in book.find(label) if h.category in _NEGATIVE_LABELS]
         if negative:
             continue  # a "Sold out" button is stock text, read by the text source
@@ -74,6 +73,39 @@ def buy_controls(
         awaiting = not enabled and bool(chooser or _AWAITING_CLASS.search(attributes.lower()))
         found.append(BuyControl(label or attributes, enabled, why, awaiting))
     return found
+
+
+def _label(element: HtmlElement, book: PhraseBook) -> str | None:
+    """The control's name from its text, value, aria-label and title; None for a content block.
+
+    Screen-reader labels are often a sentence ("Add to bag. This button will add the item to your bag and
+    open a dialog ..."): a long aria-label or title counts by its first sentence. A long text inside the
+    control (a banner that is a link) is a content block, not a button.
+    """
+    raw = element.text_content()
+    if len(raw) > 20 * _LABEL_MAX:
+        return None  # whitespace aside, far too long for a button (checked before normalising)
+    text = normalise_text(raw)
+    if len(text) > _LABEL_MAX:
+        return None
+    names = [text] if text else []
+    attributes = element.attrib
+    for attribute in ("value", "aria-label", "title"):
+        value = attributes.get(attribute)
+        if not value:
+            continue
+        name = normalise_text(value)
+        if len(name) > _LABEL_MAX and attribute != "value":
+            name = re.split(r"[.!?:;]", name, maxsplit=1)[0].strip()
+        if name and len(name) <= _LABEL_MAX:
+            names.append(name)
+    if not names:
+        return ""
+    label = " ".join(names)
+    return label if len(label) <= _LABEL_MAX else names[0]
+
+
+_LABEL_MAX = 60
 
 
 # Size, colour and variant pickers: shops disable the add-to-cart until one is chosen, and the saved HTML

@@ -30,6 +30,7 @@ from promowatch.extract.page import (
 from promowatch.extract.phrases import PhraseBook, PhraseHit, normalise_text, phrase_book
 from promowatch.extract.prices import (
     COUNTRY_CURRENCY,
+    DOLLAR_CURRENCIES,
     country_of_language,
     country_of_url,
     currency_code,
@@ -47,6 +48,8 @@ from promowatch.extract.visible_prices import (
     PriceNode,
     amount_leaf,
     is_net_price,
+    labelled_reference,
+    price_beside_reference,
     price_nodes,
     reference_in_box,
     reference_near,
@@ -214,7 +217,12 @@ def extract_offer(
         found.add("price", source, offer.price_raw, offer.price)
         if price is None:
             price, price_source = offer.price, source
-            currency = currency or currency_code(offer.currency, country)
+            # "$52.00" as the price itself: the symbol is the currency when no code is given
+            currency = (
+                currency
+                or currency_code(offer.currency, country)
+                or parse_amount_in(offer.price_raw, None, country)[1]
+            )
     og_price = og.get("product:price:amount") or og.get("og:price:amount")
     if og_price:
         og_amount, _ = parse_amount_in(og_price, None, country)
@@ -231,8 +239,21 @@ def extract_offer(
         # (chrome and other products' sections skipped) is then the best visible reading.
         nodes = price_nodes(page, book, lambda e: is_visible_in(e, page), country)
         main_node = _visible_main_price(nodes, price)
+    if main_node is None and price is None:
+        # Only the struck price has markup; the price paid is words beside it
+        reference = next((n for n in nodes if n.kind == "reference"), None)
+        main_node = price_beside_reference(reference, book, country) if reference is not None else None
     if main_node is None and price is not None:
         main_node = amount_leaf(block, price, visible, country)
+    if main_node is None and price is not None and price_source is not SignalSource.PROFILE:
+        # The structured price is printed nowhere in the product block, which shows another one: the
+        # visible page wins (structured data of configurable products often states a variant's price).
+        shown = _visible_main_price(nodes, None)
+        if shown is not None and block is not page:
+            found.add(
+                "price", SignalSource.TEXT, f"{price} is not shown; the page shows {shown.raw}", shown.amount
+            )
+            price, price_source, main_node = shown.amount, SignalSource.TEXT, shown
     if main_node is not None:
         found.add("price", SignalSource.TEXT, main_node.raw, main_node.amount)
         if price is None:
@@ -247,6 +268,11 @@ def extract_offer(
             currency = currency or bid[1]
     if price is not None:
         currency = currency or next((n.currency for n in nodes if n.currency), None) or default_currency
+        if currency == "USD" and country is None and main_node is not None and _bare_dollar(main_node.raw):
+            # "$5.000" on a generic domain: the currency the page's own data declares tells which dollar or peso
+            declared = _declared_currencies(body)
+            if len(declared) == 1 and next(iter(declared)) in DOLLAR_CURRENCIES:
+                currency = next(iter(declared))
         if currency:
             found.add("currency", price_source or SignalSource.TEXT, currency, currency)
 
@@ -303,6 +329,7 @@ def extract_offer(
 
     hits = [h for h in hits if not _about_other_price(text, h, {price, regular}, country)]
     hits = [h for h in hits if not _about_store_pickup(text, h)]
+    hits = [h for h in hits if not _about_delivery_date(text, h)]
     availability, reason = _decide(profile_state, structured, hits, controls, profile_button, listing)
     if availability is Availability.OUT_OF_STOCK and block is not page:
         # "Discontinued" is often written in the description, below the product block: it refines out of
@@ -320,6 +347,16 @@ def extract_offer(
             found.add("availability", SignalSource.TEXT, _snippet(page_text, ended), ended.category)
             availability = Availability.DISCONTINUED
     orderable = _orderable(availability, structured, hits, controls, profile_button, listing)
+    if (
+        availability.unavailable
+        and negatives_in({h.category for h in hits})
+        and main_node is None
+        and price_source in (SignalSource.JSONLD, SignalSource.MICRODATA, SignalSource.OPENGRAPH)
+    ):
+        # A page that says the item cannot be had and shows no price: its data keeps the last price, the
+        # shopper reads none, so none is reported (the signal keeps the structured amount).
+        found.add("price", SignalSource.TEXT, f"{price} is not shown on a page that cannot be bought", None)
+        price, regular = None, None
     if loading and availability is Availability.UNKNOWN:
         # the stock line is a placeholder that JavaScript fills in: the buy box is not there yet either
         orderable = None
@@ -648,6 +685,12 @@ def _visible_main_price(nodes: list[PriceNode], price: Decimal | None) -> PriceN
             if node.amount == price and node.kind != "reference":
                 return node
         return None
+    if len(current) >= 2:
+        # "$64.95 Now $52.00": a higher bare amount just before a "now" price is the one it replaces
+        position = nodes.index(current[0])
+        following = nodes[position + 1] if position + 1 < len(nodes) else None
+        if following is not None and following.kind == "current" and labelled_reference(following, nodes):
+            return following
     return current[0] if current else None
 
 
@@ -673,6 +716,23 @@ _STORE_SCOPE = re.compile(
 )
 
 
+# "Sorry, this item is currently unavailable. Available as early as: Tue, Jul 25": the chosen delivery date
+# is taken, the item is not (flowers, meal kits, rentals).
+_NEXT_DATE = re.compile(
+    r"[\s|.!]*(?:available as early as|next available (?:delivery|date)|earliest delivery)"
+)
+
+
+def _about_delivery_date(text: str, hit: PhraseHit) -> bool:
+    """An unavailability phrase followed by the next date it can be delivered speaks of a date, not stock."""
+    return hit.category in NEGATIVE and bool(_NEXT_DATE.match(text, _sentence_end(text, hit.end)))
+
+
+def _sentence_end(text: str, position: int) -> int:
+    end = text.find(".", position, position + 40)
+    return end + 1 if end >= 0 else position
+
+
 # "No longer available" outside the product block is as often a cart or wishlist message as a statement.
 _GENERIC_UNAVAILABLE = re.compile(r"avail|verfüg|dispon|dostęp")
 
@@ -685,6 +745,24 @@ def _about_store_pickup(text: str, hit: PhraseHit) -> bool:
     end = text.find(" | ", hit.end)
     segment = text[start + 1 if start >= 0 else 0 : end if end >= 0 else len(text)]
     return bool(_STORE_SCOPE.search(segment))
+
+
+_DECLARED_CURRENCY = re.compile(
+    rb'"priceCurrency"\s*:\s*"([A-Z]{3})"|itemprop=["\']priceCurrency["\'][^>]*content=["\']([A-Z]{3})'
+)
+
+
+def _declared_currencies(body: bytes) -> set[str]:
+    """ISO codes the page's structured data declares anywhere (events and offers not read as the product)."""
+    return {(a or b).decode() for a, b in _DECLARED_CURRENCY.findall(body)}
+
+
+def _bare_dollar(raw: str) -> bool:
+    # "$5.000", "$ 1.299.990": dots grouping thousands are how pesos and reais are written, not US dollars
+    return bool(_DOTTED_DOLLAR.search(raw)) and not re.search(r"[A-Za-z]{1,3}\s?\$|USD", raw)
+
+
+_DOTTED_DOLLAR = re.compile(r"\$\s?\d{1,3}(?:\.\d{3})+(?![\d,])")
 
 
 def _is_statement(text: str, hit: PhraseHit) -> bool:

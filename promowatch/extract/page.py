@@ -61,10 +61,10 @@ SKIP_TAGS = frozenset(
 )
 CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "dialog"})
 _HIDDEN_CLASS = re.compile(
-    r"^(?:(?:is|u|js|ui|x|ng|el)-)?(?:hidden|hide|d-none|invisible|display-none|visually-?hidden|"
+    r"^(?:(?:is|u|js|ui|x|ng|el)-)?(?:hidden|hide|none|d-none|invisible|display-none|visually-?hidden|"
     r"sr-only|screen-reader-text|no-display|offscreen)$"
 )
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
+_HIDDEN_STYLE = re.compile(r"(?<![-\w])(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.IGNORECASE)
 # Class or id words of sections that are not the main product: other products, chrome, overlays.
 _OTHER_SECTION = re.compile(
     r"related|recommend|similar|upsell|up-sell|cross-?sell|also-?(?:bought|viewed|like|purchased)|"
@@ -126,11 +126,43 @@ def _page_wrapper(element: HtmlElement) -> bool:
 
 def is_other_section(element: HtmlElement) -> bool:
     """True for page chrome and for sections about other products (related, recommended, ...)."""
-    if element.tag in CHROME_TAGS:
-        return True
+    tag = element.tag
+    if tag in CHROME_TAGS:
+        return not (tag in _CONTENT_CHROME and _product_part(element))
     if element.get("role") in ("navigation", "banner", "contentinfo", "dialog"):
         return True
-    return _other_section_words(element.get("class"), element.get("id"))
+    if _other_section_words(element.get("class"), element.get("id")):
+        words = f"{element.get('class') or ''} {element.get('id') or ''}"
+        return not (_WRAPPER_WORD.search(words) and _product_part(element))
+    return False
+
+
+# Shops also use <header> and <aside> inside the product: the title's header, the buy box in an <aside>
+# beside the title. Such an element is part of the product, not the page chrome.
+_CONTENT_CHROME = frozenset({"header", "aside"})
+# Layout words that shops also give to a wrapper of the whole product ("header", "shopping-ads"): such an
+# element holding the product's title is the product, not chrome or an advert.
+_WRAPPER_WORD = re.compile(r"(?:^|\s)header(?:\s|$)|\bads?\b|banner|sidebar", re.IGNORECASE)
+
+
+def _product_part(element: HtmlElement) -> bool:
+    if element.tag == "aside":
+        # the buy box beside the title: its parent (or grandparent) holds the product's heading
+        parent = element.getparent()
+        return parent is not None and any(
+            _product_title(h1) and (h1.getparent() is parent or h1.getparent().getparent() is parent)
+            for h1 in parent.iter("h1")
+        )
+    return any(_product_title(h1) for h1 in element.iter("h1"))
+
+
+def _product_title(h1: HtmlElement) -> bool:
+    # A site header's h1 is the logo: an image, or a link home; a product's title is text.
+    if h1.find(".//img") is not None or h1.find(".//svg") is not None:
+        return False
+    text = " ".join(h1.text_content().split())
+    links = " ".join(" ".join(a.text_content().split()) for a in h1.iter("a"))
+    return bool(text) and links != text
 
 
 def is_skipped(element: HtmlElement) -> bool:
@@ -178,6 +210,29 @@ def is_visible_in(element: HtmlElement, root: HtmlElement) -> bool:
             return False
         node = node.getparent()
     return True
+
+
+def shown_text(element: HtmlElement) -> str:
+    """The text under an element without scripts, styles and templates, whitespace collapsed.
+
+    Price boxes carry inline scripts ("var price = ...") whose text would make a small box look large.
+    """
+    parts: list[str] = []
+    _collect_shown(element, parts)
+    return " ".join("".join(parts).split())
+
+
+def _collect_shown(element: HtmlElement, parts: list[str]) -> None:
+    if element.text:
+        parts.append(element.text)
+    for child in element:
+        if isinstance(child.tag, str) and child.tag not in _CODE_TAGS:
+            _collect_shown(child, parts)
+        if child.tail:
+            parts.append(child.tail)
+
+
+_CODE_TAGS = frozenset({"script", "style", "template", "noscript"})
 
 
 def own_text(element: HtmlElement) -> str:

@@ -82,6 +82,8 @@ _DOLLAR = {
     "CO": "COP",
     "BR": "BRL",
 }
+# The currencies a bare "$" may stand for.
+DOLLAR_CURRENCIES = frozenset(_DOLLAR.values())
 # "元" is the unit word of the Chinese-writing countries' own currencies.
 _YUAN = {"CN": "CNY", "TW": "TWD", "HK": "HKD", "MO": "MOP"}
 _KRONE = {"SE": "SEK", "NO": "NOK", "DK": "DKK", "IS": "ISK"}

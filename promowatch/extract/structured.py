@@ -255,6 +255,7 @@ def _itemprop_value(element: HtmlElement) -> str | None:
 def microdata_products(root: HtmlElement) -> list[StructuredProduct]:
     """Products marked up with itemscope/itemprop (schema.org/Product), outermost first."""
     found: list[StructuredProduct] = []
+    by_scope: dict[HtmlElement, StructuredProduct] = {}
     for scope in root.xpath('//*[@itemscope][contains(translate(@itemtype,"PRODUCT","product"),"product")]'):
         outer = scope.xpath(
             'ancestor::*[@itemscope][contains(translate(@itemtype,"PRODUCT","product"),"product")]'
@@ -276,6 +277,13 @@ def microdata_products(root: HtmlElement) -> list[StructuredProduct]:
         )
         if not offers and ("price" in props or "availability" in props):
             product.offers.append(_micro_offer(props))
+        if outer and product.related and scope.get("itemprop") is None:
+            # A page-wide Product scope holding one more Product scope with the data: the same product
+            # marked up twice ("pdp-main" around "microdata"), not a related one.
+            wrapper = by_scope.get(outer[-1])
+            if wrapper is not None and not wrapper.offers and wrapper.name in (None, product.name):
+                product.related = False
+        by_scope[scope] = product
         found.append(product)
     return found
 

@@ -13,13 +13,15 @@ from decimal import Decimal
 
 from lxml.html import HtmlElement
 
+from promowatch.extract.page import shown_text
 from promowatch.extract.phrases import PhraseBook, normalise_text
 from promowatch.extract.prices import parse_amount_in
 
 _PRICE_NODES = (
     ".//*[contains(translate(@class,'PRICE','price'),'price') or contains(translate(@id,'PRICE','price'),'price')"
     " or @itemprop='price' or contains(translate(@class,'PREIS','preis'),'preis')"
-    " or contains(@class,'prix') or contains(@class,'prezzo') or self::del or self::s or self::strike]"
+    " or contains(@class,'prix') or contains(@class,'prezzo') or contains(@class,'strike')"
+    " or self::del or self::s or self::strike]"
 )
 _AMOUNT = re.compile(r"\d(?:[\d'’ .,]*\d)?(?:[.,]\s?[–-]{1,2})?")
 _STRUCK_TAGS = frozenset({"del", "s", "strike"})
@@ -28,6 +30,11 @@ _REFERENCE_CLASS = re.compile(
     r"instead|statt|streich|barr|vorher|retail|higher|standard|(?:^|[-_ ])reg(?:[-_ ]|$)"
 )
 _SAVING_CLASS = re.compile(r"sav(e|ing)|discount|spar|econom|percent|badge|rabatt|reduction|off\b")
+# Shipping fees printed as amounts of their own: "+S&H: $3.00", "דמי משלוח: 10 ₪", "Versand 4,95 €".
+_SHIPPING = re.compile(
+    r"s&h|shipping|delivery fee|versand|livraison|envío|envio|spedizione|verzending|wysyłka|доставка|"
+    r"משלוח|送料|운송|배송비"
+)
 _UNIT_PRICE = re.compile(
     r"/\s*(?:kg|g|l|ml|100\s?g|100\s?ml|m|m2|m²|st|stk|unit|each)\b|per\s+(?:kg|lb|oz|100)"
 )
@@ -41,7 +48,7 @@ class PriceNode:
     raw: str
     amount: Decimal
     currency: str | None
-    kind: str  # current | reference | saving | instalment | unit
+    kind: str  # current | reference | saving | instalment | shipping | unit | option
 
 
 def price_nodes(
@@ -55,11 +62,18 @@ def price_nodes(
         if any(id(a) in taken for a in element.iterancestors()):
             continue
         raw = " ".join(element.text_content().split())
+        if len(raw) < 2000 and (len(raw) > 60 or _holds_code(element)):
+            raw = shown_text(element)  # an inline script or template beside the amount is not its text
+        if element.find(".//sup") is not None:
+            raw = _sup_cents(element, raw)
         if not raw or len(raw) > 60 or not any(ch.isdigit() for ch in raw):
             continue
         amounts = _AMOUNT.findall(raw)
         if len(amounts) != 1 and not _single_split_amount(raw):
-            continue
+            # "$69.99 <span>Earn up to 70 reward points</span>": the node's own words hold the price
+            raw = _direct_text(element)
+            if len(_AMOUNT.findall(raw)) != 1:
+                continue
         if not visible(element):
             continue
         amount, currency = parse_amount_in(raw, None, country)
@@ -69,6 +83,30 @@ def price_nodes(
         keep.append(element)
         accepted.append(PriceNode(element, raw, amount, currency, _kind(element, raw, book)))
     return accepted
+
+
+def _direct_text(element: HtmlElement) -> str:
+    """The text written in the element itself, not inside its child elements."""
+    parts = [element.text or ""] + [child.tail or "" for child in element]
+    return " ".join(" ".join(parts).split())
+
+
+def _holds_code(element: HtmlElement) -> bool:
+    return element.find(".//script") is not None or element.find(".//template") is not None
+
+
+def _sup_cents(element: HtmlElement, raw: str) -> str:
+    """ "$199<sup>00</sup>" reads "$19900" as text: the raised two digits after a number are its cents."""
+    for sup in element.iter("sup"):
+        cents = (sup.text or "").strip()
+        if len(cents) != 2 or not cents.isdigit():
+            continue
+        previous = sup.getprevious()
+        before = (previous.tail if previous is not None else sup.getparent().text) or ""
+        if before.rstrip()[-1:].isdigit():
+            digits = before.strip().split()[-1]
+            raw = raw.replace(f"{digits}{cents}", f"{digits}.{cents}", 1)
+    return raw
 
 
 def _single_split_amount(raw: str) -> bool:
@@ -83,8 +121,13 @@ def _kind(element: HtmlElement, raw: str, book: PhraseBook) -> str:
         return "saving"
     if "instalment" in categories:
         return "instalment"
+    first_digit = next((i for i, ch in enumerate(text) if ch.isdigit()), 0)
+    if _SHIPPING.search(text, 0, first_digit):
+        return "shipping"  # the fee's label comes first; "$89.00 & free shipping" is a price
     if _UNIT_PRICE.search(text):
         return "unit"
+    if _in_option(element):
+        return "option"
     node: HtmlElement | None = element
     for _ in range(3):
         if node is None:
@@ -94,12 +137,64 @@ def _kind(element: HtmlElement, raw: str, book: PhraseBook) -> str:
         node = node.getparent()
     if "reference" in categories:
         return "reference"
+    for inner in element.iterdescendants():
+        # "OUR PRICE: <span class="strikeout">$51.00</span>": the node is the label and its struck amount
+        if isinstance(inner.tag, str) and _struck(inner) and any(ch.isdigit() for ch in inner.text_content()):
+            return "reference"
     words = " ".join(filter(None, (element.get("class"), element.get("id")))).lower()
     if _SAVING_CLASS.search(words):
         return "saving"
     if _REFERENCE_CLASS.search(words):
         return "reference"
     return "current"
+
+
+def _in_option(element: HtmlElement) -> bool:
+    """True inside the label of a checkbox or radio: an add-on (protection plan, gift wrap) priced alone."""
+    node = element.getparent()
+    for _ in range(4):
+        if node is None:
+            return False
+        if node.tag == "label":
+            return bool(node.xpath(".//input[@type='checkbox' or @type='radio']"))
+        node = node.getparent()
+    return False
+
+
+# Words that label the price paid now: "$64.95 Now $52.00", "Price: $119.99 Deal of the Day: $89.00".
+_NOW_LABEL = re.compile(
+    r"^(?:now|sale|sale price|deal|deal price|deal of the day|today|today's price|our price|your price|"
+    r"special price|featured price|offer price|jetzt|nur|maintenant|ahora|ora|teraz|nu)\b"
+)
+
+
+def is_now_price(node: PriceNode) -> bool:
+    """True when the node's own words label its amount as the price paid now ("Now $52.00")."""
+    return bool(_NOW_LABEL.match(normalise_text(node.raw)))
+
+
+def labelled_reference(main: PriceNode, nodes: list[PriceNode]) -> PriceNode | None:
+    """The higher unlabelled amount printed just before a "now" price: the price it replaces."""
+    if not is_now_price(main):
+        return None
+    position = next((i for i, node in enumerate(nodes) if node is main), None)
+    if not position:
+        return None
+    before = nodes[position - 1]
+    if before.kind in ("current", "reference") and before.amount > main.amount and not is_now_price(before):
+        return before
+    return None
+
+
+_STRUCK_CLASS = re.compile(r"strike|crossed|line-?through|old-?price|was-?price")
+
+
+def _struck(element: HtmlElement) -> bool:
+    return (
+        element.tag in _STRUCK_TAGS
+        or "line-through" in (element.get("style") or "")
+        or bool(_STRUCK_CLASS.search((element.get("class") or "").lower()))
+    )
 
 
 def reference_near(
@@ -109,20 +204,23 @@ def reference_near(
     box = main.element
     for _ in range(4):
         parent = box.getparent()
-        if parent is None or len(" ".join(parent.text_content().split())) > 300:
+        if parent is None or len(shown_text(parent)) > 300:
             break
         box = parent
     inside = {id(e) for e in box.iter()}
     for node in nodes:
         if node.kind == "reference" and id(node.element) in inside and node.amount > price:
             return node
+    before = labelled_reference(main, nodes)
+    if before is not None and id(before.element) in inside:
+        return before
     # "statt 999.–" written as text next to the price, not in a node of its own
-    text = normalise_text(box.text_content())
+    text = normalise_text(shown_text(box))
     for hit in book.find(text):
         if hit.category != "reference":
             continue
         tail = text[hit.end : hit.end + 30]
-        match = re.match(r"\s*:?\s*(\D{0,5}\d[\d'’ .,]*(?:[.,]\s?[–-]{1,2})?\D{0,4})", tail)
+        match = _AMOUNT_AFTER_LABEL.match(tail)
         if match:
             from promowatch.extract.prices import parse_amount
 
@@ -132,6 +230,77 @@ def reference_near(
                     box, text[hit.start : hit.end + len(match.group(0))], amount, currency, "reference"
                 )
     return None
+
+
+# "statt 1'299.–", "RRP: $10.95": groups of three after a separator, then cents (a space is no decimal mark).
+_AMOUNT_AFTER_LABEL = re.compile(
+    r"\s*:?\s*(\D{0,5}\d+(?:[ '’.,]\d{3})*(?:[.,]\d{1,2})?(?:[.,]\s?[–-]{1,2})?(?!\d)\D{0,4})"
+)
+# An amount written with its currency, in running text: "294 元", "$11.37", "36,49 zł".
+_MARKED_AMOUNT = re.compile(
+    r"(?:[a-z]{0,2}\$|[€£¥₩₹₽])\s?\d(?:[\d,.'’ ]*\d)?|"
+    r"\d(?:[\d,.'’ ]*\d)?\s?(?:元|円|원|€|£|₽|zł|kč|kr|lei|руб)",
+    re.IGNORECASE,
+)
+_BOX_TEXT_MAX = 600
+_WINDOW_BEFORE, _WINDOW_AFTER = 30, 40
+
+
+def price_beside_reference(reference: PriceNode, book: PhraseBook, country: str | None) -> PriceNode | None:
+    """The lower amount printed as text beside a struck or "was" price that no price node marks.
+
+    "建議售價 <del>$420</del> 元 一次付清特價 7 折 294 元": the reference has markup, the price paid is
+    only words. Within a few words of the reference, the nearest lower amount written with its currency is
+    the price; savings, instalments and unit prices are not.
+    """
+    box = reference.element
+    anchor_text = normalise_text(reference.raw)
+    for _ in range(4):
+        parent = box.getparent()
+        if parent is None:
+            return None
+        text = normalise_text(shown_text(parent))
+        if len(text) > _BOX_TEXT_MAX:
+            return None
+        box = parent
+        anchor = text.find(anchor_text)
+        if anchor < 0:
+            return None
+        start = max(0, anchor - _WINDOW_BEFORE)
+        window = text[start : anchor + len(anchor_text) + _WINDOW_AFTER]
+        best: tuple[int, PriceNode] | None = None
+        for match in _MARKED_AMOUNT.finditer(window):
+            if _not_the_price(window, match, book):
+                continue
+            amount, currency = parse_amount_in(match.group(0), None, country)
+            if amount is None or not (reference.amount / 20 < amount < reference.amount):
+                continue
+            distance = abs(start + match.start() - anchor)
+            if best is None or distance < best[0]:
+                best = (distance, PriceNode(box, match.group(0).strip(), amount, currency, "current"))
+        if best is not None:
+            return best[1]
+    return None
+
+
+def _not_the_price(window: str, match: re.Match[str], book: PhraseBook) -> bool:
+    """A saving, an instalment or a unit price: the words right around the amount say so."""
+    before = window[max(0, match.start() - 10) : match.start()]
+    after = window[match.end() : match.end() + 8]
+    if _FROM_OR_PER.match(after) or _MEASURE_UNIT.search(match.group(0) + after):
+        return True
+    categories = {hit.category for hit in book.find(before)}
+    return bool(categories & {"saving", "instalment"}) or bool(
+        _PER_PERIOD.search(before + match.group(0) + after)
+    )
+
+
+# "-30%", "$99元起/包" (from 99 per pack), "$5/ea": a share, a from-price or a price per unit
+_FROM_OR_PER = re.compile(r"\s?(?:元\s?)?(?:%|起|~|/|\+)")
+
+
+# instalment wording that the phrase tables do not hold as words ("每期$98": per period)
+_PER_PERIOD = re.compile(r"每期|/\s?(?:mo|month|mes|mois|monat)\b|x\s?\d+\s?(?:mes|cuotas)")
 
 
 _LEAF_MAX = 40
@@ -181,7 +350,7 @@ def reference_in_box(
         parent = box.getparent()
         if parent is None:
             return None
-        text = normalise_text(" ".join(parent.text_content().split()))
+        text = normalise_text(shown_text(parent))
         if len(text) > _BOX_MAX:
             return None
         box = parent
