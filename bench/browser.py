@@ -56,6 +56,7 @@ class Sampler:
     root: psutil.Process
     rss: list[tuple[int, int]] = field(default_factory=list)  # (pages served, summed RSS)
     pss: list[tuple[int, int, int]] = field(default_factory=list)  # (pages served, summed PSS, summed USS)
+    pss_at_peak: dict[str, int] = field(default_factory=dict)  # process kind -> PSS at the highest PSS sample
     cpu: dict[int, tuple[str, float]] = field(default_factory=dict)  # pid -> (kind, CPU seconds)
     processes: int = 0
 
@@ -67,12 +68,14 @@ class Sampler:
 
     def sample(self, served: int, full: bool) -> None:
         rss = pss = uss = 0
+        by_kind: dict[str, int] = {}
         members = self.members()
         self.processes = max(self.processes, len(members))
         for member in members:
             try:
                 if full:
                     info = member.memory_full_info()
+                    by_kind[kind(member)] = by_kind.get(kind(member), 0) + info.pss
                     pss += info.pss
                     uss += info.uss
                     rss += info.rss
@@ -84,6 +87,8 @@ class Sampler:
                 continue
         self.rss.append((served, rss))
         if full:
+            if pss > max((p for _, p, _ in self.pss), default=0):
+                self.pss_at_peak = by_kind
             self.pss.append((served, pss, uss))
 
     def cpu_by_kind(self) -> dict[str, float]:
@@ -158,6 +163,9 @@ def run(shop: DemoShop, pages: int, parallel: int, screenshot: bool, keep: Path 
             f"{shots} screenshots; exit {process.returncode}\n"
             f"    peak memory crawler+browser ({sampler.processes} processes): PSS {pss_peak / 2**20:.0f} MiB, "
             f"USS {uss_peak / 2**20:.0f} MiB, summed RSS {rss_peak / 2**20:.0f} MiB\n"
+            f"    PSS at the peak by process: "
+            + ", ".join(f"{k} {v / 2**20:.0f}" for k, v in sorted(sampler.pss_at_peak.items()))
+            + " MiB\n"
             f"    per quarter of the pages: RSS {quarters(sampler.rss, pages)} MiB; "
             f"PSS {quarters([(s, p) for s, p, _ in sampler.pss], pages)} MiB\n"
             f"    CPU: {cpu}; load average {load_before:.1f} before the run",

@@ -362,6 +362,7 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         settings: BaseSettings = crawler.settings
         self.restart_pages = settings.getint("PROMOWATCH_BROWSER_RESTART_PAGES", 0)
         self.page_uses = settings.getint("PROMOWATCH_BROWSER_PAGE_USES", 1)
+        self.driver_node_options = settings.get("PROMOWATCH_BROWSER_DRIVER_NODE_OPTIONS", "")
         self.pages_since_launch = 0
         self.start_lock = asyncio.Lock()
         self.retire_lock = asyncio.Lock()
@@ -387,6 +388,10 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
                     self.config.launch_options["executable_path"] = (
                         checked_executable(configured) if configured else browser_executable()
                     )
+                    if self.driver_node_options:
+                        # Playwright hands the crawler's environment to its Node driver, the only way to size
+                        # the driver's heap; an operator's own NODE_OPTIONS wins
+                        os.environ.setdefault("NODE_OPTIONS", self.driver_node_options)
                     await self._launch()
                     self.started = True
         return await super()._download_request(request, spider)
