@@ -312,6 +312,8 @@ class PersistPipeline:
             render=item.render,
             evidence_sha256=capture.body_sha256 if capture else None,
             screenshot_sha256=capture.screenshot_sha256 if capture else None,
+            etag=capture.etag if capture else None,
+            last_modified=capture.last_modified if capture else None,
             vantage={**item.vantage, **({"wait": item.wait} if item.wait else {})},
             signals=[
                 OfferSignal(field=s.field, source=s.source.value, raw=s.raw[:2000], value=s.value)

@@ -16,7 +16,7 @@ from promowatch.clock import Clock
 from promowatch.config import Watchlist
 from promowatch.datadir import DataDir
 from promowatch.db.engine import open_database
-from promowatch.db.queries import due_products, sync_watchlist
+from promowatch.db.queries import due_products, page_validators, sync_watchlist
 
 QUEUE_KEY = "promowatch:offers:queue"  # spiders.redis_offers.QUEUE_KEY; no Scrapy import in the coordinator
 RUN_TTL = 7 * 24 * 3600  # a run's bookkeeping keys expire after a week
@@ -74,9 +74,15 @@ def enqueue_due(watchlist: Watchlist, data: DataDir, redis_url: str, *, clock: C
     urls: list[str] = []
     with sessions() as session:
         for retailer in watchlist.retailers:
-            for product in due_products(session, retailer, moment):
+            products = due_products(session, retailer, moment)
+            validators = page_validators(session, [p.id for p in products])
+            for product in products:
                 urls.append(product.url)
-                entries.append(json.dumps({"run": run, "retailer": retailer.slug, "url": product.url}))
+                known = validators.get(product.id)
+                entry: dict[str, object] = {"run": run, "retailer": retailer.slug, "url": product.url}
+                if known is not None:
+                    entry["validators"] = known.to_json()
+                entries.append(json.dumps(entry))
     server = redis.Redis.from_url(redis_url)
     with server.pipeline() as pipe:
         for start in range(0, len(entries), 1000):

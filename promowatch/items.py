@@ -28,6 +28,8 @@ class Capture:
     screenshot: bytes | None = None  # PNG, browser fetches only
     rendered_html: bytes | None = None  # the DOM as rendered, browser fetches only
     body_sha256: str | None = None  # set by the evidence pipeline
+    etag: str | None = None  # the page's validators, for a conditional re-check
+    last_modified: str | None = None
     screenshot_sha256: str | None = None
 
 

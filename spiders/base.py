@@ -14,6 +14,7 @@ from twisted.python.failure import Failure
 from promowatch.config import WatchedRetailer
 from promowatch.db.engine import open_database
 from promowatch.items import Capture
+from promowatch.revalidation import Validators, header_value
 from promowatch.runconfig import RunConfig
 
 
@@ -85,7 +86,14 @@ def capture(response: Response) -> Capture:
         if response.request is not None
         else {}
     )
-    media_type = (headers.get("Content-Type") or ["application/octet-stream"])[0].split(";")[0].strip()
+    # a 304 restates no body and may omit its validators: those it vouches for are the ones it was asked with
+    vouched: Validators | None = (
+        response.request.meta.get("revalidate")
+        if response.status == 304 and response.request is not None
+        else None
+    )
+    content_type = header_value(headers, "Content-Type") or (vouched.media_type if vouched else None)
+    media_type = (content_type or "application/octet-stream").split(";")[0].strip()
     return Capture(
         url=response.url,
         status=response.status,
@@ -94,6 +102,8 @@ def capture(response: Response) -> Capture:
         media_type=media_type,
         request_method=response.request.method if response.request is not None else "GET",
         request_headers=request_headers,
+        etag=header_value(headers, "ETag") or (vouched.etag if vouched else None),
+        last_modified=header_value(headers, "Last-Modified") or (vouched.last_modified if vouched else None),
     )
 
 

@@ -1,5 +1,6 @@
-"""Downloader middlewares for politeness and faults: back off when a shop asks us to, and recognise block and
-captcha pages so that a look which met one is stored as unknown, never as a real state of the offer."""
+"""Downloader middlewares for politeness and faults: back off when a shop asks us to, re-check a page
+conditionally, and recognise block and captcha pages so that a look which met one is stored as unknown, never as
+a real state of the offer."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+
+from promowatch.datadir import DataDir
+from promowatch.evidence.blobs import BlobStore, sha256_hex
+from promowatch.revalidation import Validators, conditional_headers
 
 BLOCKED_REASON = "blocked or captcha page"
 
@@ -174,3 +179,60 @@ class BlockPageMiddleware:
         if self.crawler.stats is not None and retailer:
             self.crawler.stats.inc_value(f"promowatch/{retailer}/blocked")
         raise BlockedPage(response)
+
+
+class RevalidationMiddleware:
+    """Conditional re-checks of product pages (``PROMOWATCH_CONDITIONAL_REQUESTS``).
+
+    A request whose meta ``revalidate`` holds the page's :class:`Validators` is sent with If-None-Match /
+    If-Modified-Since. A 304 answer goes on to the spider as the stored body it vouches for, keeping its own status
+    and headers, so the evidence says what the shop answered and the WARC gets a revisit record. When the stored
+    body is missing or damaged, the page is asked for again in full.
+    """
+
+    def __init__(self, crawler: Crawler, blobs: BlobStore, enabled: bool) -> None:
+        self.crawler = crawler
+        self.blobs = blobs
+        self.enabled = enabled
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        data = DataDir.resolve(
+            settings.get("PROMOWATCH_DATA_DIR") or None, settings.get("PROMOWATCH_DB") or None
+        )
+        return cls(crawler, BlobStore(data.blobs), settings.getbool("PROMOWATCH_CONDITIONAL_REQUESTS", True))
+
+    def process_request(self, request: Request) -> None:
+        validators: Validators | None = request.meta.get("revalidate")
+        if validators is None:
+            return
+        if not self.enabled or "playwright" in request.meta or not self.blobs.exists(validators.body_sha256):
+            request.meta["revalidate"] = None
+            return
+        for name, value in conditional_headers(validators).items():
+            request.headers.setdefault(name, value)
+        allowed = request.meta.get("handle_httpstatus_list", [])
+        request.meta["handle_httpstatus_list"] = [*allowed, 304]
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
+        validators: Validators | None = request.meta.get("revalidate")
+        if response.status != 304 or validators is None:
+            return response
+        try:
+            body: bytes | None = self.blobs.get(validators.body_sha256)
+        except OSError:
+            body = None
+        if body is None or sha256_hex(body) != validators.body_sha256:
+            full = request.replace(dont_filter=True)
+            for name in conditional_headers(validators):
+                del full.headers[name]
+            full.meta["revalidate"] = None
+            full.meta["handle_httpstatus_list"] = [
+                c for c in request.meta["handle_httpstatus_list"] if c != 304
+            ]
+            return full
+        retailer = request.meta.get("retailer")
+        if self.crawler.stats is not None and retailer:
+            self.crawler.stats.inc_value(f"promowatch/{retailer}/not_modified")
+        return response.replace(body=body, flags=[*response.flags, "revalidated"])

@@ -12,10 +12,11 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from promowatch.config import WatchedRetailer
-from promowatch.db.queries import due_products
+from promowatch.db.queries import due_products, page_validators
 from promowatch.domain import Availability, Offer, Signal, SignalSource
 from promowatch.extract import extract_offer
 from promowatch.items import OfferItem
+from promowatch.revalidation import Validators
 from spiders.base import WatchSpider, capture
 from spiders.browser import browser_gone, browser_meta, close_page, read_page, rendered_capture
 
@@ -49,18 +50,26 @@ class OffersSpider(WatchSpider):
         now = self.config.clock.now()
         for retailer in self.config.retailers:
             with self.sessions() as session:
-                urls = [p.url for p in due_products(session, retailer, now)]
-            for url in urls:
-                if retailer.profile.render == "browser":
-                    yield self.browser_request(retailer, url)
-                else:
-                    yield self.request(
-                        retailer,
-                        url,
-                        callback=self.parse_offer,
-                        errback=self.failed,
-                        meta={"product_url": url},
-                    )
+                products = due_products(session, retailer, now)
+                validators = page_validators(session, [p.id for p in products])
+                pages = [(p.url, validators.get(p.id)) for p in products]
+            for url, known in pages:
+                yield self.page_request(retailer, url, known)
+
+    def page_request(
+        self, retailer: WatchedRetailer, url: str, validators: Validators | None = None, **meta: Any
+    ) -> Request:
+        """A product page to read as the profile says: over HTTP (conditionally when its validators are known:
+        spiders.middlewares.RevalidationMiddleware) or in Chromium. ``meta``: bookkeeping that goes along."""
+        if retailer.profile.render == "browser":
+            return self.browser_request(retailer, url, carry=Request(url, meta=meta))
+        return self.request(
+            retailer,
+            url,
+            callback=self.parse_offer,
+            errback=self.failed,
+            meta={"product_url": url, "revalidate": validators, **meta},
+        )
 
     def browser_request(
         self, retailer: WatchedRetailer, url: str, attempt: int = 1, carry: Request | None = None

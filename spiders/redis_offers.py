@@ -13,6 +13,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy_redis.spiders import RedisMixin
 
+from promowatch.revalidation import Validators
 from spiders.offers import OffersSpider
 
 QUEUE_KEY = "promowatch:offers:queue"
@@ -46,19 +47,13 @@ class RedisOffersSpider(RedisMixin, OffersSpider):
             yield request
 
     def make_request_from_data(self, data: bytes) -> Request | None:
-        """A queue entry ``{"run", "retailer", "url"}`` -> the product page request of that run."""
+        """A queue entry ``{"run", "retailer", "url", "validators"}`` -> the product page request of that run."""
         entry = json.loads(data)
         retailer = self.config.watchlist.retailer(entry["retailer"])
+        known = entry.get("validators")
         # dont_filter (set by WatchSpider.request): the same page is re-checked run after run
-        if retailer.profile.render == "browser":
-            carry = Request(entry["url"], meta={"run": entry["run"]})
-            return self.browser_request(retailer, entry["url"], carry=carry)
-        return self.request(
-            retailer,
-            entry["url"],
-            callback=self.parse_offer,
-            errback=self.failed,
-            meta={"product_url": entry["url"], "run": entry["run"]},
+        return self.page_request(
+            retailer, entry["url"], Validators.from_json(known) if known else None, run=entry["run"]
         )
 
     def _run_of(self, response: Any) -> tuple[str, str] | None:

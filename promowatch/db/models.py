@@ -160,6 +160,10 @@ class OfferObservation(Base):
     render: Mapped[str] = mapped_column(String(16), default="http")  # http | browser
     evidence_sha256: Mapped[str | None] = mapped_column(String(64))
     screenshot_sha256: Mapped[str | None] = mapped_column(String(64))
+    # the page's validators (ETag, Last-Modified) for the next conditional re-check; not part of the chained
+    # record, which they predate: the WARC holds them as the shop sent them
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
     vantage: Mapped[dict[str, Any] | None]
     signals: Mapped[list[OfferSignal]] = relationship(
         back_populates="observation", cascade="all, delete-orphan", order_by="OfferSignal.id"

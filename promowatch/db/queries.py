@@ -6,15 +6,24 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from promowatch.config import WatchedRetailer, Watchlist
-from promowatch.db.models import AdSighting, Base, Product, Promotion, Retailer
+from promowatch.db.models import (
+    AdSighting,
+    Base,
+    EvidenceBlob,
+    OfferObservation,
+    Product,
+    Promotion,
+    Retailer,
+)
 from promowatch.evidence import chain
+from promowatch.revalidation import Validators
 
 # A swept promotion stays watched this long after its window ends or its last ad sighting, so that a finding
 # can close and the restock after the promotion is still seen.
@@ -179,3 +188,40 @@ def due_products(session: Session, watched: WatchedRetailer, now: datetime) -> l
             .order_by(Product.id)
         )
     )
+
+
+def page_validators(session: Session, product_ids: Sequence[int]) -> dict[int, Validators]:
+    """The validators of each product page's latest full HTTP read (200, or 304 for an earlier body), for a
+    conditional re-check. Pages whose latest read was redirected elsewhere or carried no validators get none."""
+    found: dict[int, Validators] = {}
+    for start in range(0, len(product_ids), 500):  # bound the IN lists
+        ids = product_ids[start : start + 500]
+        latest = (
+            select(func.max(OfferObservation.id))
+            .where(
+                OfferObservation.product_id.in_(ids),
+                OfferObservation.render == "http",
+                OfferObservation.http_status.in_((200, 304)),
+            )
+            .group_by(OfferObservation.product_id)
+        )
+        rows = session.execute(
+            select(
+                OfferObservation.product_id,
+                OfferObservation.evidence_sha256,
+                EvidenceBlob.media_type,
+                OfferObservation.etag,
+                OfferObservation.last_modified,
+            )
+            .join(Product, Product.id == OfferObservation.product_id)
+            .outerjoin(EvidenceBlob, EvidenceBlob.sha256 == OfferObservation.evidence_sha256)
+            .where(
+                OfferObservation.id.in_(latest),
+                OfferObservation.final_url == Product.url,
+                or_(OfferObservation.etag.is_not(None), OfferObservation.last_modified.is_not(None)),
+            )
+        )
+        for product_id, sha, media_type, etag, last_modified in rows:
+            if sha is not None:
+                found[product_id] = Validators(sha, media_type or "text/html", etag, last_modified)
+    return found

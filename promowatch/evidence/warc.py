@@ -129,7 +129,7 @@ class WarcRun:
             status_line, http_headers_for_archive(headers, len(body)), protocol="HTTP/1.1"
         )
         earlier = self._written.get(body_sha256)
-        if earlier is None and body_sha256 not in self.captured_before:
+        if status != 304 and earlier is None and body_sha256 not in self.captured_before:
             response = self._writer.create_warc_record(
                 url,
                 "response",
@@ -140,8 +140,14 @@ class WarcRun:
             )
             kind = "response"
         else:
-            # an unchanged page re-fetched: point at the first copy instead of storing it again
+            # an unchanged page re-fetched, or a 304 that vouched for the body held: point at the first copy
+            # instead of storing it again
             http = StatusAndHeaders(status_line, http_headers_for_archive(headers, 0), protocol="HTTP/1.1")
+            profile = (
+                self._writer.REVISIT_PROFILE
+            )  # .../revisit/identical-payload-digest, of the writer's version
+            if status == 304:  # the shop said the page had not changed (WARC 1.1 §6.7.3)
+                profile = profile.replace("identical-payload-digest", "server-not-modified")
             refers = {"WARC-Refers-To-Target-URI": earlier.uri if earlier else url}
             if earlier is not None:
                 refers["WARC-Refers-To-Date"] = earlier.date
@@ -151,7 +157,7 @@ class WarcRun:
                 http_headers=http,
                 warc_headers_dict={
                     "WARC-Date": date,
-                    "WARC-Profile": self._writer.REVISIT_PROFILE,
+                    "WARC-Profile": profile,
                     **refers,
                     "WARC-Payload-Digest": f"sha256:{body_sha256}",
                 },

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import struct
@@ -102,6 +103,19 @@ class FaultHandler(BaseHTTPRequestHandler):
                 .decode()
                 .encode("cp1252"),
             )
+        elif path == "/p/versioned":
+            # a page with validators that answers conditional requests, as most shop CDNs do
+            page = product("Versioniert", "SKU-versioned", self.server.versioned_stock)
+            etag = '"' + hashlib.sha256(page).hexdigest()[:16] + '"'
+            asked = self.headers.get("If-None-Match")
+            with self.server.lock:
+                self.server.conditional.append(asked)
+            if asked == etag:
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+            else:
+                self.send(200, page, ETag=etag, Last_Modified="Tue, 03 Nov 2026 08:00:00 GMT")
         elif path == "/p/gone":
             self.send(404, b"<h1>Not found</h1>")
         else:
@@ -121,6 +135,8 @@ class FaultServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.hits: Counter[str] = Counter()
         self.times: dict[str, list[float]] = {}
+        self.versioned_stock = "An Lager"  # what /p/versioned says; a test changes it to change the page
+        self.conditional: list[str | None] = []  # If-None-Match of each request for /p/versioned
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property

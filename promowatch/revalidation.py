@@ -1,0 +1,49 @@
+"""Conditional re-checks (RFC 9110 §13): a page's validators from its last full response, sent back as
+If-None-Match / If-Modified-Since. A shop that answers 304 Not Modified vouches that the page is the body
+promowatch already holds, so the look is read from that stored body and costs the shop no page."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What the last full response of a page said about its version, and which stored body it was."""
+
+    body_sha256: str
+    media_type: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "body_sha256": self.body_sha256,
+            "media_type": self.media_type,
+            "etag": self.etag,
+            "last_modified": self.last_modified,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Validators:
+        return cls(data["body_sha256"], data["media_type"], data.get("etag"), data.get("last_modified"))
+
+
+def conditional_headers(validators: Validators) -> dict[str, str]:
+    """The request headers that ask for the page only if it changed."""
+    headers = {}
+    if validators.etag:
+        headers["If-None-Match"] = validators.etag
+    if validators.last_modified:
+        headers["If-Modified-Since"] = validators.last_modified
+    return headers
+
+
+def header_value(headers: Mapping[str, Sequence[str]], name: str) -> str | None:
+    """One header's first value, by case-insensitive name, cut to what the database column holds."""
+    for key, values in headers.items():
+        if key.lower() == name.lower() and values:
+            return values[0][:200]
+    return None
