@@ -51,8 +51,9 @@ class CrawlSummary:
         counts = self.counts[slug]
         observed = counts["offer_observations"]
         unknown = f" ({counts['availability/unknown'] / observed:.0%} unknown)" if observed else ""
+        unchanged = f" ({counts['not_modified']} not modified)" if counts["not_modified"] else ""
         return (
-            f"{slug}: {counts['responses']} pages, {observed} offer observations{unknown}, "
+            f"{slug}: {counts['responses']} pages{unchanged}, {observed} offer observations{unknown}, "
             f"{counts['store_checks']} store checks"
         )
 
@@ -128,6 +129,7 @@ def crawl_step(
         counts = summary.counts[slug]
         for key in (
             "responses",
+            "not_modified",
             "fetch_failed",
             "offer_observations",
             "availability/unknown",

@@ -100,8 +100,9 @@ def sync_watchlist(session: Session, watchlist: Watchlist, now: datetime) -> Non
     """Write the watchlist's retailers, watched products and hand-entered promotions to the database."""
     rows = {r.slug: retailer_row(session, r) for r in watchlist.retailers}
     for retailer in watchlist.retailers:
-        for url in watched_urls(retailer):
-            product_row(session, rows[retailer.slug].id, url)
+        wanted = [{"retailer_id": rows[retailer.slug].id, "url": url} for url in watched_urls(retailer)]
+        for start in range(0, len(wanted), 500):  # one statement per 500 products, not a look-up each
+            insert_new(session, Product, wanted[start : start + 500], ["retailer_id", "url"])
     for entry in watchlist.promotions:
         row = rows[entry.retailer]
         product = product_row(session, row.id, entry.product_url)

@@ -9,13 +9,14 @@ crawled for real in subprocesses, one per run as cron would.
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 
 from promowatch.datadir import DataDir
 from promowatch.evidence.blobs import BlobStore
-from tests.ops.conftest import run_crawl_process, write_watchlist
+from tests.ops.conftest import PYTHON, ROOT, run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer
 
 OVERRIDES = {"AUTOTHROTTLE_ENABLED": False}
@@ -124,3 +125,20 @@ def test_missing_stored_body_is_not_asked_for_conditionally(
 
     assert fault_server.conditional == [None, None]
     assert looks(data)[1][0] == 200
+
+
+def test_run_summary_counts_pages_not_modified(tmp_path: Path, fault_server: FaultServer) -> None:
+    watchlist = write_watchlist(
+        tmp_path, fault_server.url, [fault_server.url + "/p/versioned", fault_server.url + "/p/ok"]
+    )
+    command = [str(Path(PYTHON).parent / "promowatch"), "run", "-w", str(watchlist), "--data-dir"]
+    lines = []
+    for _ in range(2):
+        run = subprocess.run(
+            [*command, str(tmp_path / "data")], cwd=ROOT, capture_output=True, text=True, timeout=120
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        lines.append(next(line for line in run.stdout.splitlines() if line.startswith("faulty:")))
+    # /p/ok sends no validators: it is fetched in full both times
+    assert "not modified" not in lines[0]
+    assert lines[1].startswith("faulty: 2 pages (1 not modified), 2 offer observations"), lines[1]
