@@ -58,6 +58,11 @@ def _echo(args: argparse.Namespace) -> Callable[[str], None]:
     return print
 
 
+def _interactive(args: argparse.Namespace) -> bool:
+    """A person watches: a live progress view on stderr (never under cron, a pipe or --quiet)."""
+    return not getattr(args, "quiet", False) and sys.stderr.isatty()
+
+
 # ---------------------------------------------------------------- commands
 
 
@@ -88,6 +93,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             clock=Clock.parse(args.now),
             retailers=tuple(args.retailer or ()),
             echo=_echo(args),
+            progress=_interactive(args),
         )
     return EXIT_FAILED if summary.failed_retailers else EXIT_OK
 
@@ -111,6 +117,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         retailers=tuple(args.retailer or ()),
         redis_url=_redis(args) if args.distributed else None,
         echo=_echo(args),
+        progress=_interactive(args),
     )
     return EXIT_FAILED if summary.failed else EXIT_OK
 

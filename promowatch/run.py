@@ -94,10 +94,11 @@ def crawl_step(
     retailers: tuple[str, ...] = (),
     redis_url: str | None = None,
     echo: Echo | None = print,
+    progress: bool = False,
 ) -> CrawlSummary:
     """Sync the watchlist to the database, crawl promotions, offers and stores once, then check the crawl's
     health (``crawl_unhealthy`` events for the ops tag). With ``redis_url`` the product pages go to the
-    scrapy-redis workers instead."""
+    scrapy-redis workers instead. ``progress``: a live view on stderr while it crawls."""
     from promowatch.crawl import browser_problem, crawl_settings, run_crawl
     from promowatch.health import check_crawl_health
 
@@ -113,7 +114,9 @@ def crawl_step(
         # the other shops are still crawled; the browser pages are stored as unknown with this reason
         warn(f"promowatch: error: {problem}")
         summary.failed_retailers += [s for s in chosen if watchlist.retailer(s).profile.render == "browser"]
-    settings = crawl_settings(watchlist, data, clock=clock, retailers=retailers)
+    settings = crawl_settings(
+        watchlist, data, clock=clock, retailers=retailers, overrides={"PROMOWATCH_PROGRESS": progress}
+    )
     if redis_url:
         from promowatch.distributed import run_distributed
 
@@ -215,13 +218,22 @@ def run_all(
     retailers: tuple[str, ...] = (),
     redis_url: str | None = None,
     echo: Echo = print,
+    progress: bool = False,
 ) -> RunSummary:
     """crawl -> evaluate -> notify under the data directory's lock, then one summary line per retailer."""
     with locked(data):
         # one clock for the three steps: evaluate and notify run after every look the crawl made, also on a
         # simulated clock, whose observation times run on from the same origin
         clock = Clock.parse(now)
-        crawl = crawl_step(watchlist, data, clock=clock, retailers=retailers, redis_url=redis_url, echo=None)
+        crawl = crawl_step(
+            watchlist,
+            data,
+            clock=clock,
+            retailers=retailers,
+            redis_url=redis_url,
+            echo=None,
+            progress=progress,
+        )
         evaluation = evaluate_step(watchlist, data, clock=clock, echo=None)
         delivery = notify_step(watchlist, data, clock=clock, echo=None)
     summary = RunSummary(crawl, evaluation, delivery)

@@ -41,6 +41,10 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.BlockPageMiddleware": 540,
 }
 
+# a live progress view on stderr for people at a terminal (PROMOWATCH_PROGRESS, set by the CLI)
+EXTENSIONS = {"promowatch.progress.CrawlProgress": 500}
+PROMOWATCH_PROGRESS = False
+
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.evidence.EvidencePipeline": 200,

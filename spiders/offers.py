@@ -16,6 +16,7 @@ from promowatch.db.queries import due_products, page_validators
 from promowatch.domain import Availability, Offer, Signal, SignalSource
 from promowatch.extract import extract_offer
 from promowatch.items import OfferItem
+from promowatch.progress import due_key
 from promowatch.revalidation import Validators
 from spiders.base import WatchSpider, capture
 from spiders.browser import browser_gone, browser_meta, close_page, read_page, rendered_capture
@@ -53,6 +54,8 @@ class OffersSpider(WatchSpider):
                 products = due_products(session, retailer, now)
                 validators = page_validators(session, [p.id for p in products])
                 pages = [(p.url, validators.get(p.id)) for p in products]
+            if self.crawler.stats is not None:
+                self.crawler.stats.set_value(due_key(retailer.slug), len(pages))
             for url, known in pages:
                 yield self.page_request(retailer, url, known)
 
