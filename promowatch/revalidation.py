@@ -41,9 +41,14 @@ def conditional_headers(validators: Validators) -> dict[str, str]:
     return headers
 
 
-def header_value(headers: Mapping[str, Sequence[str]], name: str) -> str | None:
-    """One header's first value, by case-insensitive name, cut to what the database column holds."""
+# what the database keeps of each validator; a longer one (no real server sends one) is not kept, since a cut
+# validator would never match again
+ETAG_MAX, LAST_MODIFIED_MAX = 200, 64
+
+
+def header_value(headers: Mapping[str, Sequence[str]], name: str, limit: int | None = None) -> str | None:
+    """One header's first value, by case-insensitive name; None when absent or longer than ``limit``."""
     for key, values in headers.items():
         if key.lower() == name.lower() and values:
-            return values[0][:200]
+            return values[0] if limit is None or len(values[0]) <= limit else None
     return None

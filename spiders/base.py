@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 from promowatch.config import WatchedRetailer
 from promowatch.db.engine import open_database
 from promowatch.items import Capture
-from promowatch.revalidation import Validators, header_value
+from promowatch.revalidation import ETAG_MAX, LAST_MODIFIED_MAX, Validators, header_value
 from promowatch.runconfig import RunConfig
 
 
@@ -102,8 +102,9 @@ def capture(response: Response) -> Capture:
         media_type=media_type,
         request_method=response.request.method if response.request is not None else "GET",
         request_headers=request_headers,
-        etag=header_value(headers, "ETag") or (vouched.etag if vouched else None),
-        last_modified=header_value(headers, "Last-Modified") or (vouched.last_modified if vouched else None),
+        etag=header_value(headers, "ETag", ETAG_MAX) or (vouched.etag if vouched else None),
+        last_modified=header_value(headers, "Last-Modified", LAST_MODIFIED_MAX)
+        or (vouched.last_modified if vouched else None),
     )
 
 

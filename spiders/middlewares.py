@@ -213,7 +213,8 @@ class RevalidationMiddleware:
         for name, value in conditional_headers(validators).items():
             request.headers.setdefault(name, value)
         allowed = request.meta.get("handle_httpstatus_list", [])
-        request.meta["handle_httpstatus_list"] = [*allowed, 304]
+        if 304 not in allowed:
+            request.meta["handle_httpstatus_list"] = [*allowed, 304]
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         validators: Validators | None = request.meta.get("revalidate")
@@ -228,9 +229,11 @@ class RevalidationMiddleware:
             for name in conditional_headers(validators):
                 del full.headers[name]
             full.meta["revalidate"] = None
-            full.meta["handle_httpstatus_list"] = [
-                c for c in request.meta["handle_httpstatus_list"] if c != 304
-            ]
+            allowed = [c for c in request.meta["handle_httpstatus_list"] if c != 304]
+            if allowed:
+                full.meta["handle_httpstatus_list"] = allowed
+            else:  # back to the spider's and the settings' allowed codes
+                del full.meta["handle_httpstatus_list"]
             return full
         retailer = request.meta.get("retailer")
         if self.crawler.stats is not None and retailer:

@@ -12,10 +12,18 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import pytest
 from warcio.archiveiterator import ArchiveIterator
 
 from promowatch.datadir import DataDir
 from promowatch.evidence.blobs import BlobStore
+from promowatch.revalidation import (
+    ETAG_MAX,
+    LAST_MODIFIED_MAX,
+    Validators,
+    conditional_headers,
+    header_value,
+)
 from tests.ops.conftest import PYTHON, ROOT, run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer
 
@@ -142,3 +150,33 @@ def test_run_summary_counts_pages_not_modified(tmp_path: Path, fault_server: Fau
     # /p/ok sends no validators: it is fetched in full both times
     assert "not modified" not in lines[0]
     assert lines[1].startswith("faulty: 2 pages (1 not modified), 2 offer observations"), lines[1]
+
+
+@pytest.mark.parametrize(
+    ("validators", "headers"),
+    [
+        pytest.param(
+            Validators("ab" * 32, "text/html", '"v1"', "Tue, 03 Nov 2026 08:00:00 GMT"),
+            {"If-None-Match": '"v1"', "If-Modified-Since": "Tue, 03 Nov 2026 08:00:00 GMT"},
+            id="etag-and-last-modified",
+        ),
+        pytest.param(
+            Validators("ab" * 32, "text/html", 'W/"weak"'), {"If-None-Match": 'W/"weak"'}, id="weak-etag-only"
+        ),
+        pytest.param(
+            Validators("ab" * 32, "text/html", None, "Tue, 03 Nov 2026 08:00:00 GMT"),
+            {"If-Modified-Since": "Tue, 03 Nov 2026 08:00:00 GMT"},
+            id="last-modified-only",
+        ),
+    ],
+)
+def test_conditional_headers(validators: Validators, headers: dict[str, str]) -> None:
+    # RFC 9110 §13.1.1-13.1.3: a client sends back the validators it was given, unchanged
+    assert conditional_headers(validators) == headers
+
+
+def test_an_overlong_validator_is_not_kept() -> None:
+    # a cut validator would never match again: keep none rather than a wrong one
+    headers = {"etag": ['"' + "x" * 300 + '"'], "Last-Modified": ["Tue, 03 Nov 2026 08:00:00 GMT"]}
+    assert header_value(headers, "ETag", ETAG_MAX) is None
+    assert header_value(headers, "last-modified", LAST_MODIFIED_MAX) == "Tue, 03 Nov 2026 08:00:00 GMT"
