@@ -1,6 +1,7 @@
 """Pure message formatting: an event's payload and a language in, a title and a body out.
 
-French, German and English templates; any other language (Italian included, for now) falls back to English.
+French, German, Italian and English templates (the languages of Swiss shoppers, and English for everyone else);
+any other language falls back to English.
 Scraped text (product names, promotion titles, store names) is escaped when the body is HTML.
 """
 
@@ -32,6 +33,13 @@ RULE_LABELS: dict[str, dict[str, str]] = {
         "price_mismatch": "Preis weicht von der Werbung ab",
         "reference_price_unsupported": "Vergleichspreis durch die Preisgeschichte nicht belegt",
         "delivery_overdue": "Lieferfrist nicht eingehalten",
+    },
+    "it": {
+        "unorderable_online": "non ordinabile online",
+        "store_stockout": "esaurito nelle filiali",
+        "price_mismatch": "prezzo diverso dalla pubblicità",
+        "reference_price_unsupported": "prezzo di riferimento non comprovato dallo storico dei prezzi",
+        "delivery_overdue": "termine di consegna non rispettato",
     },
 }
 
@@ -107,6 +115,31 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         "_online": (" online", ""),
         "_store": (" in der Filiale {store}", ""),
         "_price": (" zu {price} {currency}", ""),
+    },
+    "it": {
+        "restock": (
+            "Di nuovo disponibile: {product}",
+            "{product} è di nuovo disponibile{where}{price_text}.\n{url}",
+        ),
+        "stockout": ("Esaurito: {product}", "{product} è esaurito{where}.\n{url}"),
+        "price_drop": (
+            "Prezzo ribassato: {product}",
+            "{product} ora costa {price} {currency} (prima: {old_price} {currency}).\n{url}",
+        ),
+        "finding_opened": (
+            "Constatazione: {rule} – {promotion}",
+            "Azione «{promotion}» ({retailer}), pubblicizzata a {advertised_price} {currency}: {rule}.\n"
+            "{summary}\n{url}",
+        ),
+        "finding_closed": (
+            "Constatazione chiusa: {rule} – {promotion}",
+            "Azione «{promotion}» ({retailer}): «{rule}» non vale più dal {closed_at}.\n{url}",
+        ),
+        "crawl_unhealthy": ("Raccolta disturbata: {retailer}", "{summary}"),
+        "test": ("Test promowatch", "Questa è una notifica di prova di promowatch."),
+        "_online": (" online", ""),
+        "_store": (" nella filiale {store}", ""),
+        "_price": (" a {price} {currency}", ""),
     },
 }
 
