@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
-from promowatch.extract.page import classes
+from promowatch.extract.page import classes, is_hidden, shown_text
 from promowatch.extract.phrases import PhraseBook, normalise_text
 
 _CART_ATTRIBUTE = re.compile(
@@ -38,12 +38,17 @@ class BuyControl:
     enabled: bool
     why: str  # what made it disabled, or "enabled"
     awaiting_choice: bool = False  # disabled only until a size/colour is chosen (a script enables it)
+    sold_out_beside: bool = False  # disabled, with a hidden sold-out message in its buy box (a script picks)
 
 
 def buy_controls(
-    block: HtmlElement, book: PhraseBook, visible: Callable[[HtmlElement], bool]
+    block: HtmlElement, book: PhraseBook, visible: Callable[[HtmlElement], bool], *, states: bool = True
 ) -> list[BuyControl]:
-    """The visible add-to-cart controls in the product block, by label or by class/id/name."""
+    """The visible add-to-cart controls in the product block, by label or by class/id/name.
+
+    ``states=False`` skips reading the surroundings of disabled controls (for callers that only ask
+    whether there is a buy box).
+    """
     found: list[BuyControl] = []
     chooser: bool | None = None
     for element in block.xpath(_CONTROLS):
@@ -56,8 +61,10 @@ def buy_controls(
         if not by_label and (label in _BARE_BUY or normalise_text(element.text or "") in _BARE_BUY):
             # "Buy" alone names an order control only on a button, or on a link that adds to the cart
             by_label = element.tag != "a" or bool(_CART_LINK.search(element.get("href") or ""))
-        if element.tag == "a" and not by_label:
-            continue  # links named "cart" are usually the header's basket, not an order control
+        if element.tag == "a" and not by_label and (label or not by_attribute):
+            # links named "cart" are usually the header's basket, not an order control; a nameless link
+            # whose id says buy button is one drawn as an image
+            continue
         if not (by_label or by_attribute):
             continue
         if not by_label and _NOT_A_CONTROL.search(attributes):
@@ -68,10 +75,11 @@ def buy_controls(
         if not visible(element):
             continue
         enabled, why = _enabled(element)
-        if not enabled and chooser is None:
+        if not enabled and chooser is None and states:
             chooser = has_variant_chooser(block)
         awaiting = not enabled and bool(chooser or _AWAITING_CLASS.search(attributes.lower()))
-        found.append(BuyControl(label or attributes, enabled, why, awaiting))
+        beside = not enabled and states and _hidden_sold_out_beside(element, book)
+        found.append(BuyControl(label or attributes, enabled, why, awaiting and not beside, beside))
     return found
 
 
@@ -127,6 +135,31 @@ def has_variant_chooser(block: HtmlElement) -> bool:
 _NEGATIVE_LABELS = frozenset(
     {"out_of_stock", "sold_out", "temporarily_unavailable", "discontinued", "notify"}
 )
+
+
+def _hidden_sold_out_beside(control: HtmlElement, book: PhraseBook) -> bool:
+    """A hidden "sold out" / "no longer available" message in the control's buy box (three levels up).
+
+    Shops render both states of the buy box and let a script show one: a disabled button beside a hidden
+    sold-out message may be waiting for a size, or be the sold-out state itself.
+    """
+    box = control
+    for _ in range(3):
+        parent = box.getparent()
+        if parent is None:
+            break
+        box = parent
+    for element in box.iter():
+        if element is control or not isinstance(element.tag, str) or not is_hidden(element):
+            continue
+        words = normalise_text(shown_text(element))
+        if len(words) <= _MESSAGE_MAX and any(h.category in _SOLD_OUT for h in book.find(words)):
+            return True
+    return False
+
+
+_MESSAGE_MAX = 200
+_SOLD_OUT = frozenset({"out_of_stock", "sold_out", "temporarily_unavailable", "discontinued"})
 
 
 def _enabled(element: HtmlElement) -> tuple[bool, str]:

@@ -123,7 +123,9 @@ def extract_offer(
             node = node.getparent()
         return node is block
 
-    heading_element = _main_heading(block, visible)
+    og = opengraph(root)
+    titles = [t for t in (og.get("og:title"), root.findtext(".//title")) if t]
+    heading_element = _main_heading(block, visible, titles)
     heading = own_text(heading_element) if heading_element is not None else None
     if not (selectors and selectors.product_block):
         found_block, how = _product_block(block, heading_element, book, visible)
@@ -132,7 +134,6 @@ def extract_offer(
             found.add("product_block", SignalSource.TEXT, f"<{block.tag} class={block.get('class')!r}>", how)
 
     # ---- structured data: pick the main product, then its offer
-    og = opengraph(root)
     jsonld = jsonld_products(root)
     micro = microdata_products(root)
     main_ld, why_ld = _main_product(jsonld, url, heading, og.get("og:title"))
@@ -151,8 +152,9 @@ def extract_offer(
     text = normalise_text("".join(chunks))
     hits = [hit for hit in book.find(text) if _is_statement(text, hit)]
     controls = buy_controls(block, book, visible)
-    if not controls and block is not page:
-        # One add-to-cart on the whole page is the main product's, wherever the layout puts it.
+    if not controls and block is not page and not any(h.category in NEGATIVE for h in hits):
+        # One add-to-cart on the whole page is the main product's, wherever the layout puts it; not when the
+        # product block says it cannot be had (the lone button is then a sticky bar's or a bundle's).
         page_controls = buy_controls(page, book, lambda e: is_visible_in(e, page))
         if 0 < len({c.label for c in page_controls}) == 1 and len(page_controls) <= 2:
             controls = page_controls[:1]
@@ -339,14 +341,35 @@ def extract_offer(
             (
                 h
                 for h in book.find(page_text, ("discontinued",))
-                if _is_statement(page_text, h) and not _GENERIC_UNAVAILABLE.search(h.phrase)
+                if _is_statement(page_text, h)
+                and (
+                    not _GENERIC_UNAVAILABLE.search(h.phrase)
+                    or _NAMES_ITEM.search(page_text, max(0, h.start - 30), h.start)
+                )
             ),
             None,
         )
         if ended is not None:
             found.add("availability", SignalSource.TEXT, _snippet(page_text, ended), ended.category)
             availability = Availability.DISCONTINUED
-    orderable = _orderable(availability, structured, hits, controls, profile_button, listing)
+    # "we do not ship, pick up at our shop" still keeps a disabled button from counting as awaiting a
+    # choice above, but an order collected in the shop is an order
+    order_hits = [h for h in hits if not _ordered_for_pickup(text, h)]
+    if availability.buyable and profile_state is None and not {"in_stock", "limited"} & categories_of(hits):
+        refused = next((h for h in order_hits if h.category == "not_deliverable"), None)
+        refused_text = text
+        if refused is None and block is not page and _MAY_REFUSE.search(body):
+            # "This item cannot be purchased online" is often written in the description, below the block
+            page_text = page_text if page_text is not text else normalise_text(visible_text(page))
+            refused = _refused_online(page_text, book)
+            refused_text = page_text
+        if refused is not None:
+            # The buy box and the structured data speak of online stock, which the page's words deny.
+            found.add("orderable", SignalSource.TEXT, _snippet(refused_text, refused), refused.category)
+            order_hits.append(refused)
+            availability = Availability.UNKNOWN
+            reason = f"the page says '{refused.matched}' but shows a buy box or in-stock data"
+    orderable = _orderable(availability, structured, order_hits, controls, profile_button, listing)
     if (
         availability.unavailable
         and negatives_in({h.category for h in hits})
@@ -391,9 +414,20 @@ def extract_offer(
 # ---------------------------------------------------------------- main product and offer
 
 
-def _main_heading(block: HtmlElement, visible: Callable[[HtmlElement], bool]) -> HtmlElement | None:
+def _main_heading(
+    block: HtmlElement, visible: Callable[[HtmlElement], bool], titles: list[str]
+) -> HtmlElement | None:
+    """The product's title: the first visible h1 that is not a link's (a product tile's title is one).
+
+    Without one, an h2 whose text the document title repeats (shops that give h1 to their carousels).
+    """
     for heading in block.iter("h1"):
-        if visible(heading) and own_text(heading):
+        if visible(heading) and own_text(heading) and next(heading.iterancestors("a"), None) is None:
+            return heading
+    names = [normalise_text(t) for t in titles]
+    for heading in block.iter("h2"):
+        text = normalise_text(own_text(heading))
+        if len(text) > 3 and any(text in name for name in names) and visible(heading):
             return heading
     return None
 
@@ -410,7 +444,7 @@ def _product_block(
         return page, "page"
     node = heading.getparent()
     while node is not None and node is not page:
-        if buy_controls(node, book, visible):
+        if buy_controls(node, book, visible, states=False):
             return node, "ancestor of the heading holding the buy box"
         if price_nodes(node, book, visible, None):
             # The buy box may sit a few levels up, beside the title-and-price column.
@@ -418,7 +452,7 @@ def _product_block(
             for _ in range(3):
                 if upper is None or upper is page:
                     break
-                if buy_controls(upper, book, visible):
+                if buy_controls(upper, book, visible, states=False):
                     return upper, "ancestor of the heading holding the price and the buy box"
                 upper = upper.getparent()
             # Out-of-stock pages often have no buy box; take one level more for the stock line.
@@ -621,6 +655,10 @@ def _decide(
         return structured[0], None
     if "available_soon" in categories:
         return Availability.OUT_OF_STOCK, None
+    if disabled and any(c.sold_out_beside for c in controls):
+        return Availability.UNKNOWN, (
+            "the add-to-cart control is disabled beside a hidden sold-out message: the shop's script decides"
+        )
     if disabled:
         return Availability.UNKNOWN, "the add-to-cart control is disabled and nothing states the stock"
     return Availability.UNKNOWN, "no availability signal on the page"
@@ -650,6 +688,8 @@ def _orderable(
         if not any(c.enabled for c in controls):
             if not negatives_in(categories) and any(c.awaiting_choice for c in controls):
                 return None if availability is Availability.UNKNOWN else True
+            if not negatives_in(categories) and any(c.sold_out_beside for c in controls):
+                return None  # both states of the buy box are in the markup; the static page shows neither
             return False
         # An enabled button on a page whose stock cannot be told is not proof it can be ordered.
         return None if availability is Availability.UNKNOWN else True
@@ -733,13 +773,54 @@ def _sentence_end(text: str, position: int) -> int:
     return end + 1 if end >= 0 else position
 
 
-# "No longer available" outside the product block is as often a cart or wishlist message as a statement.
+# "No longer available" outside the product block is as often a cart or wishlist message as a statement;
+# "this product is no longer available" names the page's own product.
 _GENERIC_UNAVAILABLE = re.compile(r"avail|verfüg|dispon|dostęp")
+_NAMES_ITEM = re.compile(r"(?:this|the) (?:product|item|article) (?:is|has been) $")
 
 
 def _about_store_pickup(text: str, hit: PhraseHit) -> bool:
     """A stock phrase whose line speaks of store pickup or store stock, not of ordering online."""
     if hit.category not in NEGATIVE:
+        return False
+    start = text.rfind(" | ", 0, hit.start)
+    end = text.find(" | ", hit.end)
+    segment = text[start + 1 if start >= 0 else 0 : end if end >= 0 else len(text)]
+    return bool(_STORE_SCOPE.search(segment))
+
+
+# "this item cannot be purchased online": a refusal that names the page's own item, even inside a paragraph
+_THIS_ITEM = re.compile(r"(?:this|the) (?:product|item|article)(?: is)? $")
+
+
+# bytes test before the page's text is built for _refused_online (most pages say no such thing)
+_MAY_REFUSE = re.compile(
+    rb"(?:[Tt]his|[Tt]he) (?:product|item|article)(?: is)? (?:not|cannot|can ?not|unavail)[^<>]{0,30}"
+    rb"(?:online|deliver)"
+)
+
+
+def _refused_online(page_text: str, book: PhraseBook) -> PhraseHit | None:
+    """A sentence anywhere on the page saying this very item cannot be bought online."""
+    for hit in book.find(page_text, ("not_deliverable",)):
+        if _THIS_ITEM.search(page_text, max(0, hit.start - 30), hit.start) and not _ordered_for_pickup(
+            page_text, hit
+        ):
+            return hit
+    return None
+
+
+def categories_of(hits: list[PhraseHit]) -> set[str]:
+    """The phrase categories among the hits."""
+    return {h.category for h in hits}
+
+
+_SHIPPING_WORDS = re.compile(r"ship|deliver|versand|liefer|livr|envío|envio|spedi|verzend|wysył")
+
+
+def _ordered_for_pickup(text: str, hit: PhraseHit) -> bool:
+    """ "We do not ship ordered items. Pick up is at our shop": the order is collected, not refused."""
+    if hit.category != "not_deliverable" or not _SHIPPING_WORDS.search(hit.phrase):
         return False
     start = text.rfind(" | ", 0, hit.start)
     end = text.find(" | ", hit.end)

@@ -131,12 +131,15 @@ def is_other_section(element: HtmlElement) -> bool:
         return not (tag in _CONTENT_CHROME and _product_part(element))
     if element.get("role") in ("navigation", "banner", "contentinfo", "dialog"):
         return True
+    if tag in _CONTROL_TAGS:
+        return False  # a button's "modal" or "popup" class names what it opens, not a section it is in
     if _other_section_words(element.get("class"), element.get("id")):
         words = f"{element.get('class') or ''} {element.get('id') or ''}"
         return not (_WRAPPER_WORD.search(words) and _product_part(element))
     return False
 
 
+_CONTROL_TAGS = frozenset({"button", "input"})
 # Shops also use <header> and <aside> inside the product: the title's header, the buy box in an <aside>
 # beside the title. Such an element is part of the product, not the page chrome.
 _CONTENT_CHROME = frozenset({"header", "aside"})

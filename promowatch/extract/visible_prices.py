@@ -35,6 +35,7 @@ _SHIPPING = re.compile(
     r"s&h|shipping|delivery fee|versand|livraison|envío|envio|spedizione|verzending|wysyłka|доставка|"
     r"משלוח|送料|운송|배송비"
 )
+_COUNT_CLASS = re.compile(r"count|qty|quantity|sold|bought", re.IGNORECASE)
 _UNIT_PRICE = re.compile(
     r"/\s*(?:kg|g|l|ml|100\s?g|100\s?ml|m|m2|m²|st|stk|unit|each)\b|per\s+(?:kg|lb|oz|100)"
 )
@@ -79,6 +80,10 @@ def price_nodes(
         amount, currency = parse_amount_in(raw, None, country)
         if amount is None or amount <= 0:
             continue
+        if currency is None and _COUNT_CLASS.search(
+            f"{element.get('class') or ''} {element.get('id') or ''}"
+        ):
+            continue  # "price_buy_count: 29 bought", "price-qty": a number of items, not money
         taken.add(id(element))
         keep.append(element)
         accepted.append(PriceNode(element, raw, amount, currency, _kind(element, raw, book)))
