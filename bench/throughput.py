@@ -3,8 +3,10 @@
     .venv/bin/python bench/throughput.py [--products 2000] [--stores 50] [--redis URL]
 
 Prints offer checks/s, store checks/s, CPU s per 1,000 checks, peak RSS, database bytes per 1,000 observations,
-bytes added per 1,000 unchanged checks, for one worker and (with --redis or $PROMOWATCH_TEST_REDIS) two
-scrapy-redis workers, and a bare Scrapy spider fetching the same pages (no extraction, no storage).
+bytes added per 1,000 unchanged checks (re-checked conditionally: the shop answers 304), for one worker reading
+pages in its own process (the default), one worker with a pool of reading processes ("auto"), and (with --redis
+or $PROMOWATCH_TEST_REDIS) two scrapy-redis workers, and a bare Scrapy spider fetching the same pages (no
+extraction, no storage). CPU and peak RSS include the reading processes.
 Targets: end-to-end >= 50 % of bare, >= 250 offer checks/s (1 worker), >= 2,000 store observations/s,
 peak RSS < 250 MB for 20,000 checks.
 """
@@ -12,6 +14,7 @@ peak RSS < 250 MB for 20,000 checks.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -22,7 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 ROOT = Path(__file__).resolve().parents[1]
+OBSERVED = "promowatch/bench-shop/offer_observations"
 PROFILE = ROOT / "bench" / "sites" / "bench-shop.toml"
 # The bench profile (bench/sites/bench-shop.toml) lets its download slot take 32 requests at once with no delay;
 # both the bare spider and the promowatch crawls run with these same settings, so the ratio compares like
@@ -41,16 +47,19 @@ FAST = {**SHARED, "PROMOWATCH_COMMIT_EVERY": 100, "PROMOWATCH_COMMIT_SECONDS": 1
 
 
 def measured(command: list[str]) -> tuple[float, float, float, str]:
-    """Run ``command``; wall seconds, CPU seconds, peak RSS in MB, stdout.
+    """Run ``command``; wall seconds, CPU seconds (its extraction processes included), peak RSS in MB, stdout.
 
-    Peak RSS is the child's own high-water mark (VmHWM), read while it runs: ``ru_maxrss`` of a child
-    started by fork/vfork also counts the parent's memory at the fork, here the demo shop's page cache.
+    Peak RSS is the child's own high-water mark (VmHWM), read while it runs (``ru_maxrss`` of a child started
+    by fork/vfork also counts the parent's memory at the fork, here the demo shop's page cache), plus the
+    largest summed RSS its own children (extraction processes) reached.
     """
     started = time.monotonic()
-    peak_kb = 0
+    peak_kb = children_kb = 0
+    children_cpu: dict[int, float] = {}
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.DEVNULL)
         status_file = Path(f"/proc/{process.pid}/status")
+        tree = psutil.Process(process.pid)
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
             if pid:
@@ -59,15 +68,24 @@ def measured(command: list[str]) -> tuple[float, float, float, str]:
                 for line in status_file.read_text().splitlines():
                     if line.startswith("VmHWM:"):
                         peak_kb = max(peak_kb, int(line.split()[1]))
-            except (OSError, ValueError):
+                now_kb = 0
+                for child in tree.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        now_kb += child.memory_info().rss // 1024
+                        times = child.cpu_times()
+                        children_cpu[child.pid] = times.user + times.system
+                children_kb = max(children_kb, now_kb)
+            except (OSError, ValueError, psutil.Error):
                 pass
             time.sleep(0.05)
+        peak_kb += children_kb
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode()
     if process.returncode != 0:
         raise SystemExit(f"{command} failed with {process.returncode}")
-    return time.monotonic() - started, usage.ru_utime + usage.ru_stime, peak_kb / 1024, text
+    cpu = usage.ru_utime + usage.ru_stime + sum(children_cpu.values())
+    return time.monotonic() - started, cpu, peak_kb / 1024, text
 
 
 def size_of(path: Path) -> int:
@@ -93,9 +111,9 @@ def growth(before: dict[str, int], after: dict[str, int], checks: int) -> str:
     )
 
 
-def runner(watchlist: Path, data: Path, spiders: str) -> list[str]:
+def runner(watchlist: Path, data: Path, spiders: str, **settings: object) -> list[str]:
     command = [sys.executable, "-m", "tests.ops.runner", str(watchlist), str(data), "--spiders", spiders]
-    for key, value in FAST.items():
+    for key, value in {**FAST, **settings}.items():
         command += ["--set", f"{key}={json.dumps(value)}"]
     return command
 
@@ -172,10 +190,23 @@ def main() -> None:
     wall, cpu, rss, _ = measured([sys.executable, __file__, "--bare", str(work / "urls.txt")])
     base = row("bare scrapy (fetch only)", args.products, wall, cpu, rss)
 
-    data = work / "one"
-    wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))
+    wall, cpu, rss, out = measured(
+        runner(watchlist, work / "pool", "offers", PROMOWATCH_EXTRACT_PROCESSES="auto")
+    )
     stats = json.loads(out.strip().splitlines()[-1])["stats"]
-    offers = int(stats.get("promowatch/bench-shop/offer_observations", 0))
+    offers = int(stats.get(OBSERVED, 0))
+    row(
+        f"1 worker + {stats.get('promowatch/extract_processes', 0)} reading process",
+        offers,
+        wall,
+        cpu,
+        rss,
+        f"({offers / wall / base['rate']:.0%} of bare)",
+    )
+
+    data = work / "one"  # the default: pages read in the crawl's own process
+    wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))
+    offers = int(json.loads(out.strip().splitlines()[-1])["stats"].get(OBSERVED, 0))
     one = row(
         "1 worker: offer checks", offers, wall, cpu, rss, f"({offers / wall / base['rate']:.0%} of bare)"
     )
@@ -191,9 +222,7 @@ def main() -> None:
         return
     before = storage(data)
     wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))
-    again = int(
-        json.loads(out.strip().splitlines()[-1])["stats"].get("promowatch/bench-shop/offer_observations", 0)
-    )
+    again = int(json.loads(out.strip().splitlines()[-1])["stats"].get(OBSERVED, 0))
     row("1 worker: unchanged re-check", again, wall, cpu, rss, growth(before, storage(data), again))
 
     before_bytes = size_of(data)

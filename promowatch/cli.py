@@ -58,6 +58,21 @@ def _echo(args: argparse.Namespace) -> Callable[[str], None]:
     return print
 
 
+def _processes(value: str) -> str | int:
+    """``--extract-processes``: a number of processes, or "auto"."""
+    if value.strip().lower() == "auto":
+        return "auto"
+    if not value.strip().isdigit():
+        raise argparse.ArgumentTypeError(f'a number of processes or "auto", got {value!r}')
+    return int(value)
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The Scrapy settings a command's options set for its crawl."""
+    processes = getattr(args, "extract_processes", None)
+    return {} if processes is None else {"PROMOWATCH_EXTRACT_PROCESSES": processes}
+
+
 def _interactive(args: argparse.Namespace) -> bool:
     """A person watches: a live progress view on stderr (never under cron, a pipe or --quiet)."""
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
@@ -94,6 +109,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             retailers=tuple(args.retailer or ()),
             echo=_echo(args),
             progress=_interactive(args),
+            overrides=_overrides(args),
         )
     return EXIT_FAILED if summary.failed_retailers else EXIT_OK
 
@@ -118,6 +134,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         redis_url=_redis(args) if args.distributed else None,
         echo=_echo(args),
         progress=_interactive(args),
+        overrides=_overrides(args),
     )
     return EXIT_FAILED if summary.failed else EXIT_OK
 
@@ -126,7 +143,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from promowatch.distributed import run_worker
 
     stats = run_worker(
-        _watchlist(args), _data(args), _redis(args), clock=Clock.parse(args.now), idle_exit=args.idle_exit
+        _watchlist(args),
+        _data(args),
+        _redis(args),
+        clock=Clock.parse(args.now),
+        idle_exit=args.idle_exit,
+        overrides=_overrides(args),
     )
     _echo(args)(f"worker stopped: {stats.get('item_scraped_count', 0)} product pages checked")
     return EXIT_OK
@@ -315,6 +337,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("run", cmd_run, "crawl, evaluate and notify: what cron runs"),
     ):
         command = add(name, handler, text)
+        if name == "crawl":
+            crawl_command = command
+        else:
+            run_command = command
         command.add_argument("--retailer", action="append", help="only this retailer (repeatable)")
         if name == "run":
             command.add_argument(
@@ -323,6 +349,15 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--redis", help="Redis URL of the work queue (default: $PROMOWATCH_REDIS)")
     worker = add("worker", cmd_worker, "check product pages from the shared queue (scrapy-redis)")
     worker.add_argument("--redis", help="Redis URL of the work queue (default: $PROMOWATCH_REDIS)")
+    for command in (crawl_command, run_command, worker):
+        command.add_argument(
+            "--extract-processes",
+            type=_processes,
+            default=os.environ.get("PROMOWATCH_EXTRACT_PROCESSES") or None,
+            metavar="N|auto",
+            help="read pages in N extra processes, auto: one per core beyond the crawl's own "
+            "(default: $PROMOWATCH_EXTRACT_PROCESSES, else 0; only for crawls of 500 pages or more)",
+        )
     worker.add_argument(
         "--idle-exit", type=int, default=0, help="stop after this many idle seconds (0: never)"
     )

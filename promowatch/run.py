@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from promowatch.clock import Clock
 from promowatch.config import ConfigError, Watchlist
@@ -95,10 +95,12 @@ def crawl_step(
     redis_url: str | None = None,
     echo: Echo | None = print,
     progress: bool = False,
+    overrides: dict[str, Any] | None = None,
 ) -> CrawlSummary:
     """Sync the watchlist to the database, crawl promotions, offers and stores once, then check the crawl's
     health (``crawl_unhealthy`` events for the ops tag). With ``redis_url`` the product pages go to the
-    scrapy-redis workers instead. ``progress``: a live view on stderr while it crawls."""
+    scrapy-redis workers instead. ``progress``: a live view on stderr while it crawls; ``overrides``: Scrapy
+    settings of this run."""
     from promowatch.crawl import browser_problem, crawl_settings, run_crawl
     from promowatch.health import check_crawl_health
 
@@ -115,7 +117,11 @@ def crawl_step(
         warn(f"promowatch: error: {problem}")
         summary.failed_retailers += [s for s in chosen if watchlist.retailer(s).profile.render == "browser"]
     settings = crawl_settings(
-        watchlist, data, clock=clock, retailers=retailers, overrides={"PROMOWATCH_PROGRESS": progress}
+        watchlist,
+        data,
+        clock=clock,
+        retailers=retailers,
+        overrides={**(overrides or {}), "PROMOWATCH_PROGRESS": progress},
     )
     if redis_url:
         from promowatch.distributed import run_distributed
@@ -219,6 +225,7 @@ def run_all(
     redis_url: str | None = None,
     echo: Echo = print,
     progress: bool = False,
+    overrides: dict[str, Any] | None = None,
 ) -> RunSummary:
     """crawl -> evaluate -> notify under the data directory's lock, then one summary line per retailer."""
     with locked(data):
@@ -233,6 +240,7 @@ def run_all(
             redis_url=redis_url,
             echo=None,
             progress=progress,
+            overrides=overrides,
         )
         evaluation = evaluate_step(watchlist, data, clock=clock, echo=None)
         delivery = notify_step(watchlist, data, clock=clock, echo=None)

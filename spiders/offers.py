@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 from scrapy import Request
+from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from promowatch.config import WatchedRetailer
 from promowatch.db.queries import due_products, page_validators
 from promowatch.domain import Availability, Offer, Signal, SignalSource
-from promowatch.extract import extract_offer
 from promowatch.items import OfferItem
 from promowatch.progress import due_key
 from promowatch.revalidation import Validators
 from spiders.base import WatchSpider, capture
 from spiders.browser import browser_gone, browser_meta, close_page, read_page, rendered_capture
+from spiders.readers import PageReader
 
 # a page whose Chromium crashed or was killed under it is opened again this many times before it is unknown
 BROWSER_ATTEMPTS = 3
@@ -46,18 +47,32 @@ CARRIED_META = ("run",)
 
 class OffersSpider(WatchSpider):
     name = "offers"
+    reader: PageReader
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.reader = PageReader.from_settings(crawler.settings)
+        return spider
+
+    def closed(self, reason: str) -> None:
+        self.reader.close()
 
     async def start(self) -> AsyncIterator[Request]:
         now = self.config.clock.now()
+        work: list[tuple[WatchedRetailer, str, Validators | None]] = []
         for retailer in self.config.retailers:
             with self.sessions() as session:
                 products = due_products(session, retailer, now)
                 validators = page_validators(session, [p.id for p in products])
-                pages = [(p.url, validators.get(p.id)) for p in products]
+            work += [(retailer, p.url, validators.get(p.id)) for p in products]
             if self.crawler.stats is not None:
-                self.crawler.stats.set_value(due_key(retailer.slug), len(pages))
-            for url, known in pages:
-                yield self.page_request(retailer, url, known)
+                self.crawler.stats.set_value(due_key(retailer.slug), len(products))
+        self.reader.expect(sum(1 for r, _, _ in work if r.profile.render != "browser"))
+        if self.reader.pooled and self.crawler.stats is not None:
+            self.crawler.stats.set_value("promowatch/extract_processes", self.reader.processes)
+        for retailer, url, known in work:
+            yield self.page_request(retailer, url, known)
 
     def page_request(
         self, retailer: WatchedRetailer, url: str, validators: Validators | None = None, **meta: Any
@@ -91,7 +106,7 @@ class OffersSpider(WatchSpider):
             retailer, url, callback=self.parse_rendered, errback=self.failed_rendered, meta=meta
         )
 
-    def parse_offer(self, response: Response) -> Iterator[OfferItem | Request]:
+    async def parse_offer(self, response: Response) -> AsyncIterator[OfferItem | Request]:
         request = response.request
         assert request is not None
         self.seen(response)
@@ -100,7 +115,7 @@ class OffersSpider(WatchSpider):
         if moved_elsewhere(product_url, response.url):
             offer = unknown_offer(product_url, f"redirected to another page: {response.url}", response.url)
         else:
-            offer = extract_offer(response.body, response.url, retailer.profile)
+            offer = await self.reader.read(response.body, response.url, retailer.profile)
             if retailer.profile.render == "auto" and offer.availability is Availability.UNKNOWN:
                 # the page may fill its stock line in with JavaScript: read it again as a shopper sees it
                 self.count(retailer.slug, "auto_to_browser")
@@ -163,7 +178,7 @@ class OffersSpider(WatchSpider):
         if moved_elsewhere(product_url, response.url):
             offer = unknown_offer(product_url, f"redirected to another page: {response.url}", response.url)
         else:
-            offer = extract_offer(rendered.html, response.url, retailer.profile)
+            offer = await self.reader.read(rendered.html, response.url, retailer.profile)
             if not rendered.waited:
                 # before its condition is met a page shows placeholders (a disabled button, "chargement…"):
                 # not what a shopper would see, so neither availability nor orderability is read from it

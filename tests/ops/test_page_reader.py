@@ -1,0 +1,94 @@
+"""Product pages read in a pool of processes: the same offers as read in the crawl's own process, and a killed
+pool worker loses no page.
+
+Source of the pages: tests/ops/faultserver.py's product page (JSON-LD, price box, stock line, cart button),
+crawled for real; the reader is also driven directly with a real process pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from promowatch.domain import Availability
+from promowatch.extract import extract_offer
+from spiders.readers import PageReader, reader_processes
+from tests.ops.conftest import run_crawl_process, write_watchlist
+from tests.ops.faultserver import FaultServer, product
+
+
+@pytest.mark.parametrize(
+    ("value", "cores", "processes"),
+    [
+        pytest.param("auto", 2, 1, id="auto-on-two-cores"),
+        pytest.param("auto", 1, 0, id="auto-on-one-core-reads-in-process"),
+        pytest.param("auto", 64, 8, id="auto-at-most-eight"),
+        pytest.param("3", 2, 3, id="a-number"),
+        pytest.param(0, 8, 0, id="zero-reads-in-process"),
+    ],
+)
+def test_reader_processes(value: object, cores: int, processes: int) -> None:
+    assert reader_processes(value, cores) == processes
+
+
+def test_reader_processes_refuses_a_word() -> None:
+    with pytest.raises(ValueError, match="PROMOWATCH_EXTRACT_PROCESSES"):
+        reader_processes("many")
+
+
+def test_a_killed_pool_worker_loses_no_page() -> None:
+    pages = [
+        product(f"Kaffeemaschine {n}", f"SKU-{n}", "Ausverkauft" if n % 2 else "An Lager") for n in range(4)
+    ]
+    urls = [f"http://127.0.0.1:9/p/{n}" for n in range(4)]
+
+    async def read_all() -> list[object]:
+        reader = PageReader(processes=1, min_pages=2)
+        reader.expect(4)
+        try:
+            offers = [await reader.read(pages[0], urls[0], None)]
+            assert reader.pool is not None
+            for worker in list(reader.pool._processes.values()):  # what an OOM killer would do
+                os.kill(worker.pid, signal.SIGKILL)
+            offers += [
+                await reader.read(page, url, None) for page, url in zip(pages[1:], urls[1:], strict=True)
+            ]
+            assert reader.pool is not None  # a new pool took over after the broken one
+            return offers
+        finally:
+            reader.close()
+
+    offers = asyncio.run(read_all())
+    assert offers == [extract_offer(page, url, None) for page, url in zip(pages, urls, strict=True)]
+    assert offers[0].availability is Availability.IN_STOCK  # the pages are read, not left unknown
+
+
+def test_pool_reads_what_the_crawl_process_reads(tmp_path: Path, fault_server: FaultServer) -> None:
+    pages = [fault_server.url + f"/p/item-{n}" for n in range(12)] + [fault_server.url + "/p/charset"]
+
+    def crawl(name: str, processes: int) -> list[tuple[str, str, str | None, str | None]]:
+        """The looks of one crawl, after checking it read in a pool exactly when asked to."""
+        where = tmp_path / name
+        watchlist = write_watchlist(where, fault_server.url, pages)
+        result, summary = run_crawl_process(
+            watchlist,
+            where / "data",
+            overrides={"PROMOWATCH_EXTRACT_PROCESSES": processes, "PROMOWATCH_EXTRACT_POOL_PAGES": 10},
+            spiders="offers",
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert summary["stats"].get("promowatch/extract_processes", 0) == processes  # type: ignore[union-attr]
+        with sqlite3.connect(where / "data" / "promowatch.db") as db:
+            return db.execute(
+                "select p.url, o.availability, o.price, group_concat(s.raw, '|') from offer_observations o"
+                " join products p on p.id = o.product_id join offer_signals s on s.observation_id = o.id"
+                " group by o.id order by p.url"
+            ).fetchall()
+
+    in_process, pooled = crawl("here", 0), crawl("pool", 1)
+    assert len(pooled) == len(pages) and pooled == in_process
