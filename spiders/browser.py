@@ -1,7 +1,7 @@
 """Reading product pages as a shopper sees them: Chromium through scrapy-playwright.
 
-The download handler opens the page (profile actions run as PageMethods); the spider's callback then waits for
-the profile's condition with one deadline, takes the screenshot and the rendered DOM, and always closes the page.
+The download handler opens the page; the spider's callback then performs the profile's actions, waits for the
+profile's condition with one deadline, takes the screenshot and the rendered DOM, and always closes the page.
 A page that never reaches its condition is read as it stands and its wait outcome says why, so extraction can
 answer ``unknown`` with the reason instead of guessing.
 """
@@ -28,7 +28,6 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.settings import BaseSettings
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
-from scrapy_playwright.page import PageMethod
 
 from promowatch.config import BrowserOptions, WatchedRetailer
 from promowatch.items import Capture
@@ -82,21 +81,23 @@ def playwright_selector(selector: str) -> str:
     return selector
 
 
-def page_methods(options: BrowserOptions) -> list[PageMethod]:
-    """The profile's actions ({click}, {fill}, {wait}) as PageMethods, bounded by the profile's timeout."""
-    methods = []
+async def perform_actions(page: Page, options: BrowserOptions) -> None:
+    """The profile's actions ({click}, {fill}, {wait}) in order, each bounded by the profile's timeout.
+
+    A click on what the page does not show is skipped: a cookie banner is accepted on the first page of a
+    browser context and not shown again on the next ones. A fill needs its field (a postcode or a store the look
+    depends on): a missing one makes the look unknown with the reason."""
     for action in options.actions:
         ((verb, argument),) = action.items()
         if verb == "click":
-            methods.append(PageMethod("click", playwright_selector(argument), timeout=options.timeout_ms))
+            target = page.locator(playwright_selector(argument)).first
+            if await target.is_visible():
+                await target.click(timeout=options.timeout_ms)
         elif verb == "fill":
             selector, text = argument
-            methods.append(
-                PageMethod("fill", playwright_selector(selector), text, timeout=options.timeout_ms)
-            )
+            await page.fill(playwright_selector(selector), text, timeout=options.timeout_ms)
         elif verb == "wait":
-            methods.append(PageMethod("wait_for_timeout", int(argument)))
-    return methods
+            await page.wait_for_timeout(int(argument))
 
 
 def browser_meta(retailer: WatchedRetailer) -> dict[str, Any]:
@@ -119,7 +120,6 @@ def browser_meta(retailer: WatchedRetailer) -> dict[str, Any]:
         # a rendered page's latency is mostly Chromium's own work (scripts, layout), not the server's load:
         # AutoThrottle would read it as a slow server; the profile's concurrency and delay bound these requests
         "autothrottle_dont_adjust_delay": True,
-        "playwright_page_methods": page_methods(options),
         META_OPTIONS: options,
     }
 
@@ -240,8 +240,10 @@ async def wait_for_condition(page: Page, options: BrowserOptions, seen: list[str
 
 
 async def read_page(page: Page, request: Request) -> Rendered:
-    """Wait, then take the rendered DOM and (when the profile wants it) a full-page screenshot."""
+    """Act (accept the cookie banner, choose a store), wait, then take the rendered DOM and (when the profile
+    wants it) a full-page screenshot."""
     options: BrowserOptions = request.meta[META_OPTIONS]
+    await perform_actions(page, options)
     waited, outcome = await wait_for_condition(page, options, request.meta.get(META_SEEN, []))
     html = (await page.content()).encode("utf-8")
     shot = (

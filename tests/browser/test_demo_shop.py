@@ -4,11 +4,13 @@ with render = "browser" reads them and the same profile with render = "http" say
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from promowatch.datadir import DataDir
 from promowatch.demo.scenarios import DEFAULT_START, scenario
 from promowatch.demo.shop import DemoShop
 from tests.browser.crawling import crawl, observations, write_demo_watchlist
@@ -46,3 +48,33 @@ def test_scenario_e_is_read_in_the_browser_only(
         assert stock_calls == 1  # the page's own script asked the stock API, once
     else:
         assert stock_calls == 0
+
+
+def test_cookie_banner_is_accepted_once_per_context(tmp_path: Path) -> None:
+    # demo-shop.toml: actions = [{ click = "#cookie-accept" }]; the first page shows the banner and the click
+    # accepts it, the next page of the same browser context does not show it and the click is skipped
+    first, second = scenario("e"), scenario("a")
+    moment = DEFAULT_START + timedelta(days=3, hours=2)
+    with DemoShop(DEFAULT_START) as shop:
+        shop.set_clock(moment)
+        watchlist = write_demo_watchlist(
+            tmp_path, shop.url, [first.path, second.path], concurrency=1, stores=False
+        )
+        result = crawl(watchlist, tmp_path / "data", now=moment.isoformat())
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = observations(tmp_path / "data")
+    for item in (first, second):
+        assert seen[item.path]["availability"] != "unknown", seen[item.path]
+        assert seen[item.path]["wait"].endswith(("ms", "s")), seen[item.path]
+    blobs = DataDir.resolve(str(tmp_path / "data"), None).blobs
+    banners = [
+        match.group(0)
+        for blob in blobs.rglob("*")
+        if blob.is_file()
+        for match in re.finditer(rb"<div[^>]*id=\"cookie-banner\"[^>]*>", blob.read_bytes())
+    ]
+    # each page as served shows the banner; each page as rendered (the DOM kept as evidence) has it hidden:
+    # the first by the click, the later ones (the profile's canary too) by the consent cookie the click set
+    pages = len(seen)
+    assert pages >= 2 and len(banners) == 2 * pages, banners
+    assert sum(b" hidden" in tag for tag in banners) == pages, banners

@@ -13,7 +13,6 @@ from spiders.browser import (
     browser_executable,
     context_headers,
     describe,
-    page_methods,
     playwright_selector,
     should_block,
 )
@@ -65,19 +64,6 @@ def test_profile_selectors_become_playwright_selectors(profile_selector: str, ex
 )
 def test_resource_blocking(options: BrowserOptions, resource_type: str, url: str, blocked: bool) -> None:
     assert should_block(options, resource_type, url, PAGE) is blocked
-
-
-def test_actions_become_page_methods_in_order() -> None:
-    options = BrowserOptions(
-        actions=({"click": "#cookies .accept"}, {"fill": ["#postcode", "1003"]}, {"wait": 250}),
-        timeout_ms=4000,
-    )
-    methods = [(m.method, m.args, m.kwargs) for m in page_methods(options)]
-    assert methods == [
-        ("click", ("#cookies .accept",), {"timeout": 4000}),
-        ("fill", ("#postcode", "1003"), {"timeout": 4000}),
-        ("wait_for_timeout", (250,), {}),
-    ]
 
 
 @pytest.mark.parametrize(
