@@ -332,15 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
         return command
 
     add("check-config", cmd_check_config, "validate the watchlist and its site profiles without crawling")
+    crawling: list[argparse.ArgumentParser] = []  # the commands that crawl: crawl, run (and worker)
     for name, handler, text in (
         ("crawl", cmd_crawl, "crawl promotions, product pages and store stock of the watched retailers"),
         ("run", cmd_run, "crawl, evaluate and notify: what cron runs"),
     ):
         command = add(name, handler, text)
-        if name == "crawl":
-            crawl_command = command
-        else:
-            run_command = command
+        crawling.append(command)
         command.add_argument("--retailer", action="append", help="only this retailer (repeatable)")
         if name == "run":
             command.add_argument(
@@ -349,7 +347,7 @@ def build_parser() -> argparse.ArgumentParser:
             command.add_argument("--redis", help="Redis URL of the work queue (default: $PROMOWATCH_REDIS)")
     worker = add("worker", cmd_worker, "check product pages from the shared queue (scrapy-redis)")
     worker.add_argument("--redis", help="Redis URL of the work queue (default: $PROMOWATCH_REDIS)")
-    for command in (crawl_command, run_command, worker):
+    for command in (*crawling, worker):
         command.add_argument(
             "--extract-processes",
             type=_processes,

@@ -47,7 +47,7 @@ DOWNLOADER_MIDDLEWARES = {
 }
 
 # a live progress view on stderr for people at a terminal (PROMOWATCH_PROGRESS, set by the CLI)
-EXTENSIONS = {"promowatch.progress.CrawlProgress": 500}
+EXTENSIONS = {"spiders.progress.CrawlProgress": 500}
 PROMOWATCH_PROGRESS = False
 
 ITEM_PIPELINES = {

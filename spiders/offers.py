@@ -16,10 +16,10 @@ from promowatch.config import WatchedRetailer
 from promowatch.db.queries import due_products, page_validators
 from promowatch.domain import Availability, Offer, Signal, SignalSource
 from promowatch.items import OfferItem
-from promowatch.progress import due_key
 from promowatch.revalidation import Validators
 from spiders.base import WatchSpider, capture
 from spiders.browser import browser_gone, browser_meta, close_page, read_page, rendered_capture
+from spiders.progress import due_key
 from spiders.readers import PageReader
 
 # a page whose Chromium crashed or was killed under it is opened again this many times before it is unknown
