@@ -20,7 +20,7 @@ from promowatch.clock import Clock
 from promowatch.config import ConfigError, Watchlist, load_profile, load_watchlist
 from promowatch.datadir import DataDir
 from promowatch.domain import PUBLIC_OFFER_KEYS
-from promowatch.run import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, RunError
+from promowatch.run import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunError
 
 
 def default_watchlist() -> Path:
@@ -354,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=os.environ.get("PROMOWATCH_EXTRACT_PROCESSES") or None,
             metavar="N|auto",
             help="read pages in N extra processes, auto: one per core beyond the crawl's own "
-            "(default: $PROMOWATCH_EXTRACT_PROCESSES, else 0; only for crawls of 500 pages or more)",
+            "(default: $PROMOWATCH_EXTRACT_PROCESSES, else 0; crawl and run: only when 500 pages or more are due)",
         )
     worker.add_argument(
         "--idle-exit", type=int, default=0, help="stop after this many idle seconds (0: never)"
@@ -419,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"promowatch: error: {error}", file=sys.stderr)
         return error.code
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK

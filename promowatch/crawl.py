@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,7 @@ from scrapy.utils.defer import deferred_from_coro
 from scrapy.utils.log import configure_logging
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.reactor import install_reactor
+from twisted.internet.error import ReactorNotRunning
 from twisted.python.failure import Failure
 
 from promowatch.clock import Clock
@@ -27,6 +29,9 @@ SPIDERS = ("promotions", "offers", "stores")
 @dataclass
 class CrawlReport:
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)  # spider -> Scrapy stats
+    interrupted: bool = (
+        False  # stopped by Ctrl+C or SIGTERM: what was looked at is stored, the rest not looked at
+    )
 
     def count(self, key: str) -> int:
         return sum(int(s.get(key, 0) or 0) for s in self.stats.values())
@@ -111,15 +116,29 @@ def run_crawl(settings: Settings, spiders: tuple[str, ...] = SPIDERS) -> CrawlRe
 
     async def crawl_all() -> None:
         for name in spiders:
+            if report.interrupted:
+                break
             crawler: Crawler = runner.create_crawler(name)
             await runner.crawl(crawler)
             report.stats[name] = dict(crawler.stats.get_stats()) if crawler.stats else {}
 
+    def interrupted() -> Any:
+        # Ctrl+C or SIGTERM stops the reactor: first close the running spider as at its end (its pipelines
+        # commit what they hold, the browser and the reading processes are closed), and start no other
+        if not finished_normally:
+            report.interrupted = True
+        return deferred_from_coro(runner.stop())
+
+    finished_normally: list[bool] = []
+
     def finished(result: Any) -> None:
         if hasattr(result, "value"):
             errors.append(result.value)
-        reactor.stop()  # type: ignore[misc]
+        finished_normally.append(True)
+        with suppress(ReactorNotRunning):  # already shutting down after a signal
+            reactor.stop()  # type: ignore[misc]
 
+    reactor.addSystemEventTrigger("before", "shutdown", interrupted)  # type: ignore[arg-type]
     deferred_from_coro(crawl_all()).addBoth(finished)
     reactor.run(installSignalHandlers=True)  # type: ignore[misc,call-arg]
     if errors:

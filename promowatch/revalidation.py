@@ -11,8 +11,10 @@ from typing import Any
 
 @dataclass(frozen=True, slots=True)
 class Validators:
-    """What the last full response of a page said about its version, and which stored body it was."""
+    """What the last full response of the page at ``url`` said about its version, and which stored body it
+    was. They hold for that URL only: a redirect elsewhere is asked for without them."""
 
+    url: str
     body_sha256: str
     media_type: str
     etag: str | None = None
@@ -20,6 +22,7 @@ class Validators:
 
     def to_json(self) -> dict[str, str | None]:
         return {
+            "url": self.url,
             "body_sha256": self.body_sha256,
             "media_type": self.media_type,
             "etag": self.etag,
@@ -28,7 +31,9 @@ class Validators:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Validators:
-        return cls(data["body_sha256"], data["media_type"], data.get("etag"), data.get("last_modified"))
+        return cls(
+            data["url"], data["body_sha256"], data["media_type"], data.get("etag"), data.get("last_modified")
+        )
 
 
 def conditional_headers(validators: Validators) -> dict[str, str]:

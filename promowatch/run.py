@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 Echo = Callable[[str], None]
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_INTERRUPTED = 130  # Ctrl+C or SIGTERM, as shells report a process stopped by SIGINT
 
 
 class RunError(Exception):
@@ -134,6 +135,10 @@ def crawl_step(
         report = run_crawl(settings, spiders=("promotions", "stores"))
     else:
         report = run_crawl(settings)
+    if report.interrupted:
+        raise RunError(
+            "interrupted: every look made so far is stored; no findings or notifications", EXIT_INTERRUPTED
+        )
     for slug in chosen:
         counts = summary.counts[slug]
         for key in (

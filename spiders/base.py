@@ -78,8 +78,10 @@ def accept_language(language: str | None) -> str:
     return f"{language}-CH,{language};q=0.9,en;q=0.5"
 
 
-def capture(response: Response) -> Capture:
-    """The bytes and headers of a response, for the evidence pipeline."""
+def capture(response: Response, *, validators: bool = True) -> Capture:
+    """The bytes and headers of a response, for the evidence pipeline. ``validators``: keep its ETag and
+    Last-Modified for the next conditional re-check (not for an error or block page: a 304 would then vouch for
+    that page instead of the product's)."""
     headers = {k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.headers.items()}
     request_headers = (
         {k.decode("latin-1"): [v.decode("latin-1") for v in vs] for k, vs in response.request.headers.items()}
@@ -94,6 +96,12 @@ def capture(response: Response) -> Capture:
     )
     content_type = header_value(headers, "Content-Type") or (vouched.media_type if vouched else None)
     media_type = (content_type or "application/octet-stream").split(";")[0].strip()
+    etag = last_modified = None
+    if validators:
+        etag = header_value(headers, "ETag", ETAG_MAX) or (vouched.etag if vouched else None)
+        last_modified = header_value(headers, "Last-Modified", LAST_MODIFIED_MAX) or (
+            vouched.last_modified if vouched else None
+        )
     return Capture(
         url=response.url,
         status=response.status,
@@ -102,9 +110,8 @@ def capture(response: Response) -> Capture:
         media_type=media_type,
         request_method=response.request.method if response.request is not None else "GET",
         request_headers=request_headers,
-        etag=header_value(headers, "ETag", ETAG_MAX) or (vouched.etag if vouched else None),
-        last_modified=header_value(headers, "Last-Modified", LAST_MODIFIED_MAX)
-        or (vouched.last_modified if vouched else None),
+        etag=etag,
+        last_modified=last_modified,
     )
 
 

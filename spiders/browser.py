@@ -81,23 +81,41 @@ def playwright_selector(selector: str) -> str:
     return selector
 
 
-async def perform_actions(page: Page, options: BrowserOptions) -> None:
-    """The profile's actions ({click}, {fill}, {wait}) in order, each bounded by the profile's timeout.
+async def perform_actions(page: Page, options: BrowserOptions) -> list[str]:
+    """The profile's actions ({click}, {fill}, {wait}) in order, each bounded by the profile's timeout; returns
+    the clicks skipped.
 
     A click on what the page does not show is skipped: a cookie banner is accepted on the first page of a
-    browser context and not shown again on the next ones. A fill needs its field (a postcode or a store the look
-    depends on): a missing one makes the look unknown with the reason."""
+    browser context and not shown again on the next ones (and a banner a script adds later gets a second chance
+    in ``late_clicks``). A fill needs its field (a postcode or a store the look depends on): a missing one makes
+    the look unknown with the reason."""
+    skipped = []
     for action in options.actions:
         ((verb, argument),) = action.items()
         if verb == "click":
-            target = page.locator(playwright_selector(argument)).first
-            if await target.is_visible():
-                await target.click(timeout=options.timeout_ms)
+            if not await click_if_shown(page, argument, options.timeout_ms):
+                skipped.append(argument)
         elif verb == "fill":
             selector, text = argument
             await page.fill(playwright_selector(selector), text, timeout=options.timeout_ms)
         elif verb == "wait":
             await page.wait_for_timeout(int(argument))
+    return skipped
+
+
+async def click_if_shown(page: Page, selector: str, timeout_ms: int) -> bool:
+    target = page.locator(playwright_selector(selector)).first
+    if not await target.is_visible():  # never waits
+        return False
+    await target.click(timeout=timeout_ms)
+    return True
+
+
+async def late_clicks(page: Page, selectors: list[str], timeout_ms: int) -> None:
+    """After the wait, the clicks skipped before it whose target a script has shown since (a consent manager's
+    banner arrives after the document), so that it does not cover the screenshot."""
+    for selector in selectors:
+        await click_if_shown(page, selector, timeout_ms)
 
 
 def browser_meta(retailer: WatchedRetailer) -> dict[str, Any]:
@@ -243,8 +261,9 @@ async def read_page(page: Page, request: Request) -> Rendered:
     """Act (accept the cookie banner, choose a store), wait, then take the rendered DOM and (when the profile
     wants it) a full-page screenshot."""
     options: BrowserOptions = request.meta[META_OPTIONS]
-    await perform_actions(page, options)
+    skipped = await perform_actions(page, options)
     waited, outcome = await wait_for_condition(page, options, request.meta.get(META_SEEN, []))
+    await late_clicks(page, skipped, options.timeout_ms)
     html = (await page.content()).encode("utf-8")
     shot = (
         await page.screenshot(full_page=True, type="png", timeout=options.timeout_ms, animations="disabled")

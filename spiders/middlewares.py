@@ -4,6 +4,7 @@ a real state of the offer."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -186,33 +187,46 @@ class RevalidationMiddleware:
 
     A request whose meta ``revalidate`` holds the page's :class:`Validators` is sent with If-None-Match /
     If-Modified-Since. A 304 answer goes on to the spider as the stored body it vouches for, keeping its own status
-    and headers, so the evidence says what the shop answered and the WARC gets a revisit record. When the stored
-    body is missing or damaged, the page is asked for again in full.
+    and headers, so the evidence says what the shop answered and the WARC gets a revisit record. Validators hold
+    for their own URL only (a redirect's new request is sent without them), and a stored body that is missing or
+    no longer matches its hash is never used: the page is asked for in full, and a damaged copy is set aside so
+    the full answer is stored again.
     """
 
-    def __init__(self, crawler: Crawler, blobs: BlobStore, enabled: bool) -> None:
+    def __init__(self, crawler: Crawler, enabled: bool) -> None:
         self.crawler = crawler
-        self.blobs = blobs
         self.enabled = enabled
+        settings = crawler.settings
+        self.allowed = [int(c) for c in settings.getlist("HTTPERROR_ALLOWED_CODES")]
+        self._data = (settings.get("PROMOWATCH_DATA_DIR") or None, settings.get("PROMOWATCH_DB") or None)
+        self._blobs: BlobStore | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        settings = crawler.settings
-        data = DataDir.resolve(
-            settings.get("PROMOWATCH_DATA_DIR") or None, settings.get("PROMOWATCH_DB") or None
-        )
-        return cls(crawler, BlobStore(data.blobs), settings.getbool("PROMOWATCH_CONDITIONAL_REQUESTS", True))
+        return cls(crawler, crawler.settings.getbool("PROMOWATCH_CONDITIONAL_REQUESTS", True))
+
+    @property
+    def blobs(self) -> BlobStore:
+        # resolved at the first conditional request: `promowatch check` crawls without a data directory
+        if self._blobs is None:
+            self._blobs = BlobStore(DataDir.resolve(*self._data).blobs)
+        return self._blobs
 
     def process_request(self, request: Request) -> None:
         validators: Validators | None = request.meta.get("revalidate")
         if validators is None:
             return
-        if not self.enabled or "playwright" in request.meta or not self.blobs.exists(validators.body_sha256):
-            request.meta["revalidate"] = None
+        if (
+            not self.enabled
+            or "playwright" in request.meta
+            or request.url != validators.url  # a redirect: its new request carries the meta along
+            or not self.blobs.exists(validators.body_sha256)
+        ):
+            unconditional(request, validators)
             return
         for name, value in conditional_headers(validators).items():
-            request.headers.setdefault(name, value)
-        allowed = request.meta.get("handle_httpstatus_list", [])
+            request.headers[name] = value
+        allowed = request.meta.get("handle_httpstatus_list", self.allowed)
         if 304 not in allowed:
             request.meta["handle_httpstatus_list"] = [*allowed, 304]
 
@@ -220,22 +234,29 @@ class RevalidationMiddleware:
         validators: Validators | None = request.meta.get("revalidate")
         if response.status != 304 or validators is None:
             return response
-        try:
-            body: bytes | None = self.blobs.get(validators.body_sha256)
-        except OSError:
-            body = None
+        body: bytes | None = None
+        if response.url == validators.url:
+            with contextlib.suppress(OSError):
+                body = self.blobs.get(validators.body_sha256)
         if body is None or sha256_hex(body) != validators.body_sha256:
+            if body is not None:
+                self.blobs.set_aside(validators.body_sha256)
             full = request.replace(dont_filter=True)
-            for name in conditional_headers(validators):
-                del full.headers[name]
-            full.meta["revalidate"] = None
-            allowed = [c for c in request.meta["handle_httpstatus_list"] if c != 304]
-            if allowed:
-                full.meta["handle_httpstatus_list"] = allowed
-            else:  # back to the spider's and the settings' allowed codes
-                del full.meta["handle_httpstatus_list"]
+            unconditional(full, validators)
             return full
         retailer = request.meta.get("retailer")
         if self.crawler.stats is not None and retailer:
             self.crawler.stats.inc_value(f"promowatch/{retailer}/not_modified")
         return response.replace(body=body, flags=[*response.flags, "revalidated"])
+
+
+def unconditional(request: Request, validators: Validators) -> None:
+    """Ask for the whole page: no validators, and a 304 is an error again."""
+    for name in conditional_headers(validators):
+        if name in request.headers:
+            del request.headers[name]
+    request.meta["revalidate"] = None
+    if "handle_httpstatus_list" in request.meta:
+        request.meta["handle_httpstatus_list"] = [
+            c for c in request.meta["handle_httpstatus_list"] if c != 304
+        ]

@@ -141,7 +141,7 @@ class OffersSpider(WatchSpider):
             observed_at=self.config.clock.now(),
             offer=unknown_offer(product_url, reason, reason),
             render="http",
-            capture=capture(response) if response is not None else None,
+            capture=capture(response, validators=False) if response is not None else None,
             vantage=self.vantage(request),
         )
 

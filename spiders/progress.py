@@ -1,5 +1,5 @@
-"""A live view of a crawl for someone at a terminal: one bar per spider and retailer with the pages fetched (of
-those due, when the spider knows), the observations stored and the share read as unknown.
+"""A live view of a crawl for someone at a terminal: one bar per spider and retailer with the looks made (of the
+pages due, when the spider knows), the observations stored and the share read as unknown.
 
 A Scrapy extension, on only with ``PROMOWATCH_PROGRESS`` (``promowatch run`` / ``crawl`` set it when stderr is a
 terminal and ``--quiet`` is not given); it draws on stderr, so stdout keeps only the summary lines.
@@ -11,10 +11,9 @@ from typing import Self
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
-from scrapy import Request, Spider, signals
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
-from scrapy.http import Response
 
 
 def due_key(retailer: str) -> str:
@@ -36,7 +35,10 @@ class CrawlProgress:
         extension = cls(crawler, Console(stderr=True))
         crawler.signals.connect(extension.opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.closed, signal=signals.spider_closed)
-        crawler.signals.connect(extension.fetched, signal=signals.response_received)
+        # one look per due page, whether read, unknown or failed; a page read twice (HTTP, then in the
+        # browser) or retried still makes one
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(extension.looked, signal=signal)
         return extension
 
     def opened(self, spider: Spider) -> None:
@@ -58,10 +60,10 @@ class CrawlProgress:
         self.progress.stop()
         self.progress = None
 
-    def fetched(self, response: Response, request: Request, spider: Spider) -> None:
-        retailer = request.meta.get("retailer")
-        if self.progress is None or not retailer:
-            return  # robots.txt and other requests of no retailer
+    def looked(self, item: object, spider: Spider) -> None:
+        retailer = getattr(item, "retailer", None)
+        if self.progress is None or not isinstance(retailer, str):
+            return
         task = self.tasks.get(retailer)
         if task is None:
             task = self.tasks[retailer] = self.progress.add_task(

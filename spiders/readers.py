@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Self
@@ -19,7 +20,8 @@ from promowatch.extract import extract_offer
 def reader_processes(value: Any, cores: int | None = None) -> int:
     """The processes a setting asks for: a number, or "auto" (one per core beyond the crawl's own, at most 8)."""
     if str(value).strip().lower() == "auto":
-        return max(0, min((cores or os.cpu_count() or 1) - 1, 8))
+        # the cores this process may run on (a container's CPU set), not the machine's
+        return max(0, min((cores or len(os.sched_getaffinity(0))) - 1, 8))
     try:
         return max(0, int(value or 0))
     except ValueError:
@@ -56,14 +58,24 @@ class PageReader:
             # the server holds the extraction modules only, and its forks share them
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["promowatch.extract"])
-            self.pool = ProcessPoolExecutor(self.processes, mp_context=context)
+            self.pool = ProcessPoolExecutor(self.processes, mp_context=context, initializer=ignore_interrupts)
+        pool = self.pool
         try:
-            return await asyncio.wrap_future(self.pool.submit(extract_offer, body, url, profile))
+            return await asyncio.wrap_future(pool.submit(extract_offer, body, url, profile))
         except BrokenProcessPool:
-            self.close()
+            # a worker died: read the page here; the next page gets a new pool, and a pool that already
+            # replaced this one (another read saw the break first) is left alone
+            if self.pool is pool:
+                self.pool = None
+                pool.shutdown(wait=False, cancel_futures=True)
             return extract_offer(body, url, profile)
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+
+
+def ignore_interrupts() -> None:
+    """In a reading process: Ctrl+C goes to the whole process group, but only the crawl decides how to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)

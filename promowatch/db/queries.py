@@ -209,6 +209,7 @@ def page_validators(session: Session, product_ids: Sequence[int]) -> dict[int, V
         rows = session.execute(
             select(
                 OfferObservation.product_id,
+                Product.url,
                 OfferObservation.evidence_sha256,
                 EvidenceBlob.media_type,
                 OfferObservation.etag,
@@ -222,7 +223,7 @@ def page_validators(session: Session, product_ids: Sequence[int]) -> dict[int, V
                 or_(OfferObservation.etag.is_not(None), OfferObservation.last_modified.is_not(None)),
             )
         )
-        for product_id, sha, media_type, etag, last_modified in rows:
+        for product_id, url, sha, media_type, etag, last_modified in rows:
             if sha is not None:
-                found[product_id] = Validators(sha, media_type or "text/html", etag, last_modified)
+                found[product_id] = Validators(url, sha, media_type or "text/html", etag, last_modified)
     return found

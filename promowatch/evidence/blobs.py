@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -46,3 +48,11 @@ class BlobStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
+
+    def set_aside(self, sha256: str) -> None:
+        """Move a blob whose bytes no longer match its name to ``root/damaged/`` (kept for inspection), so
+        that the right bytes can be stored again under it."""
+        damaged = self.root / "damaged"
+        damaged.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):  # another process set it aside first
+            os.replace(self.path(sha256), damaged / f"{sha256}.{time.time_ns()}")

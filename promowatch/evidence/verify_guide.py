@@ -97,7 +97,10 @@ sorted SHA-256s of the captures the record cites), and `prev_sha256` is the prev
 Each observation's `evidence_sha256` is the SHA-256 of the response body in `evidence.warc.gz` (a standard WARC
 file; its `WARC-Payload-Digest` header states the same hash), and `screenshot_sha256` names a file in
 `screenshots/`. A body fetched several times unchanged is in the WARC once, with the date and headers of
-its first fetch; the crawl's own WARC files hold a `revisit` record for every later fetch.
+its first fetch; the crawl's own WARC files hold a `revisit` record for every later fetch. An observation with
+`http_status` 304 was a conditional re-check: the shop answered "304 Not Modified" to the validators (ETag,
+Last-Modified) of the body it cites, so that body is what the shop vouched for at that time; the crawl's WARC
+holds that exchange as a `server-not-modified` revisit record.
 This script checks all of it (run it inside the unpacked folder):
 
 ```python

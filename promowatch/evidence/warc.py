@@ -146,7 +146,7 @@ class WarcRun:
             profile = (
                 self._writer.REVISIT_PROFILE
             )  # .../revisit/identical-payload-digest, of the writer's version
-            if status == 304:  # the shop said the page had not changed (WARC 1.1 §6.7.3)
+            if status == 304:  # the shop said the page had not changed (the WARC revisit profile for a 304)
                 profile = profile.replace("identical-payload-digest", "server-not-modified")
             refers = {"WARC-Refers-To-Target-URI": earlier.uri if earlier else url}
             if earlier is not None:

@@ -7,6 +7,7 @@ script fills it in from /api/stock/{sku}. Paths:
 - ``/p/never/{sku}``   the script never fills the stock line in (a wait that must time out)
 - ``/p/stream/{sku}``  the page fetches forever, never reaching network idle, and never fills the stock line
 - ``/p/same/{sku}``    the same rendering for every sku (one screenshot stored for all)
+- ``/p/consent/{sku}`` as /p/js, and a consent banner a script adds 200 ms after load (as consent managers do)
 - ``/api/stock/{sku}`` ``{"sku": ..., "status": "in_stock"|"out_of_stock"}``: skus ending in 0 are out of stock
 """
 
@@ -40,6 +41,17 @@ fetch('/api/stock/{sku}{query}').then(r => r.json()).then(d => {{
   stock.setAttribute('data-status', d.status);
   document.getElementById('buy').disabled = d.status !== 'in_stock';
 }});
+"""
+
+CONSENT = """
+setTimeout(() => {{
+  const banner = document.createElement('div');
+  banner.id = 'consent';
+  banner.style = 'position:fixed;bottom:0;left:0;right:0;height:40%;background:#333;color:#fff';
+  banner.innerHTML = 'Cookies? <button id="consent-ok">OK</button>';
+  document.body.appendChild(banner);
+  document.getElementById('consent-ok').onclick = () => banner.remove();
+}}, 200);
 """
 
 STREAM = """
@@ -112,6 +124,7 @@ class JsShop:
                 "never": "",
                 "stream": STREAM.format(),
                 "same": FILL.format(sku="1", query=delay),
+                "consent": FILL.format(sku=sku, query=delay) + CONSENT.format(),
             }
             if kind in scripts:
                 title = "Machine à café Barista" if kind == "same" else f"Machine à café {sku}"

@@ -169,3 +169,26 @@ def test_missing_chromium_gives_unknown_with_a_clear_reason(shop: JsShop, tmp_pa
     (seen,) = observations(tmp_path / "data").values()
     assert seen["availability"] == "unknown"
     assert seen["reason"].startswith(f"BrowserNotFound: no Chromium at {tmp_path / 'no-chromium'}")
+
+
+def test_a_banner_a_script_adds_after_load_is_clicked_away_before_the_evidence(
+    shop: JsShop, tmp_path: Path
+) -> None:
+    # jsshop.py /p/consent: the stock answer takes 400 ms, the consent banner arrives at 200 ms: not there when
+    # the actions run at DOMContentLoaded, there when the wait ends
+    actions = 'wait_for = "#stock[data-status]"\nactions = [{ click = "#consent-ok" }]'
+    watchlist = write_watchlist(
+        tmp_path, shop.url, [Shop("consent", "browser", ("/p/consent/1?delay=400",), wait=actions)]
+    )
+    result = crawl(watchlist, tmp_path / "data")
+    assert result.returncode == 0, result.stderr[-2000:]
+    seen = observations(tmp_path / "data")["/p/consent/1?delay=400"]
+    assert seen["availability"] == "in_stock"
+    blobs = DataDir.resolve(str(tmp_path / "data"), None).blobs
+    rendered = [
+        body
+        for blob in blobs.rglob("*")
+        if blob.is_file() and b'data-status="in_stock"' in (body := blob.read_bytes())
+    ]
+    assert len(rendered) == 1, "one rendered DOM kept as evidence"
+    assert b'id="consent"' not in rendered[0]  # clicked away before the DOM and the screenshot were taken

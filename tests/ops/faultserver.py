@@ -116,6 +116,22 @@ class FaultHandler(BaseHTTPRequestHandler):
                 self.end_headers()
             else:
                 self.send(200, page, ETag=etag, Last_Modified="Tue, 03 Nov 2026 08:00:00 GMT")
+        elif path == "/p/moving":
+            # first a page with validators; once moved, a redirect to a variant of it (another query) whose
+            # server would say 304 to the old validators: they must not be sent there
+            with self.server.lock:
+                self.server.conditional.append(self.headers.get("If-None-Match"))
+            if self.path == "/p/moving?v=2":
+                if self.headers.get("If-None-Match") == '"moving-1"':
+                    self.send_response(304)
+                    self.send_header("ETag", '"moving-1"')
+                    self.end_headers()
+                else:
+                    self.send(200, product("Neues Modell", "SKU-moving-2", "Ausverkauft"), ETag='"moving-2"')
+            elif self.server.moved:
+                self.send(302, b"", Location="/p/moving?v=2")
+            else:
+                self.send(200, product("Altes Modell", "SKU-moving-1"), ETag='"moving-1"')
         elif path == "/p/gone":
             self.send(404, b"<h1>Not found</h1>")
         else:
@@ -136,7 +152,8 @@ class FaultServer(ThreadingHTTPServer):
         self.hits: Counter[str] = Counter()
         self.times: dict[str, list[float]] = {}
         self.versioned_stock = "An Lager"  # what /p/versioned says; a test changes it to change the page
-        self.conditional: list[str | None] = []  # If-None-Match of each request for /p/versioned
+        self.conditional: list[str | None] = []  # If-None-Match of each request for /p/versioned, /p/moving
+        self.moved = False  # /p/moving redirects to /p/moving?v=2
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property

@@ -43,6 +43,7 @@ def main(argv: list[str]) -> int:
     )
     health = check_crawl_health(sessions, watchlist, started, clock.now())
     summary = {
+        "interrupted": report.interrupted,
         "stats": {k: v for s in report.stats.values() for k, v in s.items() if k.startswith("promowatch/")},
         "health": {h.retailer: h.problems for h in health},
     }

@@ -28,6 +28,7 @@ from tests.ops.conftest import PYTHON, ROOT, run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer
 
 OVERRIDES = {"AUTOTHROTTLE_ENABLED": False}
+PAGE = "http://127.0.0.1:8000/p/versioned"
 
 
 def looks(data: Path) -> list[tuple[int | None, str | None, str, str | None, str | None]]:
@@ -114,10 +115,29 @@ def test_damaged_stored_body_falls_back_to_a_full_fetch(tmp_path: Path, fault_se
     blob.write_bytes(b"<html>not the page</html>")  # damaged on disk after the first run
     crawl(watchlist, data)
 
-    first, second = looks(data)
-    # the conditional request got its 304; the stored copy did not match, so the page was asked for in full
-    assert fault_server.conditional[1:] == [first[3], None]
+    crawl(watchlist, data)
+
+    first, second, third = looks(data)
+    # the conditional request got its 304; the stored copy did not match, so the page was asked for in full,
+    # and its bytes were stored again: the next run is one conditional request answered 304
+    assert fault_server.conditional[1:] == [first[3], None, first[3]]
     assert second[0] == 200 and second[1] == first[1] and second[2] == "in_stock"
+    assert third[0] == 304 and third[1] == first[1] and third[2] == "in_stock"
+    assert blob.read_bytes() != b"<html>not the page</html>"
+
+
+def test_validators_are_not_sent_where_a_redirect_leads(tmp_path: Path, fault_server: FaultServer) -> None:
+    watchlist = write_watchlist(tmp_path, fault_server.url, [fault_server.url + "/p/moving"])
+    data = tmp_path / "data"
+    crawl(watchlist, data)
+    fault_server.moved = True
+    crawl(watchlist, data)
+
+    first, second = looks(data)
+    # asked conditionally at its own URL; the redirect's new request went without the validators, so the
+    # variant's own page was read, not the stored body of the old one
+    assert fault_server.conditional == [None, '"moving-1"', None]
+    assert second[0] == 200 and second[1] != first[1] and second[3] == '"moving-2"'
 
 
 def test_missing_stored_body_is_not_asked_for_conditionally(
@@ -156,15 +176,17 @@ def test_run_summary_counts_pages_not_modified(tmp_path: Path, fault_server: Fau
     ("validators", "headers"),
     [
         pytest.param(
-            Validators("ab" * 32, "text/html", '"v1"', "Tue, 03 Nov 2026 08:00:00 GMT"),
+            Validators(PAGE, "ab" * 32, "text/html", '"v1"', "Tue, 03 Nov 2026 08:00:00 GMT"),
             {"If-None-Match": '"v1"', "If-Modified-Since": "Tue, 03 Nov 2026 08:00:00 GMT"},
             id="etag-and-last-modified",
         ),
         pytest.param(
-            Validators("ab" * 32, "text/html", 'W/"weak"'), {"If-None-Match": 'W/"weak"'}, id="weak-etag-only"
+            Validators(PAGE, "ab" * 32, "text/html", 'W/"weak"'),
+            {"If-None-Match": 'W/"weak"'},
+            id="weak-etag-only",
         ),
         pytest.param(
-            Validators("ab" * 32, "text/html", None, "Tue, 03 Nov 2026 08:00:00 GMT"),
+            Validators(PAGE, "ab" * 32, "text/html", None, "Tue, 03 Nov 2026 08:00:00 GMT"),
             {"If-Modified-Since": "Tue, 03 Nov 2026 08:00:00 GMT"},
             id="last-modified-only",
         ),

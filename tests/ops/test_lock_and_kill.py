@@ -5,6 +5,7 @@ Source: promowatch run/crawl as subprocesses against the scripted fault server (
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -115,3 +116,49 @@ def test_sigkill_mid_crawl_loses_nothing_committed(tmp_path: Path, fault_server:
     assert count(db) == committed + len(pages)  # the next run checks every page again and keeps the old looks
     with sessions() as session:
         assert verify_chain(session).ok
+
+
+def test_ctrl_c_mid_crawl_stores_every_look_made(tmp_path: Path, fault_server: FaultServer) -> None:
+    # looks are committed in groups of 1,000 or every 10 minutes: without closing the spider on the signal,
+    # every look of this crawl would be lost
+    pages = [f"{fault_server.url}/p/item-{i}" for i in range(12)] + [f"{fault_server.url}/p/slow"]
+    watchlist = write_watchlist(tmp_path, fault_server.url, pages, concurrency=4)
+    data = tmp_path / "data"
+    settings = {
+        "AUTOTHROTTLE_ENABLED": "false",
+        "PROMOWATCH_COMMIT_EVERY": "1000",
+        "PROMOWATCH_COMMIT_SECONDS": "600",
+        "PROMOWATCH_EXTRACT_PROCESSES": "1",  # with a pool of reading processes, which Ctrl+C reaches too
+        "PROMOWATCH_EXTRACT_POOL_PAGES": "1",
+    }
+    command = [PYTHON, "-m", "tests.ops.runner", str(watchlist), str(data), "--spiders", "offers"]
+    for key, value in settings.items():
+        command += ["--set", f"{key}={value}"]
+    crawl = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+        fault_server.hits["/p/slow"] and all(fault_server.hits[f"/p/item-{i}"] for i in range(12))
+    ):
+        time.sleep(0.05)
+    time.sleep(1.0)  # the twelve pages read while the slow one is still loading
+    group = os.getpgid(crawl.pid)
+    os.killpg(group, signal.SIGINT)  # what Ctrl+C at a terminal does: the whole foreground group
+    stdout, stderr = crawl.communicate(timeout=60)
+
+    assert crawl.returncode == 0, stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    summary = json.loads(stdout.strip().splitlines()[-1])
+    assert summary["interrupted"] is True
+    assert count(data / "promowatch.db") >= 12  # the slow page may be stored as unknown, or not looked at
+    # the forkserver and the reading processes leave when they see the crawl gone
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("a process of the crawl (a reading process?) outlived it by 10 s")
