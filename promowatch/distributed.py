@@ -75,7 +75,7 @@ def enqueue_due(watchlist: Watchlist, data: DataDir, redis_url: str, *, clock: C
     with sessions() as session:
         for retailer in watchlist.retailers:
             products = due_products(session, retailer, moment)
-            validators = page_validators(session, [p.id for p in products])
+            validators = page_validators(session, [p.id for p in products], moment)
             for product in products:
                 urls.append(product.url)
                 known = validators.get(product.id)

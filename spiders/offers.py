@@ -64,7 +64,7 @@ class OffersSpider(WatchSpider):
         for retailer in self.config.retailers:
             with self.sessions() as session:
                 products = due_products(session, retailer, now)
-                validators = page_validators(session, [p.id for p in products])
+                validators = page_validators(session, [p.id for p in products], now)
             work += [(retailer, p.url, validators.get(p.id)) for p in products]
             if self.crawler.stats is not None:
                 self.crawler.stats.set_value(due_key(retailer.slug), len(products))

@@ -28,6 +28,8 @@ from promowatch.revalidation import Validators
 # A swept promotion stays watched this long after its window ends or its last ad sighting, so that a finding
 # can close and the restock after the promotion is still seen.
 WATCH_AFTER = timedelta(days=7)
+# a page not read in full for this long is fetched in full again
+VALIDATORS_KEPT = timedelta(days=14)
 
 
 def insert_new(
@@ -191,16 +193,20 @@ def due_products(session: Session, watched: WatchedRetailer, now: datetime) -> l
     )
 
 
-def page_validators(session: Session, product_ids: Sequence[int]) -> dict[int, Validators]:
-    """The validators of each product page's latest full HTTP read (200, or 304 for an earlier body), for a
-    conditional re-check. Pages whose latest read was redirected elsewhere or carried no validators get none."""
+def page_validators(session: Session, product_ids: Sequence[int], now: datetime) -> dict[int, Validators]:
+    """The validators of each product page's latest full HTTP read (200, or 304 for an earlier body) of the
+    last ``VALIDATORS_KEPT``, for a conditional re-check. Pages whose latest read was redirected elsewhere or
+    carried no validators get none."""
     found: dict[int, Validators] = {}
+    since = now - VALIDATORS_KEPT
     for start in range(0, len(product_ids), 500):  # bound the IN lists
         ids = product_ids[start : start + 500]
         latest = (
             select(func.max(OfferObservation.id))
             .where(
                 OfferObservation.product_id.in_(ids),
+                OfferObservation.observed_at
+                >= since,  # a range of the (product, time) index, not all history
                 OfferObservation.render == "http",
                 OfferObservation.http_status.in_((200, 304)),
             )
