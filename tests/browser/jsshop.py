@@ -8,6 +8,8 @@ script fills it in from /api/stock/{sku}. Paths:
 - ``/p/stream/{sku}``  the page fetches forever, never reaching network idle, and never fills the stock line
 - ``/p/same/{sku}``    the same rendering for every sku (one screenshot stored for all)
 - ``/p/consent/{sku}`` as /p/js, and a consent banner a script adds 200 ms after load (as consent managers do)
+- ``/p/postcode/{sku}`` the stock line is filled only after a postcode is typed into ``#zip`` and ``#show`` is
+  clicked (a store-availability form): in stock for 1003, out of stock elsewhere
 - ``/api/stock/{sku}`` ``{"sku": ..., "status": "in_stock"|"out_of_stock"}``: skus ending in 0 are out of stock
 """
 
@@ -52,6 +54,18 @@ setTimeout(() => {{
   document.body.appendChild(banner);
   document.getElementById('consent-ok').onclick = () => banner.remove();
 }}, 200);
+"""
+
+POSTCODE = """
+document.querySelector('main').insertAdjacentHTML('beforeend',
+  '<form id="where"><input id="zip" name="zip"><button type="button" id="show">Voir</button></form>');
+document.getElementById('show').onclick = () => {{
+  const stock = document.getElementById('stock');
+  const here = document.getElementById('zip').value === '1003';
+  stock.textContent = here ? 'En stock' : 'Rupture de stock';
+  stock.setAttribute('data-status', here ? 'in_stock' : 'out_of_stock');
+  document.getElementById('buy').disabled = !here;
+}};
 """
 
 STREAM = """
@@ -125,6 +139,7 @@ class JsShop:
                 "stream": STREAM.format(),
                 "same": FILL.format(sku="1", query=delay),
                 "consent": FILL.format(sku=sku, query=delay) + CONSENT.format(),
+                "postcode": POSTCODE.format(),
             }
             if kind in scripts:
                 title = "Machine à café Barista" if kind == "same" else f"Machine à café {sku}"

@@ -192,3 +192,33 @@ def test_a_banner_a_script_adds_after_load_is_clicked_away_before_the_evidence(
     ]
     assert len(rendered) == 1, "one rendered DOM kept as evidence"
     assert b'id="consent"' not in rendered[0]  # clicked away before the DOM and the screenshot were taken
+
+
+@pytest.mark.parametrize(
+    ("actions", "availability"),
+    [
+        pytest.param(
+            '[{ fill = ["#zip", "1003"] }, { wait = 50 }, { click = "#show" }]',
+            "in_stock",
+            id="fill-then-click",
+        ),
+        pytest.param(
+            '[{ fill = ["#zip", "8001"] }, { click = "#show" }]', "out_of_stock", id="another-postcode"
+        ),
+        # clicked before the postcode is typed: the form answers for no postcode, as it would for a shopper
+        pytest.param(
+            '[{ click = "#show" }, { fill = ["#zip", "1003"] }]', "out_of_stock", id="order-matters"
+        ),
+    ],
+)
+def test_actions_run_in_order_before_the_wait(
+    shop: JsShop, tmp_path: Path, actions: str, availability: str
+) -> None:
+    # jsshop.py /p/postcode: a store-availability form, filled and submitted by the profile's actions
+    browser = f'wait_for = "#stock[data-status]"\nactions = {actions}'
+    watchlist = write_watchlist(
+        tmp_path, shop.url, [Shop("postcode", "browser", ("/p/postcode/1",), wait=browser)]
+    )
+    result = crawl(watchlist, tmp_path / "data")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert observations(tmp_path / "data")["/p/postcode/1"]["availability"] == availability
