@@ -129,7 +129,7 @@ def bare(urls_file: Path) -> None:
         name = "bare"
         custom_settings = {  # noqa: RUF012 - Scrapy declares it as a plain class attribute
             **SHARED,
-            "DOWNLOAD_SLOTS": {"bench-shop": {"concurrency": 32, "delay": 0, "randomize_delay": False}},
+            "DOWNLOAD_SLOTS": {"bench-shop": {"concurrency": 32, "delay": 0, "jitter": 0.0}},
         }
 
         async def start(self):

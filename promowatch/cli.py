@@ -132,6 +132,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         now=args.now,
         retailers=tuple(args.retailer or ()),
         redis_url=_redis(args) if args.distributed else None,
+        wait=args.wait,
         echo=_echo(args),
         progress=_interactive(args),
         overrides=_overrides(args),
@@ -251,6 +252,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.serve is not None:
+        return serve_demo_shop(args.port or 8123, args.serve)
     from promowatch.demo.run import run_demo
 
     return run_demo(
@@ -259,6 +262,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
         data_dir=Path(args.data_dir) if args.data_dir else None,
         browser=args.browser,
     )
+
+
+def serve_demo_shop(port: int, day: int) -> int:
+    """``promowatch demo --serve DAY``: only the demo shop, its clock standing on that day, until Ctrl+C."""
+    import time
+    from datetime import timedelta
+
+    from promowatch.demo.scenarios import DEFAULT_START, SCENARIOS
+    from promowatch.demo.shop import DemoShop
+
+    shop = DemoShop(DEFAULT_START, port=port)
+    shop.set_clock(DEFAULT_START + timedelta(days=day, hours=9))
+    shop.start()
+    print(f"demo shop at {shop.url} on simulated day {day}; Ctrl+C stops it. Its scenarios' product pages:")
+    for item in SCENARIOS:
+        print(f"  ({item.letter}) {shop.url}{item.path}  {item.title}")
+    print(f"robots.txt, {shop.url}/promotions and the store API at {shop.url}/api/stores as in the demo")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        return EXIT_OK
+    finally:
+        shop.stop()
 
 
 def cmd_case(args: argparse.Namespace) -> int:
@@ -345,6 +372,13 @@ def build_parser() -> argparse.ArgumentParser:
                 "--distributed", action="store_true", help="send the product pages to `promowatch worker`s"
             )
             command.add_argument("--redis", help="Redis URL of the work queue (default: $PROMOWATCH_REDIS)")
+            command.add_argument(
+                "--wait",
+                type=float,
+                default=3000.0,
+                metavar="SECONDS",
+                help="wait this long for the workers (default 3000: done before the next hourly run)",
+            )
     worker = add("worker", cmd_worker, "check product pages from the shared queue (scrapy-redis)")
     worker.add_argument("--redis", help="Redis URL of the work queue (default: $PROMOWATCH_REDIS)")
     for command in (*crawling, worker):
@@ -389,8 +423,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--browser", action="store_true", help="render what HTTP cannot read (scenario e) in Chromium: slower"
     )
     demo.add_argument("--data-dir", help="keep the demo's data here (default: a new temporary directory)")
+    demo.add_argument(
+        "--serve",
+        type=int,
+        metavar="DAY",
+        help="only serve the demo shop (on --port, default 8123), its clock on this day, until Ctrl+C",
+    )
     demo.set_defaults(handler=cmd_demo)
-    case = add("case", cmd_case, "export or verify a case bundle")
+    # the options go on export and verify: on `case` itself they were overwritten by the subcommand's defaults
+    case = sub.add_parser(
+        "case", help="export or verify a case bundle", description="export or verify a case bundle"
+    )
+    case.set_defaults(handler=cmd_case)
     case_sub = case.add_subparsers(dest="case_command", required=True)
     export = case_sub.add_parser("export", parents=[common])
     export.add_argument("finding", type=int)

@@ -78,7 +78,7 @@ def crawl_settings(
         r.slug: {
             "concurrency": r.profile.concurrency,
             "delay": r.profile.download_delay,
-            "randomize_delay": False,
+            "jitter": 0.0,  # the profile's delay is the least gap the shop asked for, not an average
         }
         for r in watchlist.retailers
     }

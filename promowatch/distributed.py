@@ -98,6 +98,10 @@ def progress(redis_url: str, ticket: Ticket) -> DistributedReport:
     return DistributedReport(ticket.run, len(set(ticket.urls)), done, errors)
 
 
+# no page looked at for this long while waiting: the operator hears that no worker seems to be running
+STALL_SECONDS = 60.0
+
+
 def wait_for_workers(
     redis_url: str,
     ticket: Ticket,
@@ -105,16 +109,31 @@ def wait_for_workers(
     timeout: float = 3600.0,
     poll: float = 0.5,
     echo: Callable[[str], None] | None = None,
+    stalled: Callable[[str], None] | None = None,
+    stall_after: float = STALL_SECONDS,
 ) -> DistributedReport:
-    """Block until every queued page was looked at (stored or failed to store), or ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+    """Block until every queued page was looked at (stored or failed to store), or ``timeout`` seconds.
+    ``stalled`` hears once when no page was looked at for ``stall_after`` seconds (no worker running?)."""
+    started = time.monotonic()
+    deadline = started + timeout
+    last_progress, last_count, warned = started, 0, False
     while True:
         report = progress(redis_url, ticket)
-        if len(report.done) + len(set(report.errors) - set(report.done)) >= report.expected:
+        count = len(report.done) + len(set(report.errors) - set(report.done))
+        if count >= report.expected:
             break
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             report.timed_out = True
             break
+        if count != last_count:
+            last_progress, last_count = now, count
+        elif not warned and stalled is not None and now - last_progress >= stall_after:
+            stalled(
+                f"no product page looked at for {stall_after:.0f} s ({count}/{report.expected} done): is a "
+                f"`promowatch worker` running on {redis_url.split('@')[-1]}? waiting up to {timeout:.0f} s"
+            )
+            warned = True
         time.sleep(poll)
     server = redis.Redis.from_url(redis_url)
     server.expire(done_key(ticket.run), RUN_TTL)
@@ -132,11 +151,12 @@ def run_distributed(
     clock: Clock | None = None,
     timeout: float = 3600.0,
     echo: Callable[[str], None] = print,
+    stalled: Callable[[str], None] | None = None,
 ) -> DistributedReport:
     """``promowatch run --distributed``'s crawl step: enqueue the due pages and wait for the workers."""
     ticket = enqueue_due(watchlist, data, redis_url, clock=clock)
     echo(f"distributed run {ticket.run}: {len(ticket.urls)} product pages queued at {QUEUE_KEY}")
-    return wait_for_workers(redis_url, ticket, timeout=timeout, echo=echo)
+    return wait_for_workers(redis_url, ticket, timeout=timeout, echo=echo, stalled=stalled)
 
 
 def worker_settings(redis_url: str, idle_exit: int = 0) -> dict[str, Any]:

@@ -94,13 +94,14 @@ def crawl_step(
     clock: Clock,
     retailers: tuple[str, ...] = (),
     redis_url: str | None = None,
+    wait: float = 3000.0,
     echo: Echo | None = print,
     progress: bool = False,
     overrides: dict[str, Any] | None = None,
 ) -> CrawlSummary:
     """Sync the watchlist to the database, crawl promotions, offers and stores once, then check the crawl's
     health (``crawl_unhealthy`` events for the ops tag). With ``redis_url`` the product pages go to the
-    scrapy-redis workers instead. ``progress``: a live view on stderr while it crawls; ``overrides``: Scrapy
+    scrapy-redis workers instead, waiting for them at most ``wait`` seconds. ``progress``: a live view on stderr while it crawls; ``overrides``: Scrapy
     settings of this run."""
     from promowatch.crawl import browser_problem, crawl_settings, run_crawl
     from promowatch.health import check_crawl_health
@@ -129,7 +130,15 @@ def crawl_step(
 
         # the product pages go to the workers; the promotions page and the store APIs (few requests, many
         # stores each) stay here. A promotion first swept in this run is checked online in the next one.
-        distributed = run_distributed(watchlist, data, redis_url, clock=clock, echo=echo or (lambda _: None))
+        distributed = run_distributed(
+            watchlist,
+            data,
+            redis_url,
+            clock=clock,
+            timeout=wait,
+            echo=echo or (lambda _: None),
+            stalled=lambda line: warn(f"promowatch: warning: {line}"),
+        )
         if distributed.timed_out or distributed.errors:
             warn(f"promowatch: error: {distributed}")
         report = run_crawl(settings, spiders=("promotions", "stores"))
@@ -156,6 +165,10 @@ def crawl_step(
             )
             summary.failed_retailers.append(slug)
     for health in check_crawl_health(sessions, watchlist, started, clock.now()):
+        if redis_url and health.retailer in chosen:
+            # the workers made the offer observations: count them where they were stored
+            summary.counts[health.retailer]["offer_observations"] = health.run.looks
+            summary.counts[health.retailer]["availability/unknown"] = health.run.unknown
         if health.retailer in chosen and not health.healthy:
             summary.unhealthy[health.retailer] = health.problems
             if health.retailer in summary.failed_retailers:
@@ -228,6 +241,7 @@ def run_all(
     now: str | None,
     retailers: tuple[str, ...] = (),
     redis_url: str | None = None,
+    wait: float = 3000.0,
     echo: Echo = print,
     progress: bool = False,
     overrides: dict[str, Any] | None = None,
@@ -243,6 +257,7 @@ def run_all(
             clock=clock,
             retailers=retailers,
             redis_url=redis_url,
+            wait=wait,
             echo=None,
             progress=progress,
             overrides=overrides,

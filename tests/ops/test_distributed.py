@@ -136,3 +136,16 @@ def test_two_redis_workers_check_2000_pages_exactly_once(
     with sessions() as session:
         assert session.scalar(select(func.count(OfferObservation.id))) == 2000
         assert verify_chain(session).ok
+
+
+def test_waiting_with_no_worker_says_so_once_and_gives_up(tmp_path: Path, redis_url: str) -> None:
+    # a cron run whose workers are down must not sit silently for its whole wait
+    redis.Redis.from_url(redis_url).flushdb()
+    watchlist_path = write_watchlist(tmp_path, "http://127.0.0.1:9", ["http://127.0.0.1:9/p/item-1"])
+    data = DataDir.resolve(str(tmp_path / "data"))
+    ticket = enqueue_due(load_watchlist(watchlist_path), data, redis_url)
+    heard: list[str] = []
+    report = wait_for_workers(redis_url, ticket, timeout=1.5, poll=0.1, stalled=heard.append, stall_after=0.5)
+    assert report.timed_out
+    assert len(heard) == 1 and "is a `promowatch worker` running" in heard[0] and "0/1 done" in heard[0]
+    redis.Redis.from_url(redis_url).flushdb()
