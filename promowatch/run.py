@@ -157,8 +157,14 @@ def crawl_step(
             "offer_observations",
             "availability/unknown",
             "store_checks",
+            "gone",
         ):
             counts[key] = report.retailer_count(slug, key)
+        if counts["gone"]:
+            warn(
+                f"promowatch: warning: {slug}: {counts['gone']} watched product page(s) answered 404/410 "
+                "(moved or removed?); stored as unknown with that reason"
+            )
         if report.unreachable(slug):
             warn(
                 f"promowatch: error: {slug}: unreachable at {watchlist.retailer(slug).base_url} (every request failed)"

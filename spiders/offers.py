@@ -135,6 +135,8 @@ class OffersSpider(WatchSpider):
         request = failure.request  # type: ignore[attr-defined]
         reason, response = self.lost(failure)
         product_url = request.meta["product_url"]
+        if response is not None and response.status in (404, 410):
+            self.count(request.meta["retailer"], "gone")  # a watched page that moved or was removed
         yield OfferItem(
             retailer=request.meta["retailer"],
             product_url=product_url,

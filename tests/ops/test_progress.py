@@ -47,3 +47,28 @@ def test_no_progress_when_nobody_watches(tmp_path: Path, fault_server: FaultServ
     assert run.returncode == 0, run.stderr[-3000:]
     assert "offers faulty" not in run.stderr + run.stdout
     assert "faulty: 1 pages, 1 offer observations" in run.stdout
+
+
+def test_quiet_run_warns_about_watched_pages_that_are_gone(tmp_path: Path, fault_server: FaultServer) -> None:
+    # cron mails stderr: a watched product that now answers 404 must not go unnoticed
+    watchlist = write_watchlist(
+        tmp_path, fault_server.url, [fault_server.url + "/p/ok", fault_server.url + "/p/gone"]
+    )
+    run = subprocess.run(
+        [
+            str(Path(PYTHON).parent / "promowatch"),
+            "run",
+            "-q",
+            "-w",
+            str(watchlist),
+            "--data-dir",
+            str(tmp_path / "d"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout == ""
+    assert "faulty: 1 watched product page(s) answered 404/410" in run.stderr, run.stderr
