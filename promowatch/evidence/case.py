@@ -36,7 +36,7 @@ from promowatch.evidence.chain import (
 )
 from promowatch.evidence.timestamp import request_timestamp
 from promowatch.evidence.verify_guide import verify_guide
-from promowatch.evidence.warc import copy_record, find_records
+from promowatch.evidence.warc import copy_record, find_rechecks, find_records
 from promowatch.report.summary import render_html, render_pdf
 from promowatch.report.texts import label
 from promowatch.report.timeline import build_timeline, max_zero_share, render_timeline_png, timeline_csv
@@ -280,7 +280,7 @@ def _finding_json(f: Finding) -> dict[str, Any]:
 
 def _evidence(
     lines: Sequence[Mapping[str, Any]], blobs: BlobStore, warc_dir: Path, files: dict[str, bytes]
-) -> tuple[dict[str, Any], list[str]]:
+) -> tuple[dict[str, Any], list[str], dict[str, Any]]:
     """Put each cited capture in the bundle once: responses as WARC records, screenshots and orphans as files."""
     bodies = sorted(
         {line["record"]["evidence_sha256"] for line in lines if line["record"].get("evidence_sha256")}
@@ -320,9 +320,36 @@ def _evidence(
             index[sha] = {"file": f"screenshots/{sha}.png", "record_type": "screenshot"}
         else:
             missing.append(sha)
+    rechecks = _rechecks(lines, warc_dir, warc)
     if warc.tell():
         files[BUNDLE_WARC] = warc.getvalue()
-    return index, missing
+    return index, missing, rechecks
+
+
+def _rechecks(lines: Sequence[Mapping[str, Any]], warc_dir: Path, warc: io.BytesIO) -> dict[str, Any]:
+    """The shop's 304 answers (revisit record and conditional request) behind the looks that cite a body fetched
+    earlier: the exchange that shows the shop vouched for that body at the look's time."""
+    wanted = {
+        (r["evidence_sha256"], r["final_url"], (r["observed_at"] or "").replace(".000000Z", "Z")): r["id"]
+        for r in (line["record"] for line in lines if line["kind"] == "offer")
+        if r.get("http_status") == 304 and r.get("evidence_sha256") and r.get("final_url")
+    }
+    found: dict[str, Any] = {}
+    if not wanted or not warc_dir.exists():
+        return found
+    for key, refs in sorted(find_rechecks(warc_dir, wanted).items(), key=lambda item: wanted[item[0]]):
+        offset = warc.tell()
+        for ref in refs:
+            copy_record(warc_dir, ref, warc)
+        found[str(wanted[key])] = {
+            "file": BUNDLE_WARC,
+            "offset": offset,
+            "length": warc.tell() - offset,
+            "record_type": "revisit",
+            "uri": key[1],
+            "date": key[2],
+        }
+    return found
 
 
 def manifest_text(files: Mapping[str, bytes]) -> str:
@@ -361,7 +388,7 @@ def export_case(
         head = session.scalars(select(ChainEntry).order_by(ChainEntry.seq.desc()).limit(1)).first()
         chain_head = None if head is None else {"seq": head.seq, "entry_sha256": head.entry_sha256}
     files: dict[str, bytes] = {}
-    evidence_index, missing = _evidence(lines, BlobStore(blobs_root), warc_dir, files)
+    evidence_index, missing, rechecks = _evidence(lines, BlobStore(blobs_root), warc_dir, files)
     timeline = build_timeline(lines, promotion)
     ad_sightings = [
         dict(line["record"], **(line["extension"] or {})) for line in lines if line["kind"] == "ad"
@@ -384,6 +411,8 @@ def export_case(
         "limitations": _limitations(language, lines, missing),
         "evidence": evidence_index,
         "missing_evidence": missing,
+        # offer observation id -> the shop's 304 to its conditional request, in evidence.warc.gz
+        "not_modified": rechecks,
         "chain": {"excerpt": "chain.jsonl", "entries": len(chain), "head_at_export": chain_head},
         "timestamp": {"authority": tsa_url, "file": TIMESTAMP_REPLY} if tsa_url else None,
     }

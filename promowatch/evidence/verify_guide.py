@@ -99,8 +99,9 @@ file; its `WARC-Payload-Digest` header states the same hash), and `screenshot_sh
 `screenshots/`. A body fetched several times unchanged is in the WARC once, with the date and headers of
 its first fetch; the crawl's own WARC files hold a `revisit` record for every later fetch. An observation with
 `http_status` 304 was a conditional re-check: the shop answered "304 Not Modified" to the validators (ETag,
-Last-Modified) of the body it cites, so that body is what the shop vouched for at that time; the crawl's WARC
-holds that exchange as a `server-not-modified` revisit record.
+Last-Modified) of the body it cites, so that body is what the shop vouched for at that time; that exchange (the
+conditional request and a `server-not-modified` revisit record with the shop's own headers) is in
+`evidence.warc.gz` too, where `case.json`'s `not_modified` says, by observation id.
 This script checks all of it (run it inside the unpacked folder):
 
 ```python

@@ -238,6 +238,26 @@ def find_records(warc_dir: Path, wanted: Iterable[str]) -> dict[str, list[Record
     return found
 
 
+def find_rechecks(
+    warc_dir: Path, wanted: Iterable[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], list[RecordRef]]:
+    """For each (payload sha256, URI, WARC-Date) of a look answered 304, its revisit record and the conditional
+    request that goes with it."""
+    want = set(wanted)
+    found: dict[tuple[str, str, str], list[RecordRef]] = {}
+    for ref in read_index(warc_dir):
+        key = (ref.sha256, ref.uri, ref.date)
+        if key not in want:
+            continue
+        if ref.record_type == "revisit" and key not in found:
+            found[key] = [ref]
+        elif ref.record_type == "request" and len(found.get(key, ())) == 1:
+            previous = found[key][0]
+            if previous.warc == ref.warc and ref.offset == previous.offset + previous.length:
+                found[key].append(ref)
+    return found
+
+
 def copy_record(warc_dir: Path, ref: RecordRef, out: IO[bytes]) -> int:
     """Copy one gzip member verbatim; returns the number of bytes copied."""
     with (warc_dir / ref.warc).open("rb") as handle:

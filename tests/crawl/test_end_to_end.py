@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -9,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from warcio.archiveiterator import ArchiveIterator
 
 from promowatch.db.engine import open_database
 from promowatch.db.models import ChainEntry, CrawlRun, OfferObservation, Product, Promotion
@@ -129,12 +133,30 @@ def test_case_of_the_bait_exports_and_verifies(crawled: dict[str, Any], tmp_path
         "store_stockout",
         "reference_price_unsupported",
     }
+    rechecked = 0
     for finding in findings:
         bundle = export_case(
             sessions, data / "evidence" / "blobs", data / "evidence" / "warc", finding["id"], tmp_path
         )
         report = verify_case(bundle)
         assert report.ok, report.message
+        with zipfile.ZipFile(bundle) as archive:
+            case = json.loads(archive.read("case.json"))
+            looks = [json.loads(line) for line in archive.read("observations.jsonl").splitlines()]
+            warc = archive.read("evidence.warc.gz")
+        answered_304 = {
+            str(o["id"]) for o in looks if o["kind"] == "offer" and o["record"]["http_status"] == 304
+        }
+        # each look the shop answered 304 comes with that answer: a server-not-modified revisit in the bundle
+        assert set(case["not_modified"]) == answered_304
+        profiles = [
+            r.rec_headers.get_header("WARC-Profile") or ""
+            for r in ArchiveIterator(io.BytesIO(warc))
+            if r.rec_type == "revisit"
+        ]
+        assert sum(p.endswith("/server-not-modified") for p in profiles) == len(answered_304)
+        rechecked += len(answered_304)
+    assert rechecked > 0, "the demo shop answers unchanged pages with 304: some looks must be re-checks"
 
 
 def test_the_consumer_hears_of_the_restock_on_day_6_and_of_nothing_it_does_not_follow(
