@@ -88,6 +88,11 @@ def measured(command: list[str]) -> tuple[float, float, float, str]:
     return time.monotonic() - started, cpu, peak_kb / 1024, text
 
 
+def stats_of(out: str) -> dict[str, Any]:
+    """The crawl stats a tests.ops.runner run printed as its last line."""
+    return dict(json.loads(out.strip().splitlines()[-1])["stats"])
+
+
 def size_of(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
@@ -193,7 +198,7 @@ def main() -> None:
     wall, cpu, rss, out = measured(
         runner(watchlist, work / "pool", "offers", PROMOWATCH_EXTRACT_PROCESSES="auto")
     )
-    stats = json.loads(out.strip().splitlines()[-1])["stats"]
+    stats = stats_of(out)
     offers = int(stats.get(OBSERVED, 0))
     row(
         f"1 worker + {stats.get('promowatch/extract_processes', 0)} reading process",
@@ -206,7 +211,7 @@ def main() -> None:
 
     data = work / "one"  # the default: pages read in the crawl's own process
     wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))
-    offers = int(json.loads(out.strip().splitlines()[-1])["stats"].get(OBSERVED, 0))
+    offers = int(stats_of(out).get(OBSERVED, 0))
     one = row(
         "1 worker: offer checks", offers, wall, cpu, rss, f"({offers / wall / base['rate']:.0%} of bare)"
     )
@@ -222,12 +227,12 @@ def main() -> None:
         return
     before = storage(data)
     wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))
-    again = int(json.loads(out.strip().splitlines()[-1])["stats"].get(OBSERVED, 0))
+    again = int(stats_of(out).get(OBSERVED, 0))
     row("1 worker: unchanged re-check", again, wall, cpu, rss, growth(before, storage(data), again))
 
     before_bytes = size_of(data)
     wall, cpu, rss, out = measured(runner(watchlist, data, "stores"))
-    stats = json.loads(out.strip().splitlines()[-1])["stats"]
+    stats = stats_of(out)
     store_checks = int(stats.get("promowatch/bench-shop/store_checks", 0))
     row(
         "1 worker: store checks",
@@ -239,7 +244,7 @@ def main() -> None:
     )
     before = storage(data)
     wall, cpu, rss, out = measured(runner(watchlist, data, "stores"))
-    stats = json.loads(out.strip().splitlines()[-1])["stats"]
+    stats = stats_of(out)
     again = int(stats.get("promowatch/bench-shop/store_checks", 0))
     row(
         "1 worker: unchanged stores",

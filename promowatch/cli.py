@@ -270,11 +270,14 @@ def serve_demo_shop(port: int, day: int) -> int:
     from datetime import timedelta
 
     from promowatch.demo.scenarios import DEFAULT_START, SCENARIOS
-    from promowatch.demo.shop import DemoShop
+    from promowatch.demo.shop import DemoShop, PortInUseError
 
     shop = DemoShop(DEFAULT_START, port=port)
     shop.set_clock(DEFAULT_START + timedelta(days=day, hours=9))
-    shop.start()
+    try:
+        shop.start()
+    except PortInUseError as error:  # its message names the port and what to do
+        raise RunError(str(error.strerror), EXIT_FAILED) from None
     print(f"demo shop at {shop.url} on simulated day {day}; Ctrl+C stops it. Its scenarios' product pages:")
     for item in SCENARIOS:
         print(f"  ({item.letter}) {shop.url}{item.path}  {item.title}")

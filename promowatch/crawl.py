@@ -122,24 +122,23 @@ def run_crawl(settings: Settings, spiders: tuple[str, ...] = SPIDERS) -> CrawlRe
             await runner.crawl(crawler)
             report.stats[name] = dict(crawler.stats.get_stats()) if crawler.stats else {}
 
-    def interrupted() -> Any:
-        # Ctrl+C or SIGTERM stops the reactor: first close the running spider as at its end (its pipelines
-        # commit what they hold, the browser and the reading processes are closed), and start no other
-        if not finished_normally:
-            report.interrupted = True
-        return deferred_from_coro(runner.stop())
-
-    finished_normally: list[bool] = []
-
     def finished(result: Any) -> None:
         if hasattr(result, "value"):
             errors.append(result.value)
-        finished_normally.append(True)
         with suppress(ReactorNotRunning):  # already shutting down after a signal
             reactor.stop()  # type: ignore[misc]
 
+    crawling = deferred_from_coro(crawl_all())
+
+    def interrupted() -> Any:
+        # Ctrl+C or SIGTERM stops the reactor before the crawl is done: first close the running spider as at its
+        # end (its pipelines commit what they hold, the browser and the reading processes are closed), and start
+        # no other
+        report.interrupted = not crawling.called
+        return deferred_from_coro(runner.stop())
+
     reactor.addSystemEventTrigger("before", "shutdown", interrupted)  # type: ignore[arg-type]
-    deferred_from_coro(crawl_all()).addBoth(finished)
+    crawling.addBoth(finished)
     reactor.run(installSignalHandlers=True)  # type: ignore[misc,call-arg]
     if errors:
         raise errors[0]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,15 @@ from promowatch.revalidation import Validators
 WATCH_AFTER = timedelta(days=7)
 # a page not read in full for this long is fetched in full again
 VALIDATORS_KEPT = timedelta(days=14)
+# bound parameters per statement (IN lists, multi-row inserts), under SQLite's limit on old builds
+BOUND_PARAMETERS = 900
+
+
+def chunks(values: Sequence[Any], per_item: int = 1) -> Iterator[Sequence[Any]]:
+    """``values`` in slices that bind at most ``BOUND_PARAMETERS`` parameters of ``per_item`` each."""
+    size = max(1, BOUND_PARAMETERS // per_item)
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def insert_new(
@@ -103,8 +112,8 @@ def sync_watchlist(session: Session, watchlist: Watchlist, now: datetime) -> Non
     rows = {r.slug: retailer_row(session, r) for r in watchlist.retailers}
     for retailer in watchlist.retailers:
         wanted = [{"retailer_id": rows[retailer.slug].id, "url": url} for url in watched_urls(retailer)]
-        for start in range(0, len(wanted), 500):  # one statement per 500 products, not a look-up each
-            insert_new(session, Product, wanted[start : start + 500], ["retailer_id", "url"])
+        for part in chunks(wanted, per_item=2):  # a statement per many products, not a look-up each
+            insert_new(session, Product, part, ["retailer_id", "url"])
     for entry in watchlist.promotions:
         row = rows[entry.retailer]
         product = product_row(session, row.id, entry.product_url)
@@ -199,8 +208,7 @@ def page_validators(session: Session, product_ids: Sequence[int], now: datetime)
     carried no validators get none."""
     found: dict[int, Validators] = {}
     since = now - VALIDATORS_KEPT
-    for start in range(0, len(product_ids), 500):  # bound the IN lists
-        ids = product_ids[start : start + 500]
+    for ids in chunks(product_ids):
         latest = (
             select(func.max(OfferObservation.id))
             .where(

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import promowatch
 from promowatch.db.models import ChainEntry, Finding, OfferObservation, Store, StoreObservation
+from promowatch.db.queries import chunks
 from promowatch.domain import as_utc, money_str, utcnow
 from promowatch.evidence.blobs import BlobStore
 from promowatch.evidence.canonical import iso_utc
@@ -49,12 +50,6 @@ UNLISTED = (MANIFEST, TIMESTAMP_REPLY)
 CONTEXT_MARGIN = timedelta(days=2)
 # rules that look back before the reduction need the price history of their look-back period
 HISTORY_MARGIN = {"reference_price_unsupported": timedelta(days=90)}
-_CHUNK = 900  # bound parameters per IN (...) query, under SQLite's limit on old builds
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for i in range(0, len(values), _CHUNK):
-        yield values[i : i + _CHUNK]
 
 
 def _case_window(finding: Finding) -> tuple[datetime, datetime]:
@@ -85,7 +80,7 @@ def _observation_lines(session: Session, finding: Finding) -> list[dict[str, Any
         )
     }
     missing = sorted(cited_offer - offers.keys())
-    for chunk in _chunks(missing):
+    for chunk in chunks(missing):
         for o in session.scalars(
             select(OfferObservation)
             .options(selectinload(OfferObservation.signals))
@@ -100,7 +95,7 @@ def _observation_lines(session: Session, finding: Finding) -> list[dict[str, Any
             .where(StoreObservation.last_seen >= start, StoreObservation.first_seen <= end)
         )
     }
-    for chunk in _chunks(sorted(cited_store - stores.keys())):
+    for chunk in chunks(sorted(cited_store - stores.keys())):
         for s in session.scalars(select(StoreObservation).where(StoreObservation.id.in_(chunk))):
             stores[s.id] = s
     store_info = {
@@ -157,7 +152,7 @@ def _chain_excerpt(session: Session, lines: Sequence[Mapping[str, Any]]) -> list
     keys = [(line["kind"], line["id"]) for line in lines]
     keys += [(line["kind"] + "_ext", line["id"]) for line in lines if line["extension"] is not None]
     seqs: list[int] = []
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys, per_item=2):  # (kind, id) pairs
         seqs += session.scalars(
             select(ChainEntry.seq).where(tuple_(ChainEntry.record_kind, ChainEntry.record_id).in_(chunk))
         ).all()
@@ -171,7 +166,7 @@ def _chain_excerpt(session: Session, lines: Sequence[Mapping[str, Any]]) -> list
     evidence: dict[tuple[str, int], list[str]] = {}
     for kind, model in CHAINED_MODELS.items():
         ids = [r.record_id for r in rows if r.record_kind == kind]
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             found = cast(
                 Sequence[Observation], session.scalars(select(model).where(model.id.in_(chunk))).all()
             )

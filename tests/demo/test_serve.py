@@ -35,3 +35,21 @@ def test_serve_prints_the_scenario_pages_and_serves_them_until_ctrl_c() -> None:
         _, stderr = shop.communicate(timeout=30)
     assert shop.returncode == 0, stderr
     assert "Traceback" not in stderr
+
+
+def test_serve_on_a_taken_port_says_so_in_one_line() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "promowatch.cli", "demo", "--serve", "3", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"promowatch: error: demo shop cannot listen on 127.0.0.1:{port}: the port is already in use "
+        "(stop the other program or choose another port)"
+    )
