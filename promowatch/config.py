@@ -298,6 +298,12 @@ class BrowserOptions:
     block_third_party: bool = True
     screenshot: bool = True
 
+    @property
+    def blocked_types(self) -> tuple[str, ...]:
+        """The resource types not loaded: none when a screenshot is taken, which must show the page as a
+        shopper sees it, pictures included."""
+        return () if self.screenshot else self.block
+
 
 @dataclass(frozen=True)
 class SiteProfile:

@@ -10,6 +10,7 @@ script fills it in from /api/stock/{sku}. Paths:
 - ``/p/consent/{sku}`` as /p/js, and a consent banner a script adds 200 ms after load (as consent managers do)
 - ``/p/postcode/{sku}`` the stock line is filled only after a postcode is typed into ``#zip`` and ``#show`` is
   clicked (a store-availability form): in stock for 1003, out of stock elsewhere
+- ``/img/{sku}.svg``    the product's picture (every page shows one)
 - ``/api/stock/{sku}`` ``{"sku": ..., "status": "in_stock"|"out_of_stock"}``: skus ending in 0 are out of stock
 """
 
@@ -28,6 +29,7 @@ PAGE = """<!doctype html>
 <body>
 <main class="product" data-sku="{sku}">
   <h1 class="title">{title}</h1>
+  <img class="photo" src="/img/{image}.svg" alt="" width="120" height="90">
   <p class="price">CHF <span class="amount">499.00</span></p>
   <p class="stock" id="stock">chargement…</p>
   <button class="buy" id="buy" disabled>Ajouter au panier</button>
@@ -73,6 +75,12 @@ let i = 0;
 function more() {{ fetch('/api/ping?i=' + (i++)).finally(() => setTimeout(more, 20)); }}
 more();
 """
+
+
+PHOTO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="120" height="90">'
+    b'<rect width="120" height="90" fill="#a0522d"/></svg>'
+)
 
 
 class JsShop:
@@ -143,7 +151,8 @@ class JsShop:
             }
             if kind in scripts:
                 title = "Machine à café Barista" if kind == "same" else f"Machine à café {sku}"
-                page = PAGE.format(title=title, sku=sku, script=scripts[kind])
+                image = "1" if kind == "same" else sku
+                page = PAGE.format(title=title, sku=sku, image=image, script=scripts[kind])
                 return 200, html, page.encode("utf-8")
         if len(segments) == 3 and segments[:2] == ["api", "stock"]:
             if "delay" in query:
@@ -151,6 +160,8 @@ class JsShop:
             sku = segments[2]
             status = "out_of_stock" if sku.endswith("0") else "in_stock"
             return 200, "application/json", json.dumps({"sku": sku, "status": status}).encode()
+        if len(segments) == 2 and segments[0] == "img":
+            return 200, "image/svg+xml", PHOTO
         if segments[:2] == ["api", "ping"]:
             return 200, "application/json", b"{}"
         return 404, html, b"<html><body>not found</body></html>"

@@ -3,6 +3,7 @@ tests/browser/jsshop.py (the demo shop's scenario (e) pages: a stock line only J
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import psutil
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from promowatch.datadir import DataDir
@@ -19,6 +21,7 @@ from promowatch.evidence.blobs import BlobStore
 from tests.browser.crawling import Shop, crawl, crawl_command, observations, write_watchlist
 from tests.browser.jsshop import JsShop
 
+PHOTO_COLOUR = (0xA0, 0x52, 0x2D)  # the fill of jsshop.PHOTO
 BROWSER_NAMES = ("chromium", "chrome", "headless_shell", "node")
 
 
@@ -118,6 +121,24 @@ def test_screenshot_is_stored_once_per_distinct_image(mixed_crawl: dict[str, Any
             select(func.count()).select_from(EvidenceBlob).where(EvidenceBlob.sha256 == shot)
         )
     assert rows == 1
+
+
+def test_the_screenshot_shows_the_pictures_and_pages_without_one_never_ask_for_them(
+    mixed_crawl: dict[str, Any], shop: JsShop, tmp_path: Path
+) -> None:
+    # a screenshot is the evidence of what the shopper saw: the profile's image blocking does not apply to it
+    data = DataDir.resolve(str(mixed_crawl["data"]), None)
+    png = BlobStore(data.blobs).get(mixed_crawl["observations"]["/p/js/1"]["screenshot_sha256"])
+    colours = Image.open(io.BytesIO(png)).convert("RGB").getcolors(maxcolors=1 << 16) or []
+    assert any(colour == PHOTO_COLOUR for _, colour in colours)
+    # without a screenshot, pictures are not even asked for
+    shops = [Shop("no-shot", "browser", ("/p/js/31", "/p/js/32"), screenshot=False)]
+    result = crawl(write_watchlist(tmp_path, shop.url, shops), tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    seen = observations(tmp_path / "data")
+    assert [seen[p]["availability"] for p in ("/p/js/31", "/p/js/32")] == ["in_stock", "in_stock"]
+    assert shop.hits("/img/31.svg") == shop.hits("/img/32.svg") == 0
+    assert shop.hits("/img/1.svg") >= 1  # the mixed crawl's screenshot pages did
 
 
 def test_a_killed_browser_is_relaunched_and_the_remaining_pages_are_read(

@@ -33,12 +33,29 @@ def test_profile_selectors_become_playwright_selectors(profile_selector: str, ex
     assert playwright_selector(profile_selector) == expected
 
 
+NO_SHOT = BrowserOptions(screenshot=False)
+
+
 @pytest.mark.parametrize(
     ("options", "resource_type", "url", "blocked"),
     [
-        # defaults of config.BrowserOptions: image, font, media blocked; other sites blocked
-        pytest.param(BrowserOptions(), "image", "http://shop.example.ch/a.png", True, id="image-blocked"),
-        pytest.param(BrowserOptions(), "font", "http://shop.example.ch/a.woff2", True, id="font-blocked"),
+        # defaults of config.BrowserOptions: image, font, media blocked unless a screenshot is taken (on by
+        # default); other sites blocked
+        pytest.param(NO_SHOT, "image", "http://shop.example.ch/a.png", True, id="image-blocked"),
+        pytest.param(NO_SHOT, "font", "http://shop.example.ch/a.woff2", True, id="font-blocked"),
+        pytest.param(
+            BrowserOptions(), "image", "http://shop.example.ch/a.png", False, id="image-loaded-for-screenshot"
+        ),
+        pytest.param(
+            BrowserOptions(), "font", "http://shop.example.ch/a.woff2", False, id="font-loaded-for-screenshot"
+        ),
+        pytest.param(
+            BrowserOptions(),
+            "script",
+            "http://tracker.test/t.js",
+            True,
+            id="third-party-blocked-with-screenshot",
+        ),
         pytest.param(
             BrowserOptions(), "script", "http://shop.example.ch/app.js", False, id="own-script-kept"
         ),
@@ -55,7 +72,11 @@ def test_profile_selectors_become_playwright_selectors(profile_selector: str, ex
             id="third-party-allowed",
         ),
         pytest.param(
-            BrowserOptions(block=()), "image", "http://shop.example.ch/a.png", False, id="nothing-blocked"
+            BrowserOptions(block=(), screenshot=False),
+            "image",
+            "http://shop.example.ch/a.png",
+            False,
+            id="nothing-blocked",
         ),
         pytest.param(
             BrowserOptions(), "document", "http://other.test/", False, id="navigation-never-blocked"
