@@ -17,7 +17,7 @@ from typing import Any, Self
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.evidence import filed_blobs, record_blobs
@@ -49,6 +49,15 @@ class _ProductState:
     sku: str | None
     gtin: str | None
     name: str | None
+
+
+@dataclass
+class _NewOffer:
+    """An offer observation of the open group: inserted with the group's others in one statement (an ORM
+    object per observation and signal cost more than the rest of the pipeline), then chained."""
+
+    row: dict[str, Any]
+    signals: list[dict[str, Any]]
 
 
 class PersistPipeline:
@@ -84,7 +93,8 @@ class PersistPipeline:
         # left for the end of the group (see _finish)
         self._product_updates: dict[int, dict[str, object]] = {}
         self._blob_rows: dict[str, StoredBlob] = {}
-        self._chain_todo: list[tuple[chain.Observation, datetime, dict[str, Any] | None]] = []
+        self._offers: list[_NewOffer] = []
+        self._chain_todo: list[tuple[chain.Observation | _NewOffer, datetime, dict[str, Any] | None]] = []
         self._fresh_stores: dict[int, dict[str, int]] = {}
 
     def open_spider(self) -> None:
@@ -187,15 +197,36 @@ class PersistPipeline:
             session.execute(update(Product), list(self._product_updates.values()))
         if self._blob_rows:
             record_blobs(session, list(self._blob_rows.values()), utcnow())
+        self._insert_offers(session)
         session.flush()
         for observation, created_at, record in self._chain_todo:
-            if record is None:
+            if isinstance(observation, _NewOffer):
+                offer = observation.row
+                chain.append(
+                    session, "offer", offer["id"], chain.offer_record(offer, observation.signals), created_at
+                )
+            elif record is None:
                 chain.append_observation(session, observation, created_at)
             else:
                 chain.append(session, record["kind"], observation.id, record, created_at)
         session.flush()
-        self._product_updates, self._blob_rows, self._chain_todo = {}, {}, []
+        self._product_updates, self._blob_rows, self._chain_todo, self._offers = {}, {}, [], []
         self._fresh_stores = {}
+
+    def _insert_offers(self, session: Session) -> None:
+        """The group's offer observations in one multi-row INSERT (ids returned in order), then their signals."""
+        if not self._offers:
+            return
+        ids = session.scalars(
+            insert(OfferObservation).returning(OfferObservation.id, sort_by_parameter_order=True),
+            [offer.row for offer in self._offers],
+        ).all()
+        signals = []
+        for offer, observation_id in zip(self._offers, ids, strict=True):
+            offer.row["id"] = observation_id
+            signals += [{**signal, "observation_id": observation_id} for signal in offer.signals]
+        if signals:
+            session.execute(insert(OfferSignal), signals)
 
     def _rollback(self) -> None:
         session, self.session = self.session, None
@@ -213,10 +244,10 @@ class PersistPipeline:
     def _forget_fresh(self) -> None:
         self._fresh_retailers, self._fresh_products, self._fresh_indexed = {}, {}, set()
         self._fresh_stores = {}
-        self._product_updates, self._blob_rows, self._chain_todo = {}, {}, []
+        self._product_updates, self._blob_rows, self._chain_todo, self._offers = {}, {}, [], []
 
     def _chain_later(
-        self, observation: chain.Observation, created_at: datetime, extension: bool = False
+        self, observation: chain.Observation | _NewOffer, created_at: datetime, extension: bool = False
     ) -> None:
         """Chain the observation when the group is finished: a new one once flushed (its id is in its record);
         an extended interval with its ``last_seen``/``checks`` as this item left them."""
@@ -296,31 +327,33 @@ class PersistPipeline:
             changed = _ProductState(product.id, sku, gtin, name)
             self._fresh_products[(retailer_id, item.product_url)] = changed
         capture = item.capture
-        observation = OfferObservation(
-            product_id=product.id,
-            run_id=self.run_id,
-            observed_at=item.observed_at,
-            price=offer.price,
-            regular_price=offer.regular_price,
-            currency=offer.currency,
-            availability=offer.availability.value,
-            orderable=offer.orderable,
-            delivery=(offer.delivery or None) and offer.delivery[:500],
-            reason=(offer.reason or None) and offer.reason[:500],
-            http_status=capture.status if capture else None,
-            final_url=capture.url if capture else None,
-            render=item.render,
-            evidence_sha256=capture.body_sha256 if capture else None,
-            screenshot_sha256=capture.screenshot_sha256 if capture else None,
-            etag=capture.etag if capture else None,
-            last_modified=capture.last_modified if capture else None,
-            vantage={**item.vantage, **({"wait": item.wait} if item.wait else {})},
+        observation = _NewOffer(
+            row={
+                "product_id": product.id,
+                "run_id": self.run_id,
+                "observed_at": item.observed_at,
+                "price": offer.price,
+                "regular_price": offer.regular_price,
+                "currency": offer.currency,
+                "availability": offer.availability.value,
+                "orderable": offer.orderable,
+                "delivery": (offer.delivery or None) and offer.delivery[:500],
+                "reason": (offer.reason or None) and offer.reason[:500],
+                "http_status": capture.status if capture else None,
+                "final_url": capture.url if capture else None,
+                "render": item.render,
+                "evidence_sha256": capture.body_sha256 if capture else None,
+                "screenshot_sha256": capture.screenshot_sha256 if capture else None,
+                "etag": capture.etag if capture else None,
+                "last_modified": capture.last_modified if capture else None,
+                "vantage": {**item.vantage, **({"wait": item.wait} if item.wait else {})},
+            },
             signals=[
-                OfferSignal(field=s.field, source=s.source.value, raw=s.raw[:2000], value=s.value)
+                {"field": s.field, "source": s.source.value, "raw": s.raw[:2000], "value": s.value}
                 for s in offer.signals
             ],
         )
-        session.add(observation)
+        self._offers.append(observation)
         self._chain_later(observation, item.observed_at)
         self._inc(item.retailer, "offer_observations")
         self._inc(item.retailer, f"availability/{offer.availability.value}")

@@ -33,32 +33,48 @@ _PG_CHAIN_LOCK = 7_262_001
 Observation = OfferObservation | StoreObservation | AdSighting
 
 
+# the columns of an offer observation its chained record holds (its validators, etag and last_modified, are not)
+OFFER_RECORD_COLUMNS = (
+    "id",
+    "product_id",
+    "run_id",
+    "observed_at",
+    "price",
+    "regular_price",
+    "currency",
+    "availability",
+    "orderable",
+    "delivery",
+    "reason",
+    "http_status",
+    "final_url",
+    "render",
+    "evidence_sha256",
+    "screenshot_sha256",
+    "vantage",
+)
+
+
+def offer_record(columns: Mapping[str, Any], signals: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The canonical record of an offer observation from its column values and its signals' (field, source,
+    raw, value) in order: the same whether read from a row or about to be inserted in bulk."""
+    record = {"kind": "offer", **{name: columns[name] for name in OFFER_RECORD_COLUMNS}}
+    record["observed_at"] = iso_utc(columns["observed_at"])
+    record["price"] = money_str(columns["price"])
+    record["regular_price"] = money_str(columns["regular_price"])
+    record["signals"] = [
+        {"field": s["field"], "source": s["source"], "raw": s["raw"], "value": s["value"]} for s in signals
+    ]
+    return record
+
+
 def observation_record(obs: Observation) -> dict[str, Any]:
     """The canonical record of an observation as chained: for intervals, the fields of the first sighting."""
     if isinstance(obs, OfferObservation):
-        return {
-            "kind": "offer",
-            "id": obs.id,
-            "product_id": obs.product_id,
-            "run_id": obs.run_id,
-            "observed_at": iso_utc(obs.observed_at),
-            "price": money_str(obs.price),
-            "regular_price": money_str(obs.regular_price),
-            "currency": obs.currency,
-            "availability": obs.availability,
-            "orderable": obs.orderable,
-            "delivery": obs.delivery,
-            "reason": obs.reason,
-            "http_status": obs.http_status,
-            "final_url": obs.final_url,
-            "render": obs.render,
-            "evidence_sha256": obs.evidence_sha256,
-            "screenshot_sha256": obs.screenshot_sha256,
-            "vantage": obs.vantage,
-            "signals": [
-                {"field": s.field, "source": s.source, "raw": s.raw, "value": s.value} for s in obs.signals
-            ],
-        }
+        return offer_record(
+            {name: getattr(obs, name) for name in OFFER_RECORD_COLUMNS},
+            [{"field": s.field, "source": s.source, "raw": s.raw, "value": s.value} for s in obs.signals],
+        )
     if isinstance(obs, StoreObservation):
         return {
             "kind": "store",

@@ -36,7 +36,7 @@ from promowatch.extract.prices import (
     currency_code,
     parse_amount_in,
 )
-from promowatch.extract.selectors import select_all, select_text
+from promowatch.extract.selectors import PageIndex, select_all, select_text
 from promowatch.extract.structured import (
     StructuredOffer,
     StructuredProduct,
@@ -89,6 +89,7 @@ def extract_offer(
 ) -> Offer:
     """Read one product page. Unknown stays unknown: every value is backed by signals, or absent."""
     root = parse_html(body, encoding)
+    index = PageIndex(root)
     book = phrase_book(profile.phrases if profile else None)
     found = _Findings()
     selectors = profile.offer if profile else None
@@ -97,7 +98,7 @@ def extract_offer(
     page = body_element if body_element is not None else root
     block = page
     if selectors and selectors.product_block:
-        matches = select_all(root, selectors.product_block)
+        matches = select_all(root, selectors.product_block, index)
         if matches:
             block = matches[0]
             found.add("product_block", SignalSource.PROFILE, selectors.product_block, "found")
@@ -171,21 +172,21 @@ def extract_offer(
 
     # ---- identity
     title = _first(
-        select_text(root, selectors.title) if selectors and selectors.title else None,
+        select_text(root, selectors.title, index) if selectors and selectors.title else None,
         main_ld.name if main_ld else None,
         main_md.name if main_md else None,
         og.get("og:title"),
         heading,
     )
     sku = _first(
-        select_text(root, selectors.sku) if selectors and selectors.sku else None,
+        select_text(root, selectors.sku, index) if selectors and selectors.sku else None,
         offer_ld.sku if offer_ld else None,
         main_ld.sku if main_ld else None,
         main_md.sku if main_md else None,
         og.get("product:retailer_item_id"),
     )
     gtin = _first(
-        select_text(root, selectors.gtin) if selectors and selectors.gtin else None,
+        select_text(root, selectors.gtin, index) if selectors and selectors.gtin else None,
         offer_ld.gtin if offer_ld else None,
         main_ld.gtin if main_ld else None,
         main_md.gtin if main_md else None,
@@ -200,13 +201,13 @@ def extract_offer(
     default_currency = (profile.currency if profile else None) or COUNTRY_CURRENCY.get(country or "")
     price, currency, price_source = None, None, None
     if selectors and selectors.price:
-        raw = select_text(root, selectors.price)
+        raw = select_text(root, selectors.price, index)
         if raw:
             price, currency = parse_amount_in(raw, None, country)
             found.add("price", SignalSource.PROFILE, raw, price)
             price_source = SignalSource.PROFILE
     if selectors and selectors.currency:
-        raw_currency = select_text(root, selectors.currency)
+        raw_currency = select_text(root, selectors.currency, index)
         if raw_currency:
             currency = currency_code(raw_currency, country) or currency
             found.add("currency", SignalSource.PROFILE, raw_currency, currency)
@@ -281,7 +282,7 @@ def extract_offer(
     # ---- reference ("instead of") price
     regular = None
     if selectors and selectors.regular_price:
-        raw = select_text(root, selectors.regular_price)
+        raw = select_text(root, selectors.regular_price, index)
         if raw:
             regular, _ = parse_amount_in(raw, None, country)
             found.add("regular_price", SignalSource.PROFILE, raw, regular)
@@ -307,7 +308,7 @@ def extract_offer(
     profile_state: Availability | None = None
     loading = False
     if selectors and selectors.availability:
-        raw = select_text(root, selectors.availability)
+        raw = select_text(root, selectors.availability, index)
         if raw:
             profile_state = _profile_state(raw, selectors.availability_map, book)
             found.add("availability", SignalSource.PROFILE, raw, profile_state)
@@ -320,7 +321,7 @@ def extract_offer(
         found.add("orderable", SignalSource.BUTTON, control.label, control.enabled)
     profile_button: bool | None = None
     if selectors and selectors.buy_button:
-        buttons = select_all(root, selectors.buy_button)
+        buttons = select_all(root, selectors.buy_button, index)
         if buttons:
             state = buttons[0].get("disabled") is None and buttons[0].get("aria-disabled") != "true"
             profile_button = state
@@ -386,7 +387,7 @@ def extract_offer(
         reason = "the stock line is still loading (filled in by JavaScript): a browser is needed to read it"
     delivery = None
     if selectors and selectors.delivery:
-        delivery = select_text(root, selectors.delivery)
+        delivery = select_text(root, selectors.delivery, index)
         if delivery:
             found.add("delivery", SignalSource.PROFILE, delivery, delivery)
     if delivery is None:
