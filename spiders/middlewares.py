@@ -22,12 +22,23 @@ from promowatch.revalidation import Validators, conditional_headers
 
 BLOCKED_REASON = "blocked or captcha page"
 
-# Words only a block or challenge page says, in its title or text.
-BLOCK_WORDS = re.compile(
-    rb"are you a (?:human|robot)|verify you are (?:a )?human|unusual traffic|you have been blocked"
-    rb"|request blocked|access denied|zugriff verweigert|acc(?:e|\xc3\xa8)s refus"
-    rb"|<title>[^<]{0,60}(?:captcha|attention required|just a moment)"
+# Words only a block or challenge page says, in its text, looked for as plain bytes: one regex alternation of
+# them is tried at every position of every page, about 0.15 ms a page
+BLOCK_PHRASES = (
+    b"are you a human",
+    b"are you a robot",
+    b"verify you are human",
+    b"verify you are a human",
+    b"unusual traffic",
+    b"you have been blocked",
+    b"request blocked",
+    b"access denied",
+    b"zugriff verweigert",
+    b"acces refus",
+    "accès refus".encode(),
 )
+# ... or in its title
+BLOCK_TITLE = re.compile(rb"<title>[^<]{0,60}(?:captcha|attention required|just a moment)")
 # Anti-bot scripts (reCAPTCHA/hCaptcha, Cloudflare, DataDome, PerimeterX). Real product pages include them too
 # (a reCAPTCHA on the review form, Cloudflare's bot script), so they only mark a small page or an error answer:
 # an interstitial, not a shop page that carries the script.
@@ -54,8 +65,13 @@ def is_block_page(status: int, body: bytes) -> bool:
     if status in (401, 407):
         return True
     head = body[:BLOCK_SCAN_BYTES].lower()  # lower once: a case-insensitive regex costs 5x on every page
-    if BLOCK_WORDS.search(head):
+    if any(phrase in head for phrase in BLOCK_PHRASES):
         return True
+    title = head.find(b"<title>")
+    while title >= 0:  # an inline SVG's <title> may come before the page's own
+        if BLOCK_TITLE.match(head, title):
+            return True
+        title = head.find(b"<title>", title + 1)
     return (status >= 400 or len(body) < INTERSTITIAL_BYTES) and BLOCK_SCRIPTS.search(head) is not None
 
 

@@ -41,6 +41,19 @@ PRODUCT = (
             200, b"<html><body><h1>Access Denied</h1>Reference #18.abc</body></html>", True, id="akamai"
         ),
         pytest.param(200, b"<html><body>Zugriff verweigert</body></html>", True, id="german"),
+        pytest.param(200, "<p>Accès refusé</p>".encode(), True, id="french"),
+        pytest.param(
+            200,
+            b"<html><body><svg><title>logo</title></svg><p>Please verify you are a human</p></body></html>",
+            True,
+            id="verify-human",
+        ),
+        pytest.param(
+            200,
+            b"<html><head><title>Shop</title></head><body><svg><title>Captcha</title></svg></body></html>",
+            True,
+            id="captcha-title-after-another-title",
+        ),
         pytest.param(401, b"", True, id="auth-required"),
         pytest.param(
             200, b"<html><body><h1>Kaffeemaschine</h1>Ausverkauft</body></html>", False, id="sold-out"
