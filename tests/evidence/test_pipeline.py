@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
 from datetime import UTC, datetime
@@ -123,6 +124,24 @@ def test_screenshot_is_a_resource_record_and_indexed(tmp_path: Path) -> None:
         assert record.content_stream().read() == shot
     index_lines = Path(str(pipeline.warc_path) + ".idx.jsonl").read_text().splitlines()
     assert all(json.loads(x)["warc"] == pipeline.warc_path.name for x in index_lines)
+
+
+def test_every_record_is_its_own_gzip_member_at_its_indexed_place(tmp_path: Path) -> None:
+    # a case bundle copies a record out by (offset, length) alone: each must decompress on its own
+    pipeline = make_pipeline(tmp_path)
+    for n in range(3):
+        pipeline.process_item(
+            offer_item(b"<html>" + bytes([65 + n]) * 2000 + b"</html>", screenshot=tiny_png(n))
+        )
+    pipeline.close_spider()
+    data = pipeline.warc_path.read_bytes()
+    refs = list(read_index(pipeline.warc_dir))
+    assert sorted(r.record_type for r in refs) == ["request"] * 3 + ["resource"] * 3 + ["response"] * 3
+    assert sum(r.length for r in refs) == len(data)
+    for ref in refs:
+        record = gzip.decompress(data[ref.offset : ref.offset + ref.length])
+        assert record.startswith(b"WARC/1.")
+        assert f"WARC-Type: {ref.record_type}\r\n".encode() in record
 
 
 def test_items_without_capture_pass_through(tmp_path: Path) -> None:
