@@ -90,10 +90,6 @@ class EvidencePipeline:
             self.open_spider()
         assert self.sessions is not None
         fetched_at = getattr(item, "observed_at", None) or utcnow()
-        if self.warc is not None:
-            # bytes whose blob exists were archived by an earlier run: the WARC gets a revisit record
-            body_sha = sha256_hex(capture.body)
-            self.warc.captured_before = {body_sha} if self.blobs.exists(body_sha) else set()
         stored, _refs = file_capture(capture, self.blobs, self.warc, fetched_at)
         if self.index_here:
             with self.sessions.begin() as session:

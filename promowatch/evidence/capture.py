@@ -37,6 +37,9 @@ def file_capture(
     capture.body_sha256 = body_sha
     stored.append(StoredBlob(body_sha, len(capture.body), capture.media_type, new))
     if warc is not None:
+        # bytes whose blob existed were archived already (by an earlier run, or another worker): the WARC
+        # gets a revisit record that refers to that capture
+        warc.captured_before = set() if new else {body_sha}
         refs.extend(
             warc.write_exchange(
                 url=capture.url,
