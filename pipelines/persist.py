@@ -173,7 +173,8 @@ class PersistPipeline:
             self.commit()
 
     def commit(self) -> None:
-        """Commit the open group of items, if any."""
+        """Commit the open group of items, if any. When the database refuses the group (one bad row), each
+        item is stored again on its own: only the item the database refuses again is lost, and logged."""
         session, self.session = self.session, None
         if session is None:
             return
@@ -183,9 +184,21 @@ class PersistPipeline:
         except Exception:
             session.rollback()
             session.close()
-            self.pending = []
+            replay, self.pending = self.pending, []
             self._forget_fresh()
-            raise
+            for item in replay:
+                try:
+                    with self.sessions.begin() as alone:
+                        self._store(alone, item)
+                        self._finish(alone)
+                except Exception:
+                    self._forget_fresh()
+                    logger.exception("%s: not stored", getattr(item, "product_url", item))
+                    if self.stats is not None:
+                        self.stats.inc_value("promowatch/persist_failed")
+                else:
+                    self._committed()
+            return
         session.close()
         self.pending = []
         self._committed()
@@ -349,7 +362,12 @@ class PersistPipeline:
                 "vantage": {**item.vantage, **({"wait": item.wait} if item.wait else {})},
             },
             signals=[
-                {"field": s.field, "source": s.source.value, "raw": s.raw[:2000], "value": s.value}
+                {
+                    "field": s.field,
+                    "source": s.source.value,
+                    "raw": s.raw[:2000],
+                    "value": s.value[:500] if s.value else s.value,
+                }
                 for s in offer.signals
             ],
         )

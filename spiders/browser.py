@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from playwright.async_api import CDPSession, Page, Route
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Page, Route
 from playwright.async_api import Request as PlaywrightRequest
 from playwright.async_api import Response as PlaywrightResponse
 from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -34,13 +34,6 @@ from promowatch.config import BrowserOptions, WatchedRetailer
 from promowatch.items import Capture
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
-# Blink never asks for an image: cheaper than routing each request through the driver to abort it. Chromium
-# keeps only the last --blink-settings: Playwright's headless pointer settings are repeated, or pages would see
-# a browser without a mouse
-IMAGES_OFF = (
-    "--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4,"
-    "imagesEnabled=false"
-)
 # meta keys of browser requests (scrapy-playwright's own keys start with playwright_)
 META_OPTIONS = "promowatch_browser"
 META_SEEN = "promowatch_seen_responses"
@@ -74,16 +67,6 @@ def checked_executable(path: str) -> str:
 def needs_browser(retailers: tuple[WatchedRetailer, ...]) -> bool:
     """True when one of these retailers' profiles may render pages in the browser (browser or auto)."""
     return any(r.profile.render in ("browser", "auto") for r in retailers)
-
-
-def images_shown(retailers: tuple[WatchedRetailer, ...]) -> bool:
-    """True when a browser page of these retailers may load images (a screenshot, or a profile that does not
-    block them); when none may, Chromium is launched with images off, so pages never even ask for them."""
-    return any(
-        "image" not in r.profile.browser.blocked_types
-        for r in retailers
-        if r.profile.render in ("browser", "auto")
-    )
 
 
 # ---------------------------------------------------------------- requests
@@ -185,13 +168,19 @@ def third_party(url: str, page_url: str) -> bool:
     return not (host == site or host.endswith("." + site))
 
 
+# what a screenshot shows: loaded for it from any host (product pictures usually come from a CDN)
+SHOWN_TYPES = ("image", "stylesheet", "font", "media")
+
+
 def should_block(options: BrowserOptions, resource_type: str, url: str, page_url: str) -> bool:
-    """The profile's resource blocking: types such as image/font/media (unless a screenshot is taken), and other
-    sites' requests."""
+    """The profile's resource blocking: types such as image/font/media and other sites' requests; when a
+    screenshot is taken, what it shows (pictures, styles, fonts) is loaded from wherever it comes from."""
     if url.startswith(("data:", "blob:")):
         return False
     if resource_type in options.blocked_types:
         return True
+    if options.screenshot and resource_type in SHOWN_TYPES:
+        return False
     return options.block_third_party and resource_type != "document" and third_party(url, page_url)
 
 
@@ -297,48 +286,63 @@ async def read_page(page: Page, request: Request) -> Rendered:
     return Rendered(html=html, screenshot=shot, document=document, wait=outcome, waited=waited)
 
 
-# Playwright's animations="disabled": finite animations jump to their end, infinite ones back to their start
-SETTLE_ANIMATIONS = """() => {
+# Before the image: finite animations jump to their end and infinite ones back to their start (Playwright's
+# animations="disabled"), then the fonts and the pictures still loading are waited for, at most ``ms``; a lazy
+# picture below the fold would never come, so those are not waited for
+SETTLE_PAGE = """async (ms) => {
     for (const animation of document.getAnimations()) {
         try { animation.finish(); } catch { animation.cancel(); }
     }
+    const loading = [...document.images].filter((image) => !image.complete && image.loading !== "lazy");
+    const loaded = loading.map((image) => new Promise((done) => {
+        image.addEventListener("load", done, { once: true });
+        image.addEventListener("error", done, { once: true });
+    }));
+    await Promise.race([
+        Promise.all([document.fonts.ready, ...loaded]),
+        new Promise((done) => setTimeout(done, ms)),
+    ]);
 }"""
+SETTLE_MS = 2000
 
 
 async def full_page_png(page: Page, timeout_ms: int) -> bytes:
-    """The whole page as a lossless PNG, animations settled, within ``timeout_ms``.
+    """The whole page as a lossless PNG, settled (animations, fonts, pictures), within ``timeout_ms``.
 
     Playwright's own full-page screenshot makes the same DevTools call, but with Chromium's default PNG
     compression: ``optimizeForSpeed`` takes about a third less of the browser's time for about a third more
-    bytes, the same pixels."""
+    bytes of the same image."""
+    session: CDPSession | None = None
 
     async def capture() -> bytes:
-        await page.evaluate(SETTLE_ANIMATIONS)
+        nonlocal session
+        await page.evaluate(SETTLE_PAGE, min(SETTLE_MS, timeout_ms // 2))
         session = await page.context.new_cdp_session(page)
-        try:
-            # a reused page may no longer be its window's active tab, and Chromium draws no frame to capture
-            # for a hidden one: the screenshot would wait until its timeout (seen with Chromium 156 on the demo
-            # shop, the second product of a context)
-            await session.send("Page.bringToFront")
-            size = (await session.send("Page.getLayoutMetrics"))["cssContentSize"]
-            shot = await session.send(
-                "Page.captureScreenshot",
-                {
-                    "format": "png",
-                    "optimizeForSpeed": True,
-                    "captureBeyondViewport": True,
-                    "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
-                },
-            )
-        finally:
-            with suppress(PlaywrightError):
-                await session.detach()
+        # a reused page may no longer be its window's active tab, and Chromium draws no frame to capture for a
+        # hidden one: the screenshot would wait until its timeout (seen with Chromium 156 on the demo shop, the
+        # second product of a context). Pages of one context are not serialised around this: 700 screenshots
+        # of bench/browser.py, 4 pages at once in one context, all came back
+        await session.send("Page.bringToFront")
+        size = (await session.send("Page.getLayoutMetrics"))["cssContentSize"]
+        shot = await session.send(
+            "Page.captureScreenshot",
+            {
+                "format": "png",
+                "optimizeForSpeed": True,
+                "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+            },
+        )
         return base64.b64decode(shot["data"])
 
     try:
         return await asyncio.wait_for(capture(), timeout_ms / 1000)
     except TimeoutError as error:
         raise PlaywrightTimeout(f"full-page screenshot: no image after {timeout_ms} ms") from error
+    finally:
+        if session is not None:  # bounded too: a stuck driver must not hold the read past its timeout
+            with suppress(PlaywrightError, TimeoutError):
+                await asyncio.wait_for(session.detach(), 1.0)
 
 
 async def close_page(meta: Mapping[str, Any]) -> None:
@@ -468,13 +472,6 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
                     self.config.launch_options["executable_path"] = (
                         checked_executable(configured) if configured else browser_executable()
                     )
-                    spider = getattr(self.crawler, "spider", None)
-                    config = getattr(spider, "config", None)
-                    if config is not None and not images_shown(config.retailers):
-                        self.config.launch_options["args"] = [
-                            *self.config.launch_options.get("args", ()),
-                            IMAGES_OFF,
-                        ]
                     if self.driver_node_options:
                         # Playwright hands the crawler's environment to its Node driver, the only way to size
                         # the driver's heap; an operator's own NODE_OPTIONS wins

@@ -20,7 +20,6 @@ from lxml.html import HtmlElement
 from parsel.csstranslator import HTMLTranslator
 
 
-# XPath's normalize-space() separates class names by these only, not by every Unicode space
 def _class_names(value: str) -> list[str]:
     """The class names of a class attribute, separated as XPath's normalize-space() does (not at every
     Unicode space, as str.split() would)."""

@@ -10,7 +10,8 @@ script fills it in from /api/stock/{sku}. Paths:
 - ``/p/consent/{sku}`` as /p/js, and a consent banner a script adds 200 ms after load (as consent managers do)
 - ``/p/postcode/{sku}`` the stock line is filled only after a postcode is typed into ``#zip`` and ``#show`` is
   clicked (a store-availability form): in stock for 1003, out of stock elsewhere
-- ``/img/{sku}.svg``    the product's picture (every page shows one)
+- ``/p/slowimg/{sku}`` as /p/js, but its picture takes 700 ms to arrive, after the stock line is filled
+- ``/img/{sku}.svg``    the product's picture (every page shows one; ``?delay=ms`` slows it)
 - ``/api/stock/{sku}`` ``{"sku": ..., "status": "in_stock"|"out_of_stock"}``: skus ending in 0 are out of stock
 """
 
@@ -29,7 +30,7 @@ PAGE = """<!doctype html>
 <body>
 <main class="product" data-sku="{sku}">
   <h1 class="title">{title}</h1>
-  <img class="photo" src="/img/{image}.svg" alt="" width="120" height="90">
+  <img class="photo" src="/img/{image}.svg{image_query}" alt="" width="120" height="90">
   <p class="price">CHF <span class="amount">499.00</span></p>
   <p class="stock" id="stock">chargement…</p>
   <button class="buy" id="buy" disabled>Ajouter au panier</button>
@@ -148,11 +149,15 @@ class JsShop:
                 "same": FILL.format(sku="1", query=delay),
                 "consent": FILL.format(sku=sku, query=delay) + CONSENT.format(),
                 "postcode": POSTCODE.format(),
+                "slowimg": FILL.format(sku=sku, query=""),
             }
             if kind in scripts:
                 title = "Machine à café Barista" if kind == "same" else f"Machine à café {sku}"
                 image = "1" if kind == "same" else sku
-                page = PAGE.format(title=title, sku=sku, image=image, script=scripts[kind])
+                image_query = "?delay=700" if kind == "slowimg" else ""
+                page = PAGE.format(
+                    title=title, sku=sku, image=image, image_query=image_query, script=scripts[kind]
+                )
                 return 200, html, page.encode("utf-8")
         if len(segments) == 3 and segments[:2] == ["api", "stock"]:
             if "delay" in query:
@@ -161,6 +166,8 @@ class JsShop:
             status = "out_of_stock" if sku.endswith("0") else "in_stock"
             return 200, "application/json", json.dumps({"sku": sku, "status": status}).encode()
         if len(segments) == 2 and segments[0] == "img":
+            if "delay" in query:
+                time.sleep(int(query["delay"][0]) / 1000)
             return 200, "image/svg+xml", PHOTO
         if segments[:2] == ["api", "ping"]:
             return 200, "application/json", b"{}"

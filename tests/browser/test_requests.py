@@ -56,6 +56,16 @@ NO_SHOT = BrowserOptions(screenshot=False)
             True,
             id="third-party-blocked-with-screenshot",
         ),
+        # what a screenshot shows comes from the shop's CDN as often as from the shop
+        pytest.param(
+            BrowserOptions(), "image", "http://cdn.test/p.jpg", False, id="cdn-picture-for-screenshot"
+        ),
+        pytest.param(
+            BrowserOptions(), "stylesheet", "http://cdn.test/s.css", False, id="cdn-styles-for-screenshot"
+        ),
+        pytest.param(
+            NO_SHOT, "stylesheet", "http://cdn.test/s.css", True, id="cdn-styles-without-screenshot"
+        ),
         pytest.param(
             BrowserOptions(), "script", "http://shop.example.ch/app.js", False, id="own-script-kept"
         ),

@@ -7,6 +7,7 @@ items are the shapes the offers and stores spiders yield.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from pipelines.evidence import EvidencePipeline
 from pipelines.persist import PersistPipeline
 from promowatch.db.engine import open_database
 from promowatch.db.models import EvidenceBlob, OfferObservation, StoreObservation
-from promowatch.domain import Availability, Offer, StoreStock
+from promowatch.domain import Availability, Offer, Signal, SignalSource, StoreStock
 from promowatch.evidence.chain import verify_chain
 from promowatch.evidence.warc import find_records, read_index
 from promowatch.items import Capture, OfferItem, StoreStockItem
@@ -102,6 +103,25 @@ def test_a_failing_item_costs_only_itself_in_a_group(tmp_path: Path) -> None:
     assert count(persist, OfferObservation) == 3
     with persist.sessions() as session:
         assert verify_chain(session).ok
+
+
+def test_a_row_the_database_refuses_costs_only_its_item(tmp_path: Path) -> None:
+    # a value the database cannot take fails the group's INSERT at commit, not when the item arrives: the
+    # group is stored again item by item and only that item is lost
+    evidence, persist = pipelines(tmp_path, commit_every=3)
+    items = [offer_item(n, f"<html>{n}</html>".encode()) for n in range(3)]
+    unbindable = Signal("price", SignalSource.TEXT, "499.–", ["not", "a", "string"])  # type: ignore[arg-type]
+    items[1] = replace(items[1], offer=replace(items[1].offer, signals=(unbindable,)))
+    for item in items:
+        persist.process_item(evidence.process_item(item))
+    assert count(persist, OfferObservation) == 2
+    assert persist.stats is not None and persist.stats.get_value("promowatch/persist_failed") == 1
+    persist.process_item(evidence.process_item(offer_item(3, b"<html>3</html>")))
+    persist.spider_closed("finished")
+    assert count(persist, OfferObservation) == 3
+    with persist.sessions() as session:
+        report = verify_chain(session)
+    assert report.ok and report.entries == 3, report.message
 
 
 @pytest.mark.parametrize("commit_every", [pytest.param(1, id="item-by-item"), pytest.param(4, id="grouped")])

@@ -48,12 +48,6 @@ PRODUCT = (
             True,
             id="verify-human",
         ),
-        pytest.param(
-            200,
-            b"<html><head><title>Shop</title></head><body><svg><title>Captcha</title></svg></body></html>",
-            True,
-            id="captcha-title-after-another-title",
-        ),
         pytest.param(401, b"", True, id="auth-required"),
         pytest.param(
             200, b"<html><body><h1>Kaffeemaschine</h1>Ausverkauft</body></html>", False, id="sold-out"
