@@ -400,13 +400,23 @@ class IdlePages:
             await asyncio.gather(*(page.close() for page in pages))
 
 
+# Playwright's words when the page, its renderer, its context or Chromium went away under a call
+GONE_PHRASES = (
+    "has been closed",
+    "Target closed",
+    "crashed",
+    "Browser closed",
+    "Connection closed",
+    "Session closed",
+    "Execution context was destroyed",
+    "Frame was detached",
+)
+
+
 def browser_gone(error: BaseException) -> bool:
     """True when the error means the page, its context or Chromium itself went away (crash, kill, restart)."""
     message = str(error)
-    return any(
-        phrase in message
-        for phrase in ("has been closed", "Target closed", "crashed", "Browser closed", "Connection closed")
-    )
+    return any(phrase in message for phrase in GONE_PHRASES)
 
 
 def rendered_capture(response: Response, rendered: Rendered) -> Capture:

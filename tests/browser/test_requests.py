@@ -5,12 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from playwright.async_api import Error as PlaywrightError
 from scrapy import Request
 
 from promowatch.config import BrowserOptions
 from spiders.browser import (
     BrowserNotFound,
     browser_executable,
+    browser_gone,
     context_headers,
     describe,
     playwright_selector,
@@ -156,3 +158,20 @@ def test_context_sends_the_scrapy_request_headers(
 ) -> None:
     # scrapy-playwright's per-request header route is removed, so the context must carry them
     assert context_headers(context_kwargs, Request(PAGE, headers=headers)) == expected
+
+
+@pytest.mark.parametrize(
+    ("message", "gone"),
+    [
+        # messages Playwright 1.5x raises when Chromium or one of its renderers is killed under a call
+        pytest.param("Page.content: Target page, context or browser has been closed", True, id="closed"),
+        pytest.param("Page.goto: Navigation failed because page crashed!", True, id="renderer-crash"),
+        pytest.param("Protocol error (Page.captureScreenshot): Session closed.", True, id="cdp-session"),
+        pytest.param("Page.content: Execution context was destroyed", True, id="context-destroyed"),
+        pytest.param("Locator.wait_for: Frame was detached", True, id="frame-detached"),
+        pytest.param("Page.goto: net::ERR_CONNECTION_REFUSED at http://127.0.0.1:9/", False, id="shop-down"),
+        pytest.param("Timeout 8000ms exceeded.", False, id="timeout"),
+    ],
+)
+def test_which_errors_mean_the_browser_went_away(message: str, gone: bool) -> None:
+    assert browser_gone(PlaywrightError(message)) is gone
