@@ -146,7 +146,16 @@ class PhraseBook:
         hits: list[PhraseHit] = []
         index = self._index
         taken_until = 0
-        for start, word in _starts(text):
+        if _UNSPACED.search(text) is None:
+            # most texts: only the tokens that begin some phrase, picked in one pass
+            starts: Iterable[tuple[int, str]] = [
+                (token.start(), key)
+                for token in _TOKEN.finditer(text)
+                if (key := _NUMBER_KEY if token.group().isdigit() else token.group()) in index
+            ]
+        else:
+            starts = _starts(text)
+        for start, word in starts:
             if start < taken_until:
                 continue
             candidates = index.get(word)
