@@ -52,28 +52,10 @@ def buy_controls(
     found: list[BuyControl] = []
     chooser: bool | None = None
     for element in block.xpath(_CONTROLS):
-        label = _label(element, book)
-        if label is None:
+        named = buy_control_name(element, book, visible)
+        if named is None:
             continue
-        by_label = any(hit.category in ("add_to_cart", "preorder") for hit in book.find(label))
-        attributes = " ".join(filter(None, (element.get("class"), element.get("id"), element.get("name"))))
-        by_attribute = bool(attributes) and bool(_CART_ATTRIBUTE.search(attributes))
-        if not by_label and (label in _BARE_BUY or normalise_text(element.text or "") in _BARE_BUY):
-            # "Buy" alone names an order control only on a button, or on a link that adds to the cart
-            by_label = element.tag != "a" or bool(_CART_LINK.search(element.get("href") or ""))
-        if element.tag == "a" and not by_label and (label or not by_attribute):
-            # links named "cart" are usually the header's basket, not an order control; a nameless link
-            # whose id says buy button is one drawn as an image
-            continue
-        if not (by_label or by_attribute):
-            continue
-        if not by_label and _NOT_A_CONTROL.search(attributes):
-            continue  # an info icon or a link named after the add-to-cart it explains
-        negative = [h for h in book.find(label) if h.category in _NEGATIVE_LABELS]
-        if negative:
-            continue  # a "Sold out" button is stock text, read by the text source
-        if not visible(element):
-            continue
+        label, attributes = named
         enabled, why = _enabled(element)
         if not enabled and chooser is None and states:
             chooser = has_variant_chooser(block)
@@ -81,6 +63,41 @@ def buy_controls(
         beside = not enabled and states and _hidden_sold_out_beside(element, book)
         found.append(BuyControl(label or attributes, enabled, why, awaiting and not beside, beside))
     return found
+
+
+def holds_buy_control(block: HtmlElement, is_control: Callable[[HtmlElement], bool]) -> bool:
+    """True when ``block`` holds an element ``is_control`` accepts (``buy_control_name`` is not None), for a
+    caller that asks the same of nested blocks and remembers each element's answer."""
+    return any(is_control(element) for element in block.xpath(_CONTROLS))
+
+
+def buy_control_name(
+    element: HtmlElement, book: PhraseBook, visible: Callable[[HtmlElement], bool]
+) -> tuple[str, str] | None:
+    """(label, class/id/name) of a visible add-to-cart control; None for any other element. The answer
+    depends on the element alone, not on the block it is looked for in."""
+    label = _label(element, book)
+    if label is None:
+        return None
+    by_label = any(hit.category in ("add_to_cart", "preorder") for hit in book.find(label))
+    attributes = " ".join(filter(None, (element.get("class"), element.get("id"), element.get("name"))))
+    by_attribute = bool(attributes) and bool(_CART_ATTRIBUTE.search(attributes))
+    if not by_label and (label in _BARE_BUY or normalise_text(element.text or "") in _BARE_BUY):
+        # "Buy" alone names an order control only on a button, or on a link that adds to the cart
+        by_label = element.tag != "a" or bool(_CART_LINK.search(element.get("href") or ""))
+    if element.tag == "a" and not by_label and (label or not by_attribute):
+        # links named "cart" are usually the header's basket, not an order control; a nameless link
+        # whose id says buy button is one drawn as an image
+        return None
+    if not (by_label or by_attribute):
+        return None
+    if not by_label and _NOT_A_CONTROL.search(attributes):
+        return None  # an info icon or a link named after the add-to-cart it explains
+    if any(h.category in _NEGATIVE_LABELS for h in book.find(label)):
+        return None  # a "Sold out" button is stock text, read by the text source
+    if not visible(element):
+        return None
+    return label, attributes
 
 
 def _label(element: HtmlElement, book: PhraseBook) -> str | None:

@@ -17,7 +17,7 @@ from lxml.html import HtmlElement
 
 from promowatch.config import SiteProfile
 from promowatch.domain import Availability, Offer, Signal, SignalSource
-from promowatch.extract.buybox import BuyControl, buy_controls
+from promowatch.extract.buybox import BuyControl, buy_control_name, buy_controls, holds_buy_control
 from promowatch.extract.listing import LISTING_CATEGORIES, Listing, ListingKind, current_bid, listing_of
 from promowatch.extract.page import (
     is_skipped,
@@ -47,9 +47,11 @@ from promowatch.extract.structured import (
 from promowatch.extract.visible_prices import (
     PriceNode,
     amount_leaf,
+    holds_price,
     is_net_price,
     labelled_reference,
     price_beside_reference,
+    price_node,
     price_nodes,
     reference_in_box,
     reference_near,
@@ -443,17 +445,31 @@ def _product_block(
     """
     if heading is None:
         return page, "page"
+    # each level up asks again about the elements of the level below: judge each element once
+    controls: dict[HtmlElement, bool] = {}
+    prices: dict[HtmlElement, bool] = {}
+
+    def is_control(element: HtmlElement) -> bool:
+        if element not in controls:
+            controls[element] = buy_control_name(element, book, visible) is not None
+        return controls[element]
+
+    def is_price(element: HtmlElement) -> bool:
+        if element not in prices:
+            prices[element] = price_node(element, book, visible, None) is not None
+        return prices[element]
+
     node = heading.getparent()
     while node is not None and node is not page:
-        if buy_controls(node, book, visible, states=False):
+        if holds_buy_control(node, is_control):
             return node, "ancestor of the heading holding the buy box"
-        if price_nodes(node, book, visible, None):
+        if holds_price(node, is_price):
             # The buy box may sit a few levels up, beside the title-and-price column.
             upper = node.getparent()
             for _ in range(3):
                 if upper is None or upper is page:
                     break
-                if buy_controls(upper, book, visible, states=False):
+                if holds_buy_control(upper, is_control):
                     return upper, "ancestor of the heading holding the price and the buy box"
                 upper = upper.getparent()
             # Out-of-stock pages often have no buy box; take one level more for the stock line.

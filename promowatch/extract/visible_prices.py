@@ -58,36 +58,51 @@ def price_nodes(
     """Visible price-like nodes in reading order, each with one amount, classified."""
     accepted: list[PriceNode] = []
     taken: set[int] = set()
-    keep: list[HtmlElement] = []
+    keep: list[HtmlElement] = []  # the taken elements stay alive, so their ids stay unique
     for element in block.xpath(_PRICE_NODES):
         if any(id(a) in taken for a in element.iterancestors()):
             continue
-        raw = " ".join(element.text_content().split())
-        if len(raw) < 2000 and (len(raw) > 60 or _holds_code(element)):
-            raw = shown_text(element)  # an inline script or template beside the amount is not its text
-        if element.find(".//sup") is not None:
-            raw = _sup_cents(element, raw)
-        if not raw or len(raw) > 60 or not any(ch.isdigit() for ch in raw):
-            continue
-        amounts = _AMOUNT.findall(raw)
-        if len(amounts) != 1 and not _single_split_amount(raw):
-            # "$69.99 <span>Earn up to 70 reward points</span>": the node's own words hold the price
-            raw = _direct_text(element)
-            if len(_AMOUNT.findall(raw)) != 1:
-                continue
-        if not visible(element):
-            continue
-        amount, currency = parse_amount_in(raw, None, country)
-        if amount is None or amount <= 0:
-            continue
-        if currency is None and _COUNT_CLASS.search(
-            f"{element.get('class') or ''} {element.get('id') or ''}"
-        ):
-            continue  # "price_buy_count: 29 bought", "price-qty": a number of items, not money
-        taken.add(id(element))
-        keep.append(element)
-        accepted.append(PriceNode(element, raw, amount, currency, _kind(element, raw, book)))
+        node = price_node(element, book, visible, country)
+        if node is not None:
+            taken.add(id(element))
+            keep.append(element)
+            accepted.append(node)
     return accepted
+
+
+def holds_price(block: HtmlElement, is_price: Callable[[HtmlElement], bool]) -> bool:
+    """True when ``price_nodes(block, ...)`` is not empty, for a caller that asks the same of nested blocks and
+    remembers each element's answer (``is_price``: ``price_node`` is not None). The first element accepted in
+    reading order has no accepted ancestor before it, so any accepted element makes the list non-empty."""
+    return any(is_price(element) for element in block.xpath(_PRICE_NODES))
+
+
+def price_node(
+    element: HtmlElement, book: PhraseBook, visible: Callable[[HtmlElement], bool], country: str | None
+) -> PriceNode | None:
+    """The element as a price node when it shows one visible amount; the answer depends on the element
+    alone, not on the block it is looked for in."""
+    raw = " ".join(element.text_content().split())
+    if len(raw) < 2000 and (len(raw) > 60 or _holds_code(element)):
+        raw = shown_text(element)  # an inline script or template beside the amount is not its text
+    if element.find(".//sup") is not None:
+        raw = _sup_cents(element, raw)
+    if not raw or len(raw) > 60 or not any(ch.isdigit() for ch in raw):
+        return None
+    amounts = _AMOUNT.findall(raw)
+    if len(amounts) != 1 and not _single_split_amount(raw):
+        # "$69.99 <span>Earn up to 70 reward points</span>": the node's own words hold the price
+        raw = _direct_text(element)
+        if len(_AMOUNT.findall(raw)) != 1:
+            return None
+    if not visible(element):
+        return None
+    amount, currency = parse_amount_in(raw, None, country)
+    if amount is None or amount <= 0:
+        return None
+    if currency is None and _COUNT_CLASS.search(f"{element.get('class') or ''} {element.get('id') or ''}"):
+        return None  # "price_buy_count: 29 bought", "price-qty": a number of items, not money
+    return PriceNode(element, raw, amount, currency, _kind(element, raw, book))
 
 
 def _direct_text(element: HtmlElement) -> str:
