@@ -4,7 +4,9 @@
 
 Prints offer checks/s, store checks/s, CPU s per 1,000 checks, peak RSS, database bytes per 1,000 observations,
 bytes added per 1,000 unchanged checks (re-checked conditionally: the shop answers 304), for one worker reading
-pages in its own process (the default), one worker with a pool of reading processes ("auto"), and (with --redis
+pages in its own process (the default), the same committing every observation as it arrives (promowatch's
+default; the other rows commit in groups of up to 100, at least each second), one worker with a pool of reading
+processes ("auto"), and (with --redis
 or $PROMOWATCH_TEST_REDIS) two scrapy-redis workers, and a bare Scrapy spider fetching the same pages (no
 extraction, no storage). CPU and peak RSS include the reading processes.
 Targets: end-to-end >= 50 % of bare, >= 250 offer checks/s (1 worker), >= 2,000 store observations/s,
@@ -43,6 +45,7 @@ SHARED = {
     "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
 }
 # promowatch only: observations (and blob index rows) committed in groups of up to 100 items, at least each second
+# (promowatch's default commits each one as it arrives: the bench prints that too)
 FAST = {**SHARED, "PROMOWATCH_COMMIT_EVERY": 100, "PROMOWATCH_COMMIT_SECONDS": 1.0}
 
 
@@ -212,10 +215,7 @@ def main() -> None:
     data = work / "one"  # the default: pages read in the crawl's own process
     wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))
     offers = int(stats_of(out).get(OBSERVED, 0))
-    one = row(
-        "1 worker: offer checks", offers, wall, cpu, rss, f"({offers / wall / base['rate']:.0%} of bare)"
-    )
-    db = data / "promowatch.db"
+    row("1 worker: offer checks", offers, wall, cpu, rss, f"({offers / wall / base['rate']:.0%} of bare)")
     db_bytes = sum(p.stat().st_size for p in data.glob("promowatch.db*"))
     print(
         f"{'':<28} database {db_bytes / max(offers, 1) * 1000 / 1e6:.2f} MB per 1,000 offer observations "
@@ -225,6 +225,12 @@ def main() -> None:
     if args.offers_only:
         shop.stop()
         return
+
+    # the same with promowatch's default: every observation committed on its own as it arrives
+    wall, cpu, rss, out = measured(runner(watchlist, work / "per-item", "offers", PROMOWATCH_COMMIT_EVERY=1))
+    offers = int(stats_of(out).get(OBSERVED, 0))
+    row("1 worker, per-item commits", offers, wall, cpu, rss, f"({offers / wall / base['rate']:.0%} of bare)")
+
     before = storage(data)
     wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))
     again = int(stats_of(out).get(OBSERVED, 0))
@@ -255,7 +261,6 @@ def main() -> None:
         f"({again / wall:.0f} store obs/s, {stats.get('promowatch/bench-shop/store_observations', 0)} new rows) "
         + growth(before, storage(data), again),
     )
-    del db, one
 
     if args.redis:
         import redis
