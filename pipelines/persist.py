@@ -157,10 +157,7 @@ class PersistPipeline:
             self._rollback()
             replay, self.pending = self.pending, []
             for earlier in replay:  # committed on their own, so one bad item costs only itself
-                with self.sessions.begin() as session:
-                    self._store(session, earlier)
-                    self._finish(session)
-                self._committed()
+                self._store_alone(earlier)
             raise
         self.pending.append(item)
         if len(self.pending) >= self.commit_every or time.monotonic() - self.opened_at >= self.commit_seconds:
@@ -188,19 +185,25 @@ class PersistPipeline:
             self._forget_fresh()
             for item in replay:
                 try:
-                    with self.sessions.begin() as alone:
-                        self._store(alone, item)
-                        self._finish(alone)
+                    self._store_alone(item)
                 except Exception:
-                    self._forget_fresh()
                     logger.exception("%s: not stored", getattr(item, "product_url", item))
                     if self.stats is not None:
                         self.stats.inc_value("promowatch/persist_failed")
-                else:
-                    self._committed()
             return
         session.close()
         self.pending = []
+        self._committed()
+
+    def _store_alone(self, item: object) -> None:
+        """Store one item of a group taken apart in a transaction of its own; a failure leaves nothing of it."""
+        try:
+            with self.sessions.begin() as session:
+                self._store(session, item)
+                self._finish(session)
+        except Exception:
+            self._forget_fresh()
+            raise
         self._committed()
 
     def _finish(self, session: Session) -> None:

@@ -58,14 +58,12 @@ def price_nodes(
     """Visible price-like nodes in reading order, each with one amount, classified."""
     accepted: list[PriceNode] = []
     taken: set[int] = set()
-    keep: list[HtmlElement] = []  # the taken elements stay alive, so their ids stay unique
     for element in block.xpath(_PRICE_NODES):
         if any(id(a) in taken for a in element.iterancestors()):
             continue
         node = price_node(element, book, visible, country)
         if node is not None:
-            taken.add(id(element))
-            keep.append(element)
+            taken.add(id(element))  # the accepted node holds the element: its id stays unique
             accepted.append(node)
     return accepted
 
