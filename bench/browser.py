@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from promowatch.demo.scenarios import DEFAULT_START
 from promowatch.demo.shop import DemoShop
+from spiders.browser import browser_executable
 from tests.browser.crawling import crawl_command, observations, write_demo_watchlist
 
 PAGE_PREFIX = "/p/bench-live-"
@@ -186,7 +187,7 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="keep the data directory here (screenshots, database)")
     args = parser.parse_args()
     print(
-        f"{psutil.cpu_count()} cores; Chromium from $PROMOWATCH_CHROMIUM or /usr/bin/chromium; "
+        f"{psutil.cpu_count()} cores; Chromium {browser_executable()}; "
         f"demo shop pages {PAGE_PREFIX}N, hydration {args.hydration_ms} ms",
         flush=True,
     )

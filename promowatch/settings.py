@@ -83,15 +83,14 @@ PROMOWATCH_COMMIT_SECONDS = 1.0
 # spiders.browser.LazyPlaywrightHandler starts Playwright and Chromium only at the first browser request, so
 # HTTP-only crawls never launch a browser; it also restarts Chromium every PROMOWATCH_BROWSER_RESTART_PAGES
 # pages to keep a long crawl's memory flat. Debian's Chromium, not a `playwright install` download.
-import os as _os  # noqa: E402
-
 DOWNLOAD_HANDLERS = {
     "http": "spiders.browser.LazyPlaywrightHandler",
     "https": "spiders.browser.LazyPlaywrightHandler",
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
-    "executable_path": _os.environ.get("PROMOWATCH_CHROMIUM") or "/usr/bin/chromium",
+    # no executable_path: spiders.browser.browser_executable finds one at launch ($PROMOWATCH_CHROMIUM, Debian's
+    # chromium-headless-shell or chromium, Playwright's download); one set here is used as it is
     "headless": True,
     "args": [
         "--no-sandbox",

@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Installs the Debian packages promowatch and its tests use, when they are missing: Chromium (browser mode),
+# Installs the Debian packages promowatch and its tests use, when they are missing: Chromium (browser mode:
+# chromium-headless-shell and chromium),
 # poppler-utils (the case PDF check), openssl (trusted timestamps), python3-venv; with PROMOWATCH_SERVERS=1
 # also PostgreSQL and Redis for the test suite.
 set -euo pipefail
 need=()
-command -v chromium >/dev/null 2>&1 || [ -n "${PROMOWATCH_CHROMIUM:-}" ] || need+=(chromium)
+if [ -z "${PROMOWATCH_CHROMIUM:-}" ]; then
+  # the headless shell renders crawls; the full Chromium is the fallback the tests also run
+  command -v chromium-headless-shell >/dev/null 2>&1 || need+=(chromium-headless-shell)
+  command -v chromium >/dev/null 2>&1 || need+=(chromium)
+fi
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)

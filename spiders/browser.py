@@ -16,9 +16,11 @@ import time
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import playwright
 from playwright.async_api import CDPSession, Page, Route
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Request as PlaywrightRequest
@@ -26,18 +28,36 @@ from playwright.async_api import Response as PlaywrightResponse
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.http import Response
+from scrapy.http import Headers, Response
+from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
 from promowatch.config import BrowserOptions, WatchedRetailer
 from promowatch.items import Capture
+from spiders.in_page import (
+    PAGE_HTML,
+    SETTLE_PAGE,
+    SHOWN,
+    WAIT_FOR_ELEMENT,
+    ask,
+    navigated,
+    selector_xpath,
+)
 
-DEFAULT_CHROMIUM = "/usr/bin/chromium"
+# Debian's Chromium builds, best first: the headless shell (Debian package chromium-headless-shell) is the build
+# Playwright itself launches for headless pages; with no window, tab strip, autofill or translation to run, it
+# renders the bench pages about a fifth faster in about a fifth less memory than the full browser (chromium)
+DEBIAN_CHROMIUMS = ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium")
+# Playwright's own downloads (`playwright install chromium`), under $PLAYWRIGHT_BROWSERS_PATH or its cache
+PLAYWRIGHT_CHROMIUMS = (
+    "chromium_headless_shell-*/chrome-headless-shell-linux*/chrome-headless-shell",
+    "chromium_headless_shell-*/chrome-linux/headless_shell",
+    "chromium-*/chrome-linux*/chrome",
+)
 # meta keys of browser requests (scrapy-playwright's own keys start with playwright_)
 META_OPTIONS = "promowatch_browser"
 META_SEEN = "promowatch_seen_responses"
-META_DOCUMENT = "promowatch_document"
 META_IDLE = "promowatch_idle_pages"  # the handler's idle pages of this request's context
 META_LISTENER = "promowatch_response_listener"
 META_REUSABLE = "promowatch_page_reusable"
@@ -47,10 +67,27 @@ class BrowserNotFound(RuntimeError):
     """No Chromium to run: the message is one line a user can act on."""
 
 
-def browser_executable(environ: Mapping[str, str] | None = None) -> str:
-    """The Chromium to launch: ``$PROMOWATCH_CHROMIUM`` or /usr/bin/chromium; a clear error when it is missing."""
+def browser_executable(
+    environ: Mapping[str, str] | None = None, debian: tuple[str, ...] = DEBIAN_CHROMIUMS
+) -> str:
+    """The Chromium to launch: ``$PROMOWATCH_CHROMIUM``, else Debian's headless shell or Chromium, else one
+    Playwright downloaded; a clear error when there is none."""
     env = os.environ if environ is None else environ
-    return checked_executable(env.get("PROMOWATCH_CHROMIUM") or DEFAULT_CHROMIUM)
+    if env.get("PROMOWATCH_CHROMIUM"):
+        return checked_executable(env["PROMOWATCH_CHROMIUM"])
+    for path in debian:
+        if shutil.which(path):
+            return path
+    downloads = env.get("PLAYWRIGHT_BROWSERS_PATH") or str(
+        Path(env.get("HOME", "~"), ".cache", "ms-playwright")
+    )
+    if downloads == "0":  # Playwright's "inside the package"
+        downloads = str(Path(playwright.__file__).parent / "driver" / "package" / ".local-browsers")
+    for pattern in PLAYWRIGHT_CHROMIUMS:
+        for found in sorted(Path(downloads).expanduser().glob(pattern), reverse=True):  # the newest first
+            if shutil.which(str(found)):
+                return str(found)
+    return checked_executable(debian[-1])
 
 
 def checked_executable(path: str) -> str:
@@ -58,8 +95,9 @@ def checked_executable(path: str) -> str:
     found = shutil.which(path)
     if found is None:
         raise BrowserNotFound(
-            f"no Chromium at {path}: a site profile asks for browser rendering; install Debian's chromium "
-            "package (apt-get install chromium) or set PROMOWATCH_CHROMIUM to a Chromium executable"
+            f"no Chromium at {path}: a site profile asks for browser rendering; install Debian's Chromium "
+            "(apt-get install chromium-headless-shell chromium) or set PROMOWATCH_CHROMIUM to a Chromium "
+            "executable"
         )
     return found
 
@@ -73,16 +111,12 @@ def needs_browser(retailers: tuple[WatchedRetailer, ...]) -> bool:
 
 
 def playwright_selector(selector: str) -> str:
-    """A profile selector (parsel CSS or ``xpath:...``) as Playwright understands it."""
-    if selector.startswith("xpath:"):
-        return "xpath=" + selector.removeprefix("xpath:")
-    for pseudo in ("::text", "::attr("):
-        if pseudo in selector:
-            selector = selector.split(pseudo)[0]
-    return selector
+    """A profile selector (parsel CSS or ``xpath:...``) as Playwright understands it, naming the same elements
+    as in extraction and in ``in_page``."""
+    return "xpath=" + selector_xpath(selector)
 
 
-async def perform_actions(page: Page, options: BrowserOptions) -> list[str]:
+async def perform_actions(page: Page, session: CDPSession, options: BrowserOptions) -> list[str]:
     """The profile's actions ({click}, {fill}, {wait}) in order, each bounded by the profile's timeout; returns
     the clicks skipped.
 
@@ -94,7 +128,7 @@ async def perform_actions(page: Page, options: BrowserOptions) -> list[str]:
     for action in options.actions:
         ((verb, argument),) = action.items()
         if verb == "click":
-            if not await click_if_shown(page, argument, options.timeout_ms):
+            if not await click_if_shown(page, session, argument, options.timeout_ms):
                 skipped.append(argument)
         elif verb == "fill":
             selector, text = argument
@@ -104,19 +138,20 @@ async def perform_actions(page: Page, options: BrowserOptions) -> list[str]:
     return skipped
 
 
-async def click_if_shown(page: Page, selector: str, timeout_ms: int) -> bool:
-    target = page.locator(playwright_selector(selector)).first
-    if not await target.is_visible():  # never waits
+async def click_if_shown(page: Page, session: CDPSession, selector: str, timeout_ms: int) -> bool:
+    # asked in the page first: Playwright's click loads its selector engine into the document, worth it only
+    # for the one page of a context that shows the banner
+    if not await ask(session, SHOWN, selector_xpath(selector), timeout_s=timeout_ms / 1000):  # never waits
         return False
-    await target.click(timeout=timeout_ms)
+    await page.locator(playwright_selector(selector)).first.click(timeout=timeout_ms)
     return True
 
 
-async def late_clicks(page: Page, selectors: list[str], timeout_ms: int) -> None:
+async def late_clicks(page: Page, session: CDPSession, selectors: list[str], timeout_ms: int) -> None:
     """After the wait, the clicks skipped before it whose target a script has shown since (a consent manager's
     banner arrives after the document), so that it does not cover the screenshot."""
     for selector in selectors:
-        await click_if_shown(page, selector, timeout_ms)
+        await click_if_shown(page, session, selector, timeout_ms)
 
 
 def browser_meta(retailer: WatchedRetailer) -> dict[str, Any]:
@@ -199,17 +234,46 @@ async def init_page(page: Page, request: Request) -> None:
 
     def received(response: PlaywrightResponse) -> None:
         seen.append(response.url)
-        if META_DOCUMENT not in request.meta and response.request.is_navigation_request():
-            request.meta[META_DOCUMENT] = response
 
-    # a route takes every request of the page through the driver and Python: only when something is blocked
+    # a route, like a response listener, has the driver send every request of the page to Python: only when
+    # something is blocked, and responses only when the profile waits for one
     if options.blocked_types or options.block_third_party:
         await page.route("**/*", route)
-    page.on("response", received)
-    request.meta[META_LISTENER] = received
+    if options.wait_response:
+        page.on("response", received)
+        request.meta[META_LISTENER] = received
 
 
 # ---------------------------------------------------------------- reading the page
+
+
+async def navigate(page: Page, request: Request) -> Response:
+    """Open the product page; the response carries the document's bytes as the server sent them, for the
+    evidence (the callback reads the rendered DOM once the page is ready).
+
+    scrapy-playwright's own path also serialises the DOM right after the navigation, asks for the server's
+    address and TLS details and for every response's headers: round trips through the driver that nothing here
+    reads."""
+    request.meta["playwright_page"] = page  # the callback and the errback close it
+    started = time.monotonic()
+    navigation = await page.goto(request.url, **(request.meta.get("playwright_page_goto_kwargs") or {}))
+    headers = Headers()
+    status = 200
+    body: bytes | None = None
+    if navigation is not None:  # None: the page only moved to another #fragment of the same document
+        headers = Headers(await navigation.all_headers())
+        headers.pop("Content-Encoding", None)  # Chromium hands the body over decoded
+        status = navigation.status
+        with suppress(PlaywrightError):  # Chromium may have dropped it already (a large or streamed body)
+            body = await navigation.body()
+    if body is None:  # then the DOM as it was at the navigation's end stands for it
+        body = (await page.content()).encode("utf-8")
+        headers["Content-Type"] = "text/html; charset=utf-8"
+    request.meta["download_latency"] = time.monotonic() - started
+    response_class = responsetypes.from_args(headers=headers, url=page.url, body=body)
+    return response_class(
+        url=page.url, status=status, headers=headers, body=body, request=request, flags=["playwright"]
+    )
 
 
 @dataclass(frozen=True)
@@ -218,7 +282,6 @@ class Rendered:
 
     html: bytes
     screenshot: bytes | None
-    document: bytes | None  # the page's own bytes as the server sent them, when Chromium kept them
     wait: str
     waited: bool  # the condition was met (or there was none)
 
@@ -237,10 +300,13 @@ def describe(options: BrowserOptions) -> str:
     return " and ".join(parts) or "network idle"
 
 
-async def wait_for_condition(page: Page, options: BrowserOptions, seen: list[str]) -> tuple[bool, str]:
+async def wait_for_condition(
+    page: Page, session: CDPSession, options: BrowserOptions, seen: list[str]
+) -> tuple[bool, str]:
     """Wait for the profile's condition within ``timeout_ms`` in all; (met, outcome in words)."""
     deadline = time.monotonic() + options.timeout_ms / 1000
     condition = describe(options)
+    timed_out = False, f"wait for {condition} timed out after {options.timeout_ms} ms"
 
     def left() -> float:
         return max(1.0, (deadline - time.monotonic()) * 1000)
@@ -252,18 +318,29 @@ async def wait_for_condition(page: Page, options: BrowserOptions, seen: list[str
                 "response", lambda r: (options.wait_response or "") in r.url, timeout=left()
             )
         if options.wait_for or options.wait_text:
-            locator = (
-                page.locator(playwright_selector(options.wait_for))
-                if options.wait_for
-                else page.get_by_text(options.wait_text or "")
-            )
-            if options.wait_for and options.wait_text:
-                locator = locator.filter(has_text=options.wait_text)
-            await locator.first.wait_for(state="attached", timeout=left())
+            xpath = selector_xpath(options.wait_for) if options.wait_for else None
+            while True:
+                try:
+                    # the page's own timer ends the wait; the driver's bound only guards a page that hangs
+                    if not await ask(
+                        session,
+                        WAIT_FOR_ELEMENT,
+                        xpath,
+                        options.wait_text,
+                        left(),
+                        timeout_s=left() / 1000 + 2,
+                    ):
+                        return timed_out
+                    break
+                except PlaywrightError as error:
+                    # a script moved the page on (a redirect, a country chooser): wait in the next document
+                    if not navigated(error) or time.monotonic() >= deadline:
+                        raise
+                    await asyncio.sleep(0.05)
         elif not options.wait_response:
             await page.wait_for_load_state("networkidle", timeout=left())
     except PlaywrightTimeout:
-        return False, f"wait for {condition} timed out after {options.timeout_ms} ms"
+        return timed_out
     return True, f"{condition} after {(time.monotonic() - started) * 1000:.0f} ms"
 
 
@@ -271,53 +348,33 @@ async def read_page(page: Page, request: Request) -> Rendered:
     """Act (accept the cookie banner, choose a store), wait, then take the rendered DOM and (when the profile
     wants it) a full-page screenshot."""
     options: BrowserOptions = request.meta[META_OPTIONS]
-    skipped = await perform_actions(page, options)
-    waited, outcome = await wait_for_condition(page, options, request.meta.get(META_SEEN, []))
-    await late_clicks(page, skipped, options.timeout_ms)
-    html = (await page.content()).encode("utf-8")
-    shot = await full_page_png(page, options.timeout_ms) if options.screenshot else None
-    document = None
-    navigation: PlaywrightResponse | None = request.meta.get(META_DOCUMENT)
-    if navigation is not None:
-        with suppress(PlaywrightError):
-            document = await navigation.body()
+    session = await page.context.new_cdp_session(page)
+    try:
+        skipped = await perform_actions(page, session, options)
+        waited, outcome = await wait_for_condition(page, session, options, request.meta.get(META_SEEN, []))
+        await late_clicks(page, session, skipped, options.timeout_ms)
+        html = (await ask(session, PAGE_HTML, timeout_s=options.timeout_ms / 1000)).encode("utf-8")
+        shot = await full_page_png(page, session, options.timeout_ms) if options.screenshot else None
+    finally:  # bounded too: a stuck driver must not hold the read past its timeout
+        with suppress(PlaywrightError, TimeoutError):
+            await asyncio.wait_for(session.detach(), 1.0)
     # a page that reached its condition and was read is in a known state: the next product can reuse it
     request.meta[META_REUSABLE] = waited
-    return Rendered(html=html, screenshot=shot, document=document, wait=outcome, waited=waited)
+    return Rendered(html=html, screenshot=shot, wait=outcome, waited=waited)
 
 
-# Before the image: finite animations jump to their end and infinite ones back to their start (Playwright's
-# animations="disabled"), then the fonts and the pictures still loading are waited for, at most ``ms``; a lazy
-# picture below the fold would never come, so those are not waited for
-SETTLE_PAGE = """async (ms) => {
-    for (const animation of document.getAnimations()) {
-        try { animation.finish(); } catch { animation.cancel(); }
-    }
-    const loading = [...document.images].filter((image) => !image.complete && image.loading !== "lazy");
-    const loaded = loading.map((image) => new Promise((done) => {
-        image.addEventListener("load", done, { once: true });
-        image.addEventListener("error", done, { once: true });
-    }));
-    await Promise.race([
-        Promise.all([document.fonts.ready, ...loaded]),
-        new Promise((done) => setTimeout(done, ms)),
-    ]);
-}"""
 SETTLE_MS = 2000
 
 
-async def full_page_png(page: Page, timeout_ms: int) -> bytes:
+async def full_page_png(page: Page, session: CDPSession, timeout_ms: int) -> bytes:
     """The whole page as a lossless PNG, settled (animations, fonts, pictures), within ``timeout_ms``.
 
     Playwright's own full-page screenshot makes the same DevTools call, but with Chromium's default PNG
     compression: ``optimizeForSpeed`` takes about a third less of the browser's time for about a third more
     bytes of the same image."""
-    session: CDPSession | None = None
 
     async def capture() -> bytes:
-        nonlocal session
-        await page.evaluate(SETTLE_PAGE, min(SETTLE_MS, timeout_ms // 2))
-        session = await page.context.new_cdp_session(page)
+        await ask(session, SETTLE_PAGE, min(SETTLE_MS, timeout_ms // 2), timeout_s=timeout_ms / 1000)
         # a reused page may no longer be its window's active tab, and Chromium draws no frame to capture for a
         # hidden one: the screenshot would wait until its timeout (seen with Chromium 156 on the demo shop, the
         # second product of a context). Pages of one context are not serialised around this: 700 screenshots
@@ -339,10 +396,6 @@ async def full_page_png(page: Page, timeout_ms: int) -> bytes:
         return await asyncio.wait_for(capture(), timeout_ms / 1000)
     except TimeoutError as error:
         raise PlaywrightTimeout(f"full-page screenshot: no image after {timeout_ms} ms") from error
-    finally:
-        if session is not None:  # bounded too: a stuck driver must not hold the read past its timeout
-            with suppress(PlaywrightError, TimeoutError):
-                await asyncio.wait_for(session.detach(), 1.0)
 
 
 async def close_page(meta: Mapping[str, Any]) -> None:
@@ -431,7 +484,7 @@ def rendered_capture(response: Response, rendered: Rendered) -> Capture:
         url=response.url,
         status=response.status,
         headers=headers,
-        body=rendered.document if rendered.document is not None else response.body,
+        body=response.body,
         media_type=media_type.split(";")[0].strip(),
         request_method=response.request.method,
         request_headers=request_headers,
@@ -518,16 +571,21 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
                 page = await super()._create_page(request, spider)
             finally:
                 idle.creating -= 1
+        # scrapy-playwright counts every request and response of the page in its stats: a message from the
+        # driver to Python for each, for two numbers nobody reads here
+        page.remove_listener("request", self._increment_request_stats)
+        page.remove_listener("response", self._increment_response_stats)
         self.pages_since_launch += 1
         return page
 
     async def _download_request_with_page(self, request: Request, page: Page, spider: Any) -> Response:
-        if META_OPTIONS in request.meta:
-            # scrapy-playwright routes every sub-request of the page through Python only to copy Scrapy's
-            # headers onto it, a round trip through the driver and Python per request: the context sends the
-            # same User-Agent and Accept-Language instead (context_headers)
-            await page.unroute("**")
-        return await super()._download_request_with_page(request, page, spider)
+        if META_OPTIONS not in request.meta:
+            return await super()._download_request_with_page(request, page, spider)
+        # scrapy-playwright routes every sub-request of the page through Python only to copy Scrapy's
+        # headers onto it, a round trip through the driver and Python per request: the context sends the
+        # same User-Agent and Accept-Language instead (context_headers)
+        await page.unroute("**")
+        return await navigate(page, request)
 
     async def _retire_browser(self) -> None:
         """Let the open pages finish, then close Chromium; the next page launches a fresh one."""

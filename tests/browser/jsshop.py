@@ -11,6 +11,8 @@ script fills it in from /api/stock/{sku}. Paths:
 - ``/p/postcode/{sku}`` the stock line is filled only after a postcode is typed into ``#zip`` and ``#show`` is
   clicked (a store-availability form): in stock for 1003, out of stock elsewhere
 - ``/p/slowimg/{sku}`` as /p/js, but its picture takes 700 ms to arrive, after the stock line is filled
+- ``/p/moved/{sku}``  a script moves the page on to /p/js/{sku} after 150 ms (a redirect or country chooser); its
+  own stock line stays "chargement…", and a script of it holds the words "En stock"
 - ``/img/{sku}.svg``    the product's picture (every page shows one; ``?delay=ms`` slows it)
 - ``/api/stock/{sku}`` ``{"sku": ..., "status": "in_stock"|"out_of_stock"}``: skus ending in 0 are out of stock
 """
@@ -69,6 +71,11 @@ document.getElementById('show').onclick = () => {{
   stock.setAttribute('data-status', here ? 'in_stock' : 'out_of_stock');
   document.getElementById('buy').disabled = !here;
 }};
+"""
+
+MOVED = """
+const state = {{ "label": "En stock" }};
+setTimeout(() => location.replace('/p/js/{sku}'), 150);
 """
 
 STREAM = """
@@ -150,6 +157,7 @@ class JsShop:
                 "consent": FILL.format(sku=sku, query=delay) + CONSENT.format(),
                 "postcode": POSTCODE.format(),
                 "slowimg": FILL.format(sku=sku, query=""),
+                "moved": MOVED.format(sku=sku),
             }
             if kind in scripts:
                 title = "Machine à café Barista" if kind == "same" else f"Machine à café {sku}"

@@ -248,3 +248,53 @@ def test_actions_run_in_order_before_the_wait(
     result = crawl(watchlist, tmp_path / "data")
     assert result.returncode == 0, result.stderr[-2000:]
     assert observations(tmp_path / "data")["/p/postcode/1"]["availability"] == availability
+
+
+@pytest.fixture(scope="module")
+def waits_crawl(shop: JsShop, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """One crawl of retailers that each wait for something else (spiders/in_page.py asks the page itself)."""
+    root = tmp_path_factory.mktemp("waits")
+    shops = [
+        Shop("text", "browser", ("/p/js/10",), wait='wait_text = "rupture  DE stock"', screenshot=False),
+        Shop(
+            "text-in-element",
+            "browser",
+            ("/p/js/1",),
+            wait='wait_for = "main.product > #stock"\nwait_text = "En stock"',
+            screenshot=False,
+        ),
+        # the page's script holds "En stock" as a string: text a shopper never sees does not end the wait
+        Shop("text-in-script", "browser", ("/p/js/20",), wait='wait_text = "En stock"', timeout_ms=1500),
+        Shop("moved", "browser", ("/p/moved/1", "/p/moved/30"), screenshot=False),
+    ]
+    result = crawl(write_watchlist(root, shop.url, shops), root / "data")
+    assert result.returncode == 0, result.stderr[-2000:]
+    return observations(root / "data")
+
+
+@pytest.mark.parametrize(
+    ("path", "availability", "wait"),
+    [
+        pytest.param(
+            "/p/js/10", "out_of_stock", "text 'rupture  DE stock' after", id="text-any-case-and-spacing"
+        ),
+        pytest.param(
+            "/p/js/1", "in_stock", "'En stock' in main.product > #stock after", id="text-in-element"
+        ),
+        pytest.param(
+            "/p/js/20",
+            "unknown",
+            "wait for text 'En stock' timed out after 1500 ms",
+            id="text-in-script-only",
+        ),
+        # the wait goes on in the document the page moved on to, and that is what is read
+        pytest.param("/p/moved/1", "in_stock", "#stock[data-status] after", id="moved-on-in-stock"),
+        pytest.param("/p/moved/30", "out_of_stock", "#stock[data-status] after", id="moved-on-out-of-stock"),
+    ],
+)
+def test_waits_are_answered_by_the_page(
+    waits_crawl: dict[str, dict[str, Any]], path: str, availability: str, wait: str
+) -> None:
+    seen = waits_crawl[path]
+    assert seen["availability"] == availability
+    assert seen["wait"].startswith(wait)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from parsel import Selector
 from playwright.async_api import Error as PlaywrightError
 from scrapy import Request
 
@@ -18,21 +19,59 @@ from spiders.browser import (
     playwright_selector,
     should_block,
 )
+from spiders.in_page import navigated, selector_xpath
 
 PAGE = "http://shop.example.ch/p/1"
 
 
+# tests/browser/jsshop.py's product block, with a second stock line outside it
+SNIPPET = (
+    '<main class="product"><p class="stock" id="stock" data-status="in_stock">En stock</p>'
+    '<button class="buy" id="buy">Ajouter</button><a class="buy" href="/panier">Panier</a></main>'
+    '<aside><p class="stock">Rupture</p></aside>'
+)
+
+
 @pytest.mark.parametrize(
-    ("profile_selector", "expected"),
+    ("profile_selector", "named"),
     [
-        pytest.param("#stock[data-status]", "#stock[data-status]", id="css-unchanged"),
-        pytest.param(".stock::text", ".stock", id="parsel-text-pseudo-dropped"),
-        pytest.param("a.buy::attr(href)", "a.buy", id="parsel-attr-pseudo-dropped"),
-        pytest.param("xpath://p[@id='stock']", "xpath=//p[@id='stock']", id="xpath-prefix"),
+        pytest.param("#stock[data-status]", ["p#stock"], id="css"),
+        pytest.param(".stock::text", ["p#stock", "p"], id="parsel-text-pseudo-names-its-element"),
+        pytest.param("a.buy::attr(href)", ["a"], id="parsel-attr-pseudo-names-its-element"),
+        pytest.param("main.product > .buy", ["button#buy", "a"], id="child-combinator"),
+        pytest.param(".stock:contains('Rupture')", ["p"], id="parsel-extension"),
+        pytest.param("xpath://p[@id='stock']", ["p#stock"], id="xpath-prefix"),
     ],
 )
-def test_profile_selectors_become_playwright_selectors(profile_selector: str, expected: str) -> None:
-    assert playwright_selector(profile_selector) == expected
+def test_profile_selectors_name_the_same_elements_in_the_page(
+    profile_selector: str, named: list[str]
+) -> None:
+    # the browser evaluates this XPath (spiders/in_page.py) and Playwright clicks through it: the elements a
+    # profile selector names in the page are those it names in extraction
+    xpath = selector_xpath(profile_selector)
+    found = Selector(SNIPPET).xpath(xpath)
+    assert [e.root.tag + (f"#{e.root.get('id')}" if e.root.get("id") else "") for e in found] == named
+    assert playwright_selector(profile_selector) == f"xpath={xpath}"
+
+
+@pytest.mark.parametrize(
+    ("message", "moved_on"),
+    [
+        pytest.param(
+            "Protocol error (Runtime.evaluate): Execution context was destroyed.", True, id="destroyed"
+        ),
+        pytest.param("Cannot find default execution context", True, id="between-documents"),
+        pytest.param(
+            "Protocol error (Runtime.evaluate): Inspected target navigated or closed",
+            True,
+            id="headless-shell",
+        ),
+        pytest.param("Target page, context or browser has been closed", False, id="closed-is-not-moved"),
+        pytest.param("ReferenceError: x is not defined", False, id="script-error"),
+    ],
+)
+def test_a_question_the_next_document_must_answer_is_told_apart(message: str, moved_on: bool) -> None:
+    assert navigated(PlaywrightError(message)) is moved_on
 
 
 NO_SHOT = BrowserOptions(screenshot=False)
@@ -129,6 +168,47 @@ def test_missing_chromium_is_one_clear_line(tmp_path: Path) -> None:
 
 def test_debian_chromium_is_found_by_default() -> None:
     assert Path(browser_executable({})).name.startswith("chromium")
+
+
+def executable(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("installed", "environ", "expected"),
+    [
+        pytest.param(["own/chromium", "deb/shell", "deb/chromium"], {"PROMOWATCH_CHROMIUM": "own/chromium"},
+                     "own/chromium", id="operator-choice-first"),
+        pytest.param(["deb/shell", "deb/chromium"], {}, "deb/shell", id="debian-headless-shell"),
+        pytest.param(["deb/chromium"], {}, "deb/chromium", id="debian-chromium"),
+        pytest.param(
+            ["pw/chromium_headless_shell-1180/chrome-linux/headless_shell",
+             "pw/chromium_headless_shell-1190/chrome-linux/headless_shell", "pw/chromium-1190/chrome-linux/chrome"],
+            {"PLAYWRIGHT_BROWSERS_PATH": "pw"},
+            "pw/chromium_headless_shell-1190/chrome-linux/headless_shell",
+            id="playwright-download-newest-shell",
+        ),
+        pytest.param(["home/.cache/ms-playwright/chromium-1190/chrome-linux/chrome"], {"HOME": "home"},
+                     "home/.cache/ms-playwright/chromium-1190/chrome-linux/chrome", id="playwright-cache"),
+    ],
+)  # fmt: skip
+def test_the_chromium_launched_is_the_first_found(
+    tmp_path: Path, installed: list[str], environ: dict[str, str], expected: str
+) -> None:
+    for path in installed:
+        executable(tmp_path / path)
+    environ = {key: str(tmp_path / value) for key, value in environ.items()}
+    debian = (str(tmp_path / "deb/shell"), str(tmp_path / "deb/chromium"))
+    assert browser_executable(environ, debian) == str(tmp_path / expected)
+
+
+def test_no_chromium_anywhere_says_what_to_install(tmp_path: Path) -> None:
+    debian = (str(tmp_path / "deb/shell"), str(tmp_path / "deb/chromium"))
+    with pytest.raises(BrowserNotFound, match="apt-get install chromium-headless-shell chromium"):
+        browser_executable({"HOME": str(tmp_path)}, debian)
 
 
 @pytest.mark.parametrize(
