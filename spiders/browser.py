@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import playwright
-from playwright.async_api import CDPSession, Page, Route
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Locator, Page, Route
 from playwright.async_api import Request as PlaywrightRequest
 from playwright.async_api import Response as PlaywrightResponse
 from playwright.async_api import TimeoutError as PlaywrightTimeout
@@ -40,9 +40,9 @@ from spiders.in_page import (
     SETTLE_PAGE,
     SHOWN,
     WAIT_FOR_ELEMENT,
-    ask,
+    PageQuestions,
     navigated,
-    selector_xpath,
+    page_selector,
 )
 
 # Debian's Chromium builds, best first: the headless shell (Debian package chromium-headless-shell) is the build
@@ -78,16 +78,22 @@ def browser_executable(
     for path in debian:
         if shutil.which(path):
             return path
-    downloads = env.get("PLAYWRIGHT_BROWSERS_PATH") or str(
-        Path(env.get("HOME", "~"), ".cache", "ms-playwright")
-    )
+    cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~"), ".cache"))
+    downloads = env.get("PLAYWRIGHT_BROWSERS_PATH") or str(Path(cache, "ms-playwright"))
     if downloads == "0":  # Playwright's "inside the package"
         downloads = str(Path(playwright.__file__).parent / "driver" / "package" / ".local-browsers")
     for pattern in PLAYWRIGHT_CHROMIUMS:
-        for found in sorted(Path(downloads).expanduser().glob(pattern), reverse=True):  # the newest first
+        for found in sorted(Path(downloads).expanduser().glob(pattern), key=revision, reverse=True):
             if shutil.which(str(found)):
                 return str(found)
     return checked_executable(debian[-1])
+
+
+def revision(download: Path) -> int:
+    """The browser revision of a Playwright download, from its folder (``chromium-1187``)."""
+    folder = next((part for part in download.parts if part.startswith("chromium")), "")
+    number = folder.rpartition("-")[2]
+    return int(number) if number.isdigit() else -1
 
 
 def checked_executable(path: str) -> str:
@@ -96,8 +102,8 @@ def checked_executable(path: str) -> str:
     if found is None:
         raise BrowserNotFound(
             f"no Chromium at {path}: a site profile asks for browser rendering; install Debian's Chromium "
-            "(apt-get install chromium-headless-shell chromium) or set PROMOWATCH_CHROMIUM to a Chromium "
-            "executable"
+            "(apt-get install chromium-headless-shell chromium), run `playwright install chromium`, or set "
+            "PROMOWATCH_CHROMIUM to a Chromium executable"
         )
     return found
 
@@ -111,12 +117,12 @@ def needs_browser(retailers: tuple[WatchedRetailer, ...]) -> bool:
 
 
 def playwright_selector(selector: str) -> str:
-    """A profile selector (parsel CSS or ``xpath:...``) as Playwright understands it, naming the same elements
-    as in extraction and in ``in_page``."""
-    return "xpath=" + selector_xpath(selector)
+    """A profile selector (parsel CSS or ``xpath:...``) as Playwright understands it."""
+    kind, expression = page_selector(selector)
+    return f"xpath={expression}" if kind == "xpath" else expression
 
 
-async def perform_actions(page: Page, session: CDPSession, options: BrowserOptions) -> list[str]:
+async def perform_actions(page: Page, questions: PageQuestions, options: BrowserOptions) -> list[str]:
     """The profile's actions ({click}, {fill}, {wait}) in order, each bounded by the profile's timeout; returns
     the clicks skipped.
 
@@ -128,7 +134,7 @@ async def perform_actions(page: Page, session: CDPSession, options: BrowserOptio
     for action in options.actions:
         ((verb, argument),) = action.items()
         if verb == "click":
-            if not await click_if_shown(page, session, argument, options.timeout_ms):
+            if not await click_if_shown(page, questions, argument, options.timeout_ms):
                 skipped.append(argument)
         elif verb == "fill":
             selector, text = argument
@@ -138,20 +144,24 @@ async def perform_actions(page: Page, session: CDPSession, options: BrowserOptio
     return skipped
 
 
-async def click_if_shown(page: Page, session: CDPSession, selector: str, timeout_ms: int) -> bool:
-    # asked in the page first: Playwright's click loads its selector engine into the document, worth it only
-    # for the one page of a context that shows the banner
-    if not await ask(session, SHOWN, selector_xpath(selector), timeout_s=timeout_ms / 1000):  # never waits
+async def click_if_shown(page: Page, questions: PageQuestions, selector: str, timeout_ms: int) -> bool:
+    # asked in the page first: Playwright's locators load its selector engine into the document, worth it only
+    # for the one page of a context that shows the banner (or for a selector only Playwright knows)
+    target = page.locator(playwright_selector(selector)).first
+    shown = await questions.ask(SHOWN, *page_selector(selector), timeout_s=timeout_ms / 1000)
+    if shown is None:
+        shown = await target.is_visible()
+    if not shown:  # never waits
         return False
-    await page.locator(playwright_selector(selector)).first.click(timeout=timeout_ms)
+    await target.click(timeout=timeout_ms)
     return True
 
 
-async def late_clicks(page: Page, session: CDPSession, selectors: list[str], timeout_ms: int) -> None:
+async def late_clicks(page: Page, questions: PageQuestions, selectors: list[str], timeout_ms: int) -> None:
     """After the wait, the clicks skipped before it whose target a script has shown since (a consent manager's
     banner arrives after the document), so that it does not cover the screenshot."""
     for selector in selectors:
-        await click_if_shown(page, session, selector, timeout_ms)
+        await click_if_shown(page, questions, selector, timeout_ms)
 
 
 def browser_meta(retailer: WatchedRetailer) -> dict[str, Any]:
@@ -269,6 +279,7 @@ async def navigate(page: Page, request: Request) -> Response:
     if body is None:  # then the DOM as it was at the navigation's end stands for it
         body = (await page.content()).encode("utf-8")
         headers["Content-Type"] = "text/html; charset=utf-8"
+        headers.pop("Content-Length", None)
     request.meta["download_latency"] = time.monotonic() - started
     response_class = responsetypes.from_args(headers=headers, url=page.url, body=body)
     return response_class(
@@ -301,7 +312,7 @@ def describe(options: BrowserOptions) -> str:
 
 
 async def wait_for_condition(
-    page: Page, session: CDPSession, options: BrowserOptions, seen: list[str]
+    page: Page, questions: PageQuestions, options: BrowserOptions, seen: list[str]
 ) -> tuple[bool, str]:
     """Wait for the profile's condition within ``timeout_ms`` in all; (met, outcome in words)."""
     deadline = time.monotonic() + options.timeout_ms / 1000
@@ -318,25 +329,25 @@ async def wait_for_condition(
                 "response", lambda r: (options.wait_response or "") in r.url, timeout=left()
             )
         if options.wait_for or options.wait_text:
-            xpath = selector_xpath(options.wait_for) if options.wait_for else None
+            kind, expression = page_selector(options.wait_for) if options.wait_for else (None, None)
             while True:
                 try:
-                    # the page's own timer ends the wait; the driver's bound only guards a page that hangs
-                    if not await ask(
-                        session,
-                        WAIT_FOR_ELEMENT,
-                        xpath,
-                        options.wait_text,
-                        left(),
-                        timeout_s=left() / 1000 + 2,
-                    ):
-                        return timed_out
+                    # the page's own timer ends the wait; the bound on the answer guards a page that hangs
+                    met = await questions.ask(
+                        WAIT_FOR_ELEMENT, kind, expression, options.wait_text, left(), timeout_s=left() / 1000
+                    )
                     break
                 except PlaywrightError as error:
                     # a script moved the page on (a redirect, a country chooser): wait in the next document
-                    if not navigated(error) or time.monotonic() >= deadline:
+                    if not navigated(error):
                         raise
+                    if time.monotonic() >= deadline:
+                        return timed_out
                     await asyncio.sleep(0.05)
+            if met is None:  # a selector only Playwright understands
+                await playwright_locator(page, options).first.wait_for(state="attached", timeout=left())
+            elif not met:
+                return timed_out
         elif not options.wait_response:
             await page.wait_for_load_state("networkidle", timeout=left())
     except PlaywrightTimeout:
@@ -344,17 +355,28 @@ async def wait_for_condition(
     return True, f"{condition} after {(time.monotonic() - started) * 1000:.0f} ms"
 
 
+def playwright_locator(page: Page, options: BrowserOptions) -> Locator:
+    """The profile's wait condition as a Playwright locator, for selectors the browser's CSS engine rejects."""
+    locator = (
+        page.locator(playwright_selector(options.wait_for))
+        if options.wait_for
+        else page.get_by_text(options.wait_text or "")
+    )
+    return locator.filter(has_text=options.wait_text) if options.wait_for and options.wait_text else locator
+
+
 async def read_page(page: Page, request: Request) -> Rendered:
     """Act (accept the cookie banner, choose a store), wait, then take the rendered DOM and (when the profile
     wants it) a full-page screenshot."""
     options: BrowserOptions = request.meta[META_OPTIONS]
     session = await page.context.new_cdp_session(page)
+    questions = PageQuestions(session)
     try:
-        skipped = await perform_actions(page, session, options)
-        waited, outcome = await wait_for_condition(page, session, options, request.meta.get(META_SEEN, []))
-        await late_clicks(page, session, skipped, options.timeout_ms)
-        html = (await ask(session, PAGE_HTML, timeout_s=options.timeout_ms / 1000)).encode("utf-8")
-        shot = await full_page_png(page, session, options.timeout_ms) if options.screenshot else None
+        skipped = await perform_actions(page, questions, options)
+        waited, outcome = await wait_for_condition(page, questions, options, request.meta.get(META_SEEN, []))
+        await late_clicks(page, questions, skipped, options.timeout_ms)
+        html = (await questions.ask(PAGE_HTML, timeout_s=options.timeout_ms / 1000)).encode("utf-8")
+        shot = await full_page_png(page, questions, options.timeout_ms) if options.screenshot else None
     finally:  # bounded too: a stuck driver must not hold the read past its timeout
         with suppress(PlaywrightError, TimeoutError):
             await asyncio.wait_for(session.detach(), 1.0)
@@ -366,7 +388,7 @@ async def read_page(page: Page, request: Request) -> Rendered:
 SETTLE_MS = 2000
 
 
-async def full_page_png(page: Page, session: CDPSession, timeout_ms: int) -> bytes:
+async def full_page_png(page: Page, questions: PageQuestions, timeout_ms: int) -> bytes:
     """The whole page as a lossless PNG, settled (animations, fonts, pictures), within ``timeout_ms``.
 
     Playwright's own full-page screenshot makes the same DevTools call, but with Chromium's default PNG
@@ -374,7 +396,8 @@ async def full_page_png(page: Page, session: CDPSession, timeout_ms: int) -> byt
     bytes of the same image."""
 
     async def capture() -> bytes:
-        await ask(session, SETTLE_PAGE, min(SETTLE_MS, timeout_ms // 2), timeout_s=timeout_ms / 1000)
+        await questions.ask(SETTLE_PAGE, min(SETTLE_MS, timeout_ms // 2), timeout_s=timeout_ms / 1000)
+        session = questions.session
         # a reused page may no longer be its window's active tab, and Chromium draws no frame to capture for a
         # hidden one: the screenshot would wait until its timeout (seen with Chromium 156 on the demo shop, the
         # second product of a context). Pages of one context are not serialised around this: 700 screenshots

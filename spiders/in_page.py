@@ -6,35 +6,42 @@ each new document (its selector engine alone is about 330 kB of JavaScript sent 
 process and compiled by the page's renderer). A product page is one document read once, so that set-up was a
 large share of its rendering cost: here one ``Runtime.evaluate`` per question asks the page directly.
 
-Profile selectors are matched as extraction matches them: parsel CSS (or ``xpath:...``) turned into XPath, which
-the page evaluates with ``document.evaluate``.
+The questions run in an isolated world of the page, as Playwright's do: they see the page's DOM, but not what its
+scripts did to JavaScript's built-ins. Selectors mean what they meant to Playwright: CSS through the browser's own
+engine, into open shadow roots too (consent banners live there), and ``xpath:...`` through ``document.evaluate``.
+A selector only Playwright understands (``:has-text()``, ``text=``) gets no answer here (``None``) and the caller
+asks Playwright instead.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
-from parsel.csstranslator import css2xpath
 from playwright.async_api import CDPSession
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeout
 
 # Chromium's words when the document a question was asked in went away: the page moved on to another one
 NAVIGATED_PHRASES = (
     "Execution context was destroyed",
     "Cannot find default execution context",
+    "Cannot find context with specified id",
     "Inspected target navigated or closed",  # the headless shell's words; a closed page fails the next question
 )
+WORLD = "promowatch"
+_PSEUDO_ELEMENT = re.compile(r"::(?:text|attr\([^)]*\))")
 
 
-def selector_xpath(selector: str) -> str:
-    """The XPath of the elements a profile selector (parsel CSS or ``xpath:...``) names."""
+def page_selector(selector: str) -> tuple[str, str]:
+    """A profile selector (parsel CSS or ``xpath:...``) as (``"css"`` or ``"xpath"``, the expression) for the
+    page: parsel's ``::text`` and ``::attr()`` name their element's text or attribute, the page needs the
+    element."""
     if selector.startswith("xpath:"):
-        return selector.removeprefix("xpath:")
-    for pseudo in ("::text", "::attr("):
-        selector = selector.split(pseudo)[0]
-    return css2xpath(selector)
+        return "xpath", selector.removeprefix("xpath:")
+    return "css", _PSEUDO_ELEMENT.sub("", selector)
 
 
 def navigated(error: BaseException) -> bool:
@@ -42,63 +49,127 @@ def navigated(error: BaseException) -> bool:
     return any(phrase in str(error) for phrase in NAVIGATED_PHRASES)
 
 
-async def ask(session: CDPSession, function: str, *args: Any, timeout_s: float) -> Any:
-    """``function(*args)`` evaluated in the page (awaited when it returns a promise); its JSON value."""
-    expression = f"({function})(...{json.dumps(args)})"
-    try:
-        answer = await asyncio.wait_for(
-            session.send(
-                "Runtime.evaluate", {"expression": expression, "awaitPromise": True, "returnByValue": True}
-            ),
-            timeout_s,
+class PageQuestions:
+    """Questions to one page through one DevTools session, in an isolated world made for the current document
+    (made again when the page has moved on to another one)."""
+
+    def __init__(self, session: CDPSession) -> None:
+        self.session = session
+        self.world: int | None = None
+
+    async def ask(self, function: str, *args: Any, timeout_s: float) -> Any:
+        """``function(*args)`` evaluated in the page (awaited when it returns a promise); its JSON value.
+
+        :class:`PlaywrightTimeout` when the page does not answer within ``timeout_s`` (scripts that never yield),
+        a Playwright error otherwise; :func:`navigated` tells the page moving on from the rest."""
+        try:
+            return await asyncio.wait_for(self._ask(function, args), timeout_s)
+        except TimeoutError as error:
+            raise PlaywrightTimeout(f"the page did not answer within {timeout_s:.1f} s") from error
+        except PlaywrightError as error:
+            if navigated(error):
+                self.world = None
+            raise
+
+    async def _ask(self, function: str, args: tuple[Any, ...]) -> Any:
+        if self.world is None:
+            frames = await self.session.send("Page.getFrameTree")
+            made = await self.session.send(
+                "Page.createIsolatedWorld",
+                {"frameId": frames["frameTree"]["frame"]["id"], "worldName": WORLD},
+            )
+            self.world = made["executionContextId"]
+        answer = await self.session.send(
+            "Runtime.evaluate",
+            {
+                "expression": f"({function})(...{json.dumps(args)})",
+                "contextId": self.world,
+                "awaitPromise": True,
+                "returnByValue": True,
+            },
         )
-    except TimeoutError as error:  # a page whose scripts never yield must not hold the read past its timeout
-        raise PlaywrightError(f"the page did not answer within {timeout_s:.1f} s") from error
-    if "exceptionDetails" in answer:
-        details = answer["exceptionDetails"]
-        raise PlaywrightError(details.get("exception", {}).get("description") or details.get("text", "error"))
-    return answer["result"].get("value")
+        if "exceptionDetails" in answer:
+            details = answer["exceptionDetails"]
+            raise PlaywrightError(
+                details.get("exception", {}).get("description") or details.get("text", "error")
+            )
+        return answer["result"].get("value")
 
 
-# The first element ``xpath`` names whose text holds ``text`` (whitespace-normalised, any case, as Playwright's
-# has_text); without xpath, any text of the page outside scripts and styles. Resolves true as soon as it is
-# there, false after ``ms``
-WAIT_FOR_ELEMENT = """(xpath, text, ms) => new Promise((resolve) => {
-    const normal = (value) => value.replace(/\\s+/g, " ").trim().toLowerCase();
-    const wanted = text === null ? null : normal(text);
-    const pageText = () => {
-        const walker = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT, {
-            acceptNode: (node) => node.parentElement && node.parentElement.closest("script, style, noscript, template")
-                ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT,
-        });
-        let all = "";
-        while (walker.nextNode()) all += walker.currentNode.data + " ";
-        return all;
+# What the questions share: the elements a selector names (CSS into open shadow roots, or XPath), null when the
+# browser's CSS engine does not know the selector; the text a shopper sees in a node (no scripts or styles,
+# open shadow roots included), whitespace-normalised and lower-cased as Playwright's has_text compares it
+_FIND = """
+    const shadowRoots = () => {
+        const roots = [];
+        const visit = (root) => {
+            for (const element of root.querySelectorAll("*")) {
+                if (element.shadowRoot) { roots.push(element.shadowRoot); visit(element.shadowRoot); }
+            }
+        };
+        visit(document);
+        return roots;
     };
-    const found = () => {
-        if (xpath === null) return document.documentElement !== null && normal(pageText()).includes(wanted);
-        const nodes = document.evaluate(xpath, document, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
-        for (let i = 0; i < nodes.snapshotLength; i++) {
-            if (wanted === null || normal(nodes.snapshotItem(i).textContent || "").includes(wanted)) return true;
+    const named = (kind, expression) => {
+        if (kind === "xpath") {
+            const nodes = document.evaluate(expression, document, null, XPathResult.ORDERED_NODE_SNAPSHOT_TYPE, null);
+            const found = [];
+            for (let i = 0; i < nodes.snapshotLength; i++) {
+                const node = nodes.snapshotItem(i);
+                found.push(node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement);
+            }
+            return found.filter((node) => node);
         }
-        return false;
+        try { document.querySelector(expression); } catch { return null; }
+        return [document, ...shadowRoots()].flatMap((root) => [...root.querySelectorAll(expression)]);
     };
-    if (found()) return resolve(true);
+    const shownText = (node) => {
+        if (node.nodeType === Node.TEXT_NODE) return node.data;
+        if (node.nodeType === Node.ELEMENT_NODE && node.matches("head, script, style, noscript, template")) return "";
+        let text = "";
+        if (node.shadowRoot) for (const child of node.shadowRoot.childNodes) text += shownText(child);
+        for (const child of node.childNodes) text += shownText(child);
+        return text;
+    };
+    const normal = (value) => value.replace(/\\s+/g, " ").trim().toLowerCase();
+"""
+
+# Resolves true as soon as an element the selector names holds ``text`` (any element: ``kind`` null; any text:
+# ``text`` null), false after ``ms``, null when the selector is not browser CSS
+WAIT_FOR_ELEMENT = (
+    """(kind, expression, text, ms) => new Promise((resolve) => {"""
+    + _FIND
+    + """
+    const wanted = text === null ? null : normal(text);
+    const found = () => {
+        const elements = kind === null ? [document.documentElement] : named(kind, expression);
+        if (elements === null) return null;
+        return elements.some((element) => element && (wanted === null || normal(shownText(element)).includes(wanted)));
+    };
+    const now = found();
+    if (now !== false) return resolve(now);
     const timer = setTimeout(() => { observer.disconnect(); resolve(false); }, ms);
     const observer = new MutationObserver(() => {
         if (found()) { observer.disconnect(); clearTimeout(timer); resolve(true); }
     });
     observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
 })"""
+)
 
-# Playwright's "visible": the first element ``xpath`` names has a non-empty box and is not visibility:hidden
-SHOWN = """(xpath) => {
-    const node = document.evaluate(xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
-    const element = node && node.nodeType !== Node.ELEMENT_NODE ? node.parentElement : node;
+# Playwright's "visible" for the first element the selector names: a non-empty box and not visibility:hidden;
+# null when the selector is not browser CSS
+SHOWN = (
+    """(kind, expression) => {"""
+    + _FIND
+    + """
+    const elements = named(kind, expression);
+    if (elements === null) return null;
+    const element = elements[0];
     if (!element) return false;
     const box = element.getBoundingClientRect();
     return box.width > 0 && box.height > 0 && element.checkVisibility({ visibilityProperty: true });
 }"""
+)
 
 # the rendered DOM as page.content() gives it: the doctype, then the root element
 PAGE_HTML = """() => (document.doctype ? new XMLSerializer().serializeToString(document.doctype) : "")

@@ -1,0 +1,110 @@
+"""spiders/in_page.py asked in a real Chromium: the same answers Playwright's locators gave (shadow roots, XHTML,
+SVG, live form state, text a shopper sees), and none for selectors only Playwright understands.
+
+Every page is set from a string or fulfilled by a route: nothing is fetched."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from playwright.async_api import async_playwright
+
+from promowatch.settings import PLAYWRIGHT_LAUNCH_OPTIONS
+from spiders.browser import browser_executable
+from spiders.in_page import SHOWN, WAIT_FOR_ELEMENT, PageQuestions, page_selector
+
+pytestmark = pytest.mark.browser
+
+BUTTON = '<button class="accept">OK</button>'
+# (name, page, question, selector, text) -> answer; question "shown" or "wait" (a wait gives up after 300 ms)
+CASES: list[tuple[str, str, str, str | None, str | None, bool | None]] = [
+    ("plain", BUTTON, "shown", "button.accept", None, True),
+    ("display-none", '<button class="accept" style="display:none">OK</button>', "shown", "button.accept", None, False),
+    ("visibility-hidden", '<button class="accept" style="visibility:hidden">OK</button>', "shown", ".accept", None,
+     False),
+    ("missing", "<p>nothing</p>", "shown", "button.accept", None, False),
+    # consent managers (Usercentrics and others) draw their banner in an open shadow root
+    ("shadow-root", '<div id="host"></div><script>document.getElementById("host").attachShadow({mode: "open"})'
+     '.innerHTML = \'<button class="accept">OK</button>\';</script>', "shown", "button.accept", None, True),
+    ("xpath", BUTTON, "shown", "xpath://button[text()='OK']", None, True),
+    ("parsel-text-pseudo", BUTTON, "shown", "button.accept::text", None, True),
+    ("playwright-only-syntax", BUTTON, "shown", 'button:has-text("OK")', None, None),
+    # a page whose scripts replaced the built-ins the questions use: they run in their own world
+    ("page-broke-built-ins", BUTTON + "<script>document.evaluate = undefined; document.querySelectorAll = null;"
+     "window.setTimeout = () => 0; window.MutationObserver = null;</script>", "shown", "button.accept", None, True),
+    ("text-in-element", '<p class="stock">En  STOCK</p>', "wait", ".stock", "en stock", True),
+    ("text-elsewhere", '<p class="stock">chargement…</p><p>En stock</p>', "wait", ".stock", "En stock", False),
+    ("text-only-in-a-script-of-the-element",
+     '<div class="stock">chargement…<script>const s = "En stock";</script></div>', "wait", ".stock", "En stock",
+     False),
+    ("word-split-across-tags", '<p class="stock">Liefer<span>bar</span></p>', "wait", ".stock", "Lieferbar", True),
+    ("text-anywhere-later", '<main></main><script>setTimeout(() => document.querySelector("main").textContent = '
+     '"Rupture de stock", 100);</script>', "wait", None, "rupture de stock", True),
+    ("text-anywhere-in-shadow-root", '<div id="host"></div><script>document.getElementById("host")'
+     '.attachShadow({mode: "open"}).textContent = "En stock";</script>', "wait", None, "En stock", True),
+    ("title-is-not-shown", "<head><title>En stock</title></head><body><p>chargement…</p></body>", "wait", None,
+     "En stock", False),
+    ("live-form-state", '<input type="checkbox" id="c"><script>document.getElementById("c").checked = true;'
+     "</script>", "wait", "#c:checked", None, True),
+    ("attribute-set-later", '<p id="stock">…</p><script>setTimeout(() => document.getElementById("stock")'
+     '.setAttribute("data-state", "loaded"), 100);</script>', "wait", "#stock[data-state=loaded]", None, True),
+    ("wait-playwright-only-syntax", BUTTON, "wait", "text=OK", None, None),
+]  # fmt: skip
+XHTML = (
+    '<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title>'
+    '</head><body><p class="stock">En stock</p><svg xmlns="http://www.w3.org/2000/svg" class="icon" width="10" '
+    'height="10"><rect width="10" height="10"/></svg><button class="accept">OK</button></body></html>'
+)
+XHTML_CASES = [
+    ("xhtml-shown", "shown", "button.accept", None, True),
+    ("xhtml-wait-text", "wait", "p.stock", "En stock", True),
+    ("svg-in-xhtml", "shown", "svg.icon", None, True),
+]
+
+
+async def answer(page: Any, question: str, selector: str | None, text: str | None) -> bool | None:
+    questions = PageQuestions(await page.context.new_cdp_session(page))
+    kind, expression = page_selector(selector) if selector else (None, None)
+    if question == "shown":
+        return await questions.ask(SHOWN, kind, expression, timeout_s=5)
+    return await questions.ask(WAIT_FOR_ELEMENT, kind, expression, text, 300, timeout_s=5)
+
+
+async def ask_all() -> dict[str, bool | None]:
+    answers: dict[str, bool | None] = {}
+    options = {**PLAYWRIGHT_LAUNCH_OPTIONS, "executable_path": browser_executable()}
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(**options)
+        for name, html, question, selector, text, _ in CASES:
+            page = await browser.new_page()  # a page's window outlives set_content: one each
+            await page.set_content(f"<!doctype html><html>{html}</html>")
+            answers[name] = await answer(page, question, selector, text)
+            await page.close()
+        page = await browser.new_page()
+        await page.route(
+            "http://127.0.0.1:9/page.xhtml",
+            lambda route: route.fulfill(body=XHTML, content_type="application/xhtml+xml"),
+        )
+        await page.goto("http://127.0.0.1:9/page.xhtml")
+        for name, question, selector, text, _ in XHTML_CASES:
+            answers[name] = await answer(page, question, selector, text)
+        await browser.close()
+    return answers
+
+
+@pytest.fixture(scope="module")
+def answers() -> dict[str, bool | None]:
+    return asyncio.run(ask_all())
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [pytest.param(c[0], c[-1], id=c[0]) for c in CASES]
+    + [pytest.param(c[0], c[-1], id=c[0]) for c in XHTML_CASES],
+)
+def test_the_page_answers_as_playwright_did(
+    answers: dict[str, bool | None], name: str, expected: bool
+) -> None:
+    assert answers[name] is expected
