@@ -221,6 +221,17 @@ def check_selector(value: str, entry: Entry, key: str) -> None:
         raise entry.fail(key, f"is not a valid selector ({error}): {_show(value)}") from None
 
 
+def browser_selector(entry: Entry, key: str) -> str | None:
+    """A selector the rendered page answers (spiders/in_page.py): extraction's syntax, except parsel's own
+    ``:contains()``, which neither the browser nor Playwright knows."""
+    value = entry.selector(key)
+    if value is not None and ":contains(" in value and not value.startswith("xpath:"):
+        raise entry.fail(
+            key, f"uses parsel's :contains(), which the browser does not know (use wait_text): {_show(value)}"
+        )
+    return value
+
+
 def load_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
@@ -443,7 +454,7 @@ def parse_profile(data: Mapping[str, Any], where: str, path: Path | None = None)
             status_map=_availability_map(stores, "status_map"),
         ),
         browser=BrowserOptions(
-            wait_for=browser.selector("wait_for"),
+            wait_for=browser_selector(browser, "wait_for"),
             wait_text=browser.text("wait_text"),
             wait_response=browser.text("wait_response"),
             timeout_ms=browser.integer("timeout_ms", 15000, minimum=100),

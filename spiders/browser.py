@@ -82,17 +82,17 @@ def browser_executable(
     downloads = env.get("PLAYWRIGHT_BROWSERS_PATH") or str(Path(cache, "ms-playwright"))
     if downloads == "0":  # Playwright's "inside the package"
         downloads = str(Path(playwright.__file__).parent / "driver" / "package" / ".local-browsers")
+    folder = Path(downloads).expanduser()
     for pattern in PLAYWRIGHT_CHROMIUMS:
-        for found in sorted(Path(downloads).expanduser().glob(pattern), key=revision, reverse=True):
+        for found in sorted(folder.glob(pattern), key=lambda path: revision(path, folder), reverse=True):
             if shutil.which(str(found)):
                 return str(found)
     return checked_executable(debian[-1])
 
 
-def revision(download: Path) -> int:
+def revision(download: Path, downloads: Path) -> int:
     """The browser revision of a Playwright download, from its folder (``chromium-1187``)."""
-    folder = next((part for part in download.parts if part.startswith("chromium")), "")
-    number = folder.rpartition("-")[2]
+    number = download.relative_to(downloads).parts[0].rpartition("-")[2]
     return int(number) if number.isdigit() else -1
 
 
@@ -344,8 +344,10 @@ async def wait_for_condition(
                     if time.monotonic() >= deadline:
                         return timed_out
                     await asyncio.sleep(0.05)
-            if met is None:  # a selector only Playwright understands
-                await playwright_locator(page, options).first.wait_for(state="attached", timeout=left())
+            if met is None and options.wait_for:  # a question only Playwright's selector engine can answer
+                await playwright_locator(page, options.wait_for, options.wait_text).first.wait_for(
+                    state="attached", timeout=left()
+                )
             elif not met:
                 return timed_out
         elif not options.wait_response:
@@ -355,14 +357,10 @@ async def wait_for_condition(
     return True, f"{condition} after {(time.monotonic() - started) * 1000:.0f} ms"
 
 
-def playwright_locator(page: Page, options: BrowserOptions) -> Locator:
-    """The profile's wait condition as a Playwright locator, for selectors the browser's CSS engine rejects."""
-    locator = (
-        page.locator(playwright_selector(options.wait_for))
-        if options.wait_for
-        else page.get_by_text(options.wait_text or "")
-    )
-    return locator.filter(has_text=options.wait_text) if options.wait_for and options.wait_text else locator
+def playwright_locator(page: Page, selector: str, text: str | None) -> Locator:
+    """The profile's wait condition as a Playwright locator (its CSS reads through shadow roots' boundaries)."""
+    locator = page.locator(playwright_selector(selector))
+    return locator.filter(has_text=text) if text else locator
 
 
 async def read_page(page: Page, request: Request) -> Rendered:

@@ -33,6 +33,7 @@ NAVIGATED_PHRASES = (
 )
 WORLD = "promowatch"
 _PSEUDO_ELEMENT = re.compile(r"::(?:text|attr\([^)]*\))")
+_LAST_NODE_STEP = re.compile(r"/(?:text\(\)|@[\w:.-]+)$")  # an XPath's text or attribute of the element
 
 
 def page_selector(selector: str) -> tuple[str, str]:
@@ -40,7 +41,7 @@ def page_selector(selector: str) -> tuple[str, str]:
     page: parsel's ``::text`` and ``::attr()`` name their element's text or attribute, the page needs the
     element."""
     if selector.startswith("xpath:"):
-        return "xpath", selector.removeprefix("xpath:")
+        return "xpath", _LAST_NODE_STEP.sub("", selector.removeprefix("xpath:"))
     return "css", _PSEUDO_ELEMENT.sub("", selector)
 
 
@@ -72,6 +73,16 @@ class PageQuestions:
             raise
 
     async def _ask(self, function: str, args: tuple[Any, ...]) -> Any:
+        try:
+            return await self._evaluate(function, args)
+        except PlaywrightError as error:
+            if self.world is None or not navigated(error):
+                raise
+            # the world was made for a document the page has since left: once more in a new one
+            self.world = None
+            return await self._evaluate(function, args)
+
+    async def _evaluate(self, function: str, args: tuple[Any, ...]) -> Any:
         if self.world is None:
             frames = await self.session.send("Page.getFrameTree")
             made = await self.session.send(
@@ -96,9 +107,11 @@ class PageQuestions:
         return answer["result"].get("value")
 
 
-# What the questions share: the elements a selector names (CSS into open shadow roots, or XPath), null when the
-# browser's CSS engine does not know the selector; the text a shopper sees in a node (no scripts or styles,
-# open shadow roots included), whitespace-normalised and lower-cased as Playwright's has_text compares it
+# What the questions share: the elements a selector names (CSS into open shadow roots, or XPath); null when the
+# browser's CSS engine does not know the selector, or when it names nothing but might across a shadow root's
+# boundary (Playwright's CSS reads "#host button" through it, the browser's does not); the text a shopper sees
+# in a node (no scripts or styles, open shadow roots included), whitespace-normalised and lower-cased as
+# Playwright's has_text compares it
 _FIND = """
     const shadowRoots = () => {
         const roots = [];
@@ -116,12 +129,16 @@ _FIND = """
             const found = [];
             for (let i = 0; i < nodes.snapshotLength; i++) {
                 const node = nodes.snapshotItem(i);
-                found.push(node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement);
+                found.push(node.nodeType === Node.ELEMENT_NODE ? node
+                    : node.nodeType === Node.ATTRIBUTE_NODE ? node.ownerElement : node.parentElement);
             }
             return found.filter((node) => node);
         }
         try { document.querySelector(expression); } catch { return null; }
-        return [document, ...shadowRoots()].flatMap((root) => [...root.querySelectorAll(expression)]);
+        const roots = shadowRoots();
+        const found = [document, ...roots].flatMap((root) => [...root.querySelectorAll(expression)]);
+        const combined = /[\\s>+~]/.test(expression.replace(/\\[[^\\]]*\\]|\\([^)]*\\)|"[^"]*"|'[^']*'/g, "").trim());
+        return found.length === 0 && roots.length > 0 && combined ? null : found;
     };
     const shownText = (node) => {
         if (node.nodeType === Node.TEXT_NODE) return node.data;
@@ -148,10 +165,13 @@ WAIT_FOR_ELEMENT = (
     };
     const now = found();
     if (now !== false) return resolve(now);
-    const timer = setTimeout(() => { observer.disconnect(); resolve(false); }, ms);
-    const observer = new MutationObserver(() => {
-        if (found()) { observer.disconnect(); clearTimeout(timer); resolve(true); }
-    });
+    // changes in the document are seen at once; changes inside shadow roots are not reported to a document's
+    // observer, so those are looked for every 100 ms too
+    const done = (answer) => { observer.disconnect(); clearInterval(poll); clearTimeout(timer); resolve(answer); };
+    const check = () => { const answer = found(); if (answer !== false) done(answer); };
+    const timer = setTimeout(() => done(false), ms);
+    const poll = setInterval(check, 100);
+    const observer = new MutationObserver(check);
     observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
 })"""
 )

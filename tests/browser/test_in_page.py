@@ -1,23 +1,30 @@
 """spiders/in_page.py asked in a real Chromium: the same answers Playwright's locators gave (shadow roots, XHTML,
-SVG, live form state, text a shopper sees), and none for selectors only Playwright understands.
+SVG, live form state, text a shopper sees, pages that broke JavaScript's built-ins or moved on), no answer for
+what only Playwright's selector engine reads, and then Playwright's answer.
 
 Every page is set from a string or fulfilled by a route: nothing is fetched."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from typing import Any
 
 import pytest
-from playwright.async_api import async_playwright
+from playwright.async_api import Route, async_playwright
 
+from promowatch.config import BrowserOptions
 from promowatch.settings import PLAYWRIGHT_LAUNCH_OPTIONS
-from spiders.browser import browser_executable
+from spiders.browser import browser_executable, click_if_shown, wait_for_condition
 from spiders.in_page import SHOWN, WAIT_FOR_ELEMENT, PageQuestions, page_selector
 
 pytestmark = pytest.mark.browser
 
 BUTTON = '<button class="accept">OK</button>'
+SHADOW_BUTTON = (
+    '<div id="host"></div><script>document.getElementById("host").attachShadow({mode: "open"}).innerHTML = '
+    '\'<button class="accept" onclick="document.title = `clicked`">OK</button>\';</script>'
+)
 # (name, page, question, selector, text) -> answer; question "shown" or "wait" (a wait gives up after 300 ms)
 CASES: list[tuple[str, str, str, str | None, str | None, bool | None]] = [
     ("plain", BUTTON, "shown", "button.accept", None, True),
@@ -29,6 +36,10 @@ CASES: list[tuple[str, str, str, str | None, str | None, bool | None]] = [
     ("shadow-root", '<div id="host"></div><script>document.getElementById("host").attachShadow({mode: "open"})'
      '.innerHTML = \'<button class="accept">OK</button>\';</script>', "shown", "button.accept", None, True),
     ("xpath", BUTTON, "shown", "xpath://button[text()='OK']", None, True),
+    ("xpath-to-an-attribute", BUTTON, "shown", "xpath://button/@class", None, True),
+    ("xpath-to-a-text", BUTTON, "shown", "xpath://button/text()", None, True),
+    # "#host button" names it for Playwright's CSS, not for the browser's: Playwright is asked (see the end)
+    ("across-a-shadow-boundary", SHADOW_BUTTON, "shown", "#host button.accept", None, None),
     ("parsel-text-pseudo", BUTTON, "shown", "button.accept::text", None, True),
     ("playwright-only-syntax", BUTTON, "shown", 'button:has-text("OK")', None, None),
     # a page whose scripts replaced the built-ins the questions use: they run in their own world
@@ -51,6 +62,12 @@ CASES: list[tuple[str, str, str, str | None, str | None, bool | None]] = [
     ("attribute-set-later", '<p id="stock">…</p><script>setTimeout(() => document.getElementById("stock")'
      '.setAttribute("data-state", "loaded"), 100);</script>', "wait", "#stock[data-state=loaded]", None, True),
     ("wait-playwright-only-syntax", BUTTON, "wait", "text=OK", None, None),
+    ("shadow-content-later", '<div id="host"></div><script>const root = document.getElementById("host")'
+     '.attachShadow({mode: "open"}); setTimeout(() => root.innerHTML = \'<p class="stock">En stock</p>\', 100);'
+     "</script>", "wait", "p.stock", "en stock", True),
+    ("wait-in-a-page-that-broke-built-ins", '<p class="stock">…</p><script>const later = window.setTimeout;'
+     'later(() => document.querySelector(".stock").textContent = "En stock", 100); window.setTimeout = () => 0;'
+     "window.MutationObserver = null; window.setInterval = null;</script>", "wait", ".stock", "En stock", True),
 ]  # fmt: skip
 XHTML = (
     '<?xml version="1.0" encoding="utf-8"?><html xmlns="http://www.w3.org/1999/xhtml"><head><title>x</title>'
@@ -72,39 +89,77 @@ async def answer(page: Any, question: str, selector: str | None, text: str | Non
     return await questions.ask(WAIT_FOR_ELEMENT, kind, expression, text, 300, timeout_s=5)
 
 
-async def ask_all() -> dict[str, bool | None]:
-    answers: dict[str, bool | None] = {}
+async def fulfil(route: Route) -> None:
+    if route.request.url.endswith(".xhtml"):
+        await route.fulfill(body=XHTML, content_type="application/xhtml+xml")
+    else:
+        await route.fulfill(body=BUTTON, content_type="text/html")
+
+
+async def ask_all() -> dict[str, Any]:
+    """Every case's answer, or the error it raised (so that a case fails alone)."""
+    answers: dict[str, Any] = {}
+
+    async def keep(name: str, question: Awaitable[Any]) -> None:
+        try:
+            answers[name] = await question
+        except Exception as error:
+            answers[name] = error
+
     options = {**PLAYWRIGHT_LAUNCH_OPTIONS, "executable_path": browser_executable()}
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(**options)
         for name, html, question, selector, text, _ in CASES:
             page = await browser.new_page()  # a page's window outlives set_content: one each
             await page.set_content(f"<!doctype html><html>{html}</html>")
-            answers[name] = await answer(page, question, selector, text)
+            await keep(name, answer(page, question, selector, text))
             await page.close()
         page = await browser.new_page()
-        await page.route(
-            "http://127.0.0.1:9/page.xhtml",
-            lambda route: route.fulfill(body=XHTML, content_type="application/xhtml+xml"),
-        )
+        await page.route("http://127.0.0.1:9/**", fulfil)
         await page.goto("http://127.0.0.1:9/page.xhtml")
         for name, question, selector, text, _ in XHTML_CASES:
-            answers[name] = await answer(page, question, selector, text)
+            await keep(name, answer(page, question, selector, text))
+        # one session across documents: its world is made again for the next one
+        questions = PageQuestions(await page.context.new_cdp_session(page))
+        await keep("before-the-page-moves-on", questions.ask(SHOWN, "css", "button.accept", timeout_s=5))
+        await page.goto("http://127.0.0.1:9/next.html")
+        await keep("after-the-page-moved-on", questions.ask(SHOWN, "css", "button.accept", timeout_s=5))
+        # what the page cannot answer, Playwright does: across a shadow root's boundary
+        page = await browser.new_page()
+        await page.set_content(f"<!doctype html><html>{SHADOW_BUTTON}</html>")
+        questions = PageQuestions(await page.context.new_cdp_session(page))
+        waiting = BrowserOptions(wait_for="#host button.accept", timeout_ms=2000)
+        await keep("wait-across-a-shadow-boundary", wait_for_condition(page, questions, waiting, []))
+        await keep(
+            "click-across-a-shadow-boundary", click_if_shown(page, questions, "#host button.accept", 2000)
+        )
+        answers["title-after-the-click"] = await page.title()
         await browser.close()
     return answers
 
 
 @pytest.fixture(scope="module")
-def answers() -> dict[str, bool | None]:
+def answers() -> dict[str, Any]:
     return asyncio.run(ask_all())
 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
     [pytest.param(c[0], c[-1], id=c[0]) for c in CASES]
-    + [pytest.param(c[0], c[-1], id=c[0]) for c in XHTML_CASES],
+    + [pytest.param(c[0], c[-1], id=c[0]) for c in XHTML_CASES]
+    + [
+        pytest.param("before-the-page-moves-on", True, id="before-the-page-moves-on"),
+        pytest.param("after-the-page-moved-on", True, id="same-session-after-the-page-moved-on"),
+        pytest.param("click-across-a-shadow-boundary", True, id="click-across-a-shadow-boundary"),
+    ],
 )
 def test_the_page_answers_as_playwright_did(
-    answers: dict[str, bool | None], name: str, expected: bool
+    answers: dict[str, Any], name: str, expected: bool | None
 ) -> None:
     assert answers[name] is expected
+
+
+def test_what_the_page_cannot_answer_playwright_does(answers: dict[str, Any]) -> None:
+    met, outcome = answers["wait-across-a-shadow-boundary"]
+    assert met, outcome
+    assert answers["title-after-the-click"] == "clicked"

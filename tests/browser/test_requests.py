@@ -31,6 +31,10 @@ PAGE = "http://shop.example.ch/p/1"
         pytest.param("a.buy::attr(href)", ("css", "a.buy"), "a.buy", id="parsel-attr-pseudo-names-its-element"),
         pytest.param(".a::text, .b::text", ("css", ".a, .b"), ".a, .b", id="every-selector-of-a-group"),
         pytest.param("xpath://p[@id='stock']", ("xpath", "//p[@id='stock']"), "xpath=//p[@id='stock']", id="xpath"),
+        pytest.param("xpath://p[@id='stock']/text()", ("xpath", "//p[@id='stock']"), "xpath=//p[@id='stock']",
+                     id="xpath-text-names-its-element"),
+        pytest.param("xpath://a[@rel]/@href", ("xpath", "//a[@rel]"), "xpath=//a[@rel]",
+                     id="xpath-attribute-names-its-element"),
     ],
 )  # fmt: skip
 def test_profile_selectors_name_elements_in_the_page(
@@ -47,6 +51,11 @@ def test_profile_selectors_name_elements_in_the_page(
             "Protocol error (Runtime.evaluate): Execution context was destroyed.", True, id="destroyed"
         ),
         pytest.param("Cannot find default execution context", True, id="between-documents"),
+        pytest.param(
+            "Protocol error (Runtime.evaluate): Cannot find context with specified id",
+            True,
+            id="world-of-a-left-document",
+        ),
         pytest.param(
             "Protocol error (Runtime.evaluate): Inspected target navigated or closed",
             True,

@@ -197,6 +197,11 @@ def test_broken_watchlist_names_file_entry_and_field(
             "must map to one of in_stock",
             id="bad-state",
         ),
+        pytest.param(
+            ('price = ".price::text"', 'price = ".p"\n[browser]\nwait_for = "p.stock:contains(\'En stock\')"'),
+            "acme.toml: browser: wait_for uses parsel's :contains(), which the browser does not know (use wait_text)",
+            id="parsel-only-selector-in-the-page",
+        ),
     ],
 )
 def test_broken_profile_names_file_and_key(tmp_path: Path, change: tuple[str, str], message: str) -> None:
