@@ -198,7 +198,10 @@ def test_broken_watchlist_names_file_entry_and_field(
             id="bad-state",
         ),
         pytest.param(
-            ('price = ".price::text"', 'price = ".p"\n[browser]\nwait_for = "p.stock:contains(\'En stock\')"'),
+            (
+                'price = ".price::text"',
+                'price = ".p"\n[browser]\nwait_for = "p.stock:contains(\'En stock\')"',
+            ),
             "acme.toml: browser: wait_for uses parsel's :contains(), which the browser does not know (use wait_text)",
             id="parsel-only-selector-in-the-page",
         ),
