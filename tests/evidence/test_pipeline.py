@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import json
@@ -55,7 +56,7 @@ def test_unchanged_bytes_are_stored_once(tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path)
     items = [offer_item(b"<html>same</html>") for _ in range(3)] + [offer_item(b"<html>other</html>")]
     for item in items:
-        assert pipeline.process_item(item) is item
+        assert pipeline.file(item) is item
     pipeline.close_spider()
     shas = [i.capture.body_sha256 for i in items if i.capture]
     assert shas[0] == shas[1] == shas[2] == hashlib.sha256(b"<html>same</html>").hexdigest()
@@ -90,7 +91,7 @@ def test_warc_response_reads_back_as_the_body(
 ) -> None:
     pipeline = make_pipeline(tmp_path)
     body = b"<html>" + b"x" * 500 + b"</html>"
-    pipeline.process_item(offer_item(body, headers={"Content-Type": ["text/html"], **headers}))
+    pipeline.file(offer_item(body, headers={"Content-Type": ["text/html"], **headers}))
     pipeline.close_spider()
     with pipeline.warc_path.open("rb") as stream:
         records = list(
@@ -112,7 +113,7 @@ def test_screenshot_is_a_resource_record_and_indexed(tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path)
     shot = tiny_png(7)
     item = offer_item(b"<html>b</html>", screenshot=shot)
-    pipeline.process_item(item)
+    pipeline.file(item)
     pipeline.close_spider()
     assert item.capture is not None and item.capture.screenshot_sha256 == hashlib.sha256(shot).hexdigest()
     found = find_records(pipeline.warc_dir, [item.capture.screenshot_sha256])
@@ -130,9 +131,7 @@ def test_every_record_is_its_own_gzip_member_at_its_indexed_place(tmp_path: Path
     # a case bundle copies a record out by (offset, length) alone: each must decompress on its own
     pipeline = make_pipeline(tmp_path)
     for n in range(3):
-        pipeline.process_item(
-            offer_item(b"<html>" + bytes([65 + n]) * 2000 + b"</html>", screenshot=tiny_png(n))
-        )
+        pipeline.file(offer_item(b"<html>" + bytes([65 + n]) * 2000 + b"</html>", screenshot=tiny_png(n)))
     pipeline.close_spider()
     data = pipeline.warc_path.read_bytes()
     refs = list(read_index(pipeline.warc_dir))
@@ -147,6 +146,29 @@ def test_every_record_is_its_own_gzip_member_at_its_indexed_place(tmp_path: Path
 def test_items_without_capture_pass_through(tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path)
     item = StoreStockItem("demo-shop", URL, AT, [], None, reason="timeout")
-    assert pipeline.process_item(item) is item
+    assert pipeline.file(item) is item
     pipeline.close_spider()
     assert list(read_index(pipeline.warc_dir)) == []
+
+
+def test_items_filed_at_once_are_archived_in_their_order_with_their_index(tmp_path: Path) -> None:
+    # Scrapy awaits process_item: the filing thread takes the items as they come, the event loop goes on
+    pipeline = make_pipeline(tmp_path)
+    bodies = [f"<html>page {n}</html>".encode() for n in range(6)]
+    items = [offer_item(body) for body in bodies]
+
+    async def crawl_hands_them_over() -> list[object]:
+        return list(await asyncio.gather(*(pipeline.process_item(item) for item in items)))
+
+    assert asyncio.run(crawl_hands_them_over()) == items
+    pipeline.close_spider()
+    assert [i.capture.body_sha256 for i in items if i.capture] == [
+        hashlib.sha256(b).hexdigest() for b in bodies
+    ]
+    with gzip.open(pipeline.warc_path) as warc:
+        archived = [r.content_stream().read() for r in ArchiveIterator(warc) if r.rec_type == "response"]
+    assert [a.split(b"\r\n\r\n", 1)[-1] for a in archived] == bodies
+    assert pipeline.sessions is not None
+    with pipeline.sessions() as session:
+        indexed = set(session.scalars(select(EvidenceBlob.sha256)))
+    assert indexed == {hashlib.sha256(b).hexdigest() for b in bodies}
