@@ -13,7 +13,8 @@ rows stay on the event loop's thread, with the rest of the database work."""
 from __future__ import annotations
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self
@@ -46,6 +47,10 @@ def record_blobs(session: Session, stored: list[StoredBlob], created_at: datetim
     insert_new(session, EvidenceBlob, rows, ["sha256"])
 
 
+# captures handed to the filing thread and not yet on disk; beyond these the crawl waits for the disk
+FILINGS_IN_FLIGHT = 4
+
+
 class EvidencePipeline:
     """Stores capture bytes once, sets their SHA-256 on the item, and writes one WARC per crawl run."""
 
@@ -59,7 +64,8 @@ class EvidencePipeline:
         self.sessions: sessionmaker[Session] | None = None
         self.warc: WarcRun | None = None
         self.index_here = commit_every <= 1
-        self.filing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence")
+        self.filing: ThreadPoolExecutor | None = None
+        self.in_flight: deque[Future[list[StoredBlob]]] = deque()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -84,9 +90,13 @@ class EvidencePipeline:
     def open_spider(self) -> None:
         self.sessions = open_database(self.db_url)
         self.warc = WarcRun(self.warc_path)
+        self.filing = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence")
 
     def close_spider(self) -> None:
-        self.filing.shutdown(wait=True)
+        if self.filing is not None:
+            self.filing.shutdown(wait=True)
+            self.filing = None
+        self.in_flight.clear()
         if self.warc is not None:
             self.warc.close()
             self.warc = None
@@ -94,16 +104,24 @@ class EvidencePipeline:
     async def process_item(self, item: Any) -> Any:
         if getattr(item, "capture", None) is None:
             return item
-        if self.sessions is None:
+        if self.filing is None:
             self.open_spider()
-        stored = await asyncio.get_running_loop().run_in_executor(self.filing, self.file_capture, item)
-        self.index(stored)
+        assert self.filing is not None
+        while self.in_flight and self.in_flight[0].done():
+            self.in_flight.popleft()
+        if len(self.in_flight) >= FILINGS_IN_FLIGHT:
+            # the disk is slower than the crawl: wait here, as a synchronous pipeline would, so that fetched
+            # pages do not pile up in memory, and a stop does not have to file a backlog first
+            wait([self.in_flight.popleft()])
+        filed = self.filing.submit(self.file_capture, item)
+        self.in_flight.append(filed)
+        self.index(await asyncio.wrap_future(filed))
         return item
 
     def file(self, item: Any) -> Any:
         """What ``process_item`` does, all in the caller's thread (for tools and tests)."""
         if getattr(item, "capture", None) is not None:
-            if self.sessions is None:
+            if self.warc is None:
                 self.open_spider()
             self.index(self.file_capture(item))
         return item

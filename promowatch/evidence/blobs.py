@@ -41,6 +41,12 @@ class BlobStore:
         except BaseException:
             Path(temp).unlink(missing_ok=True)
             raise
+        # the rename is durable only once its directory is: a row committed next may point at this blob
+        directory = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
         return digest, True
 
     def get(self, sha256: str) -> bytes:

@@ -75,7 +75,8 @@ def warc_date(moment: datetime) -> str:
 
 
 class WarcRun:
-    """Appends records to one WARC file and its index; not thread-safe (a Scrapy pipeline is single-threaded)."""
+    """Appends records to one WARC file and its index; not thread-safe (the evidence pipeline files from one
+    thread)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import hashlib
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.evidence import EvidencePipeline
+from pipelines.evidence import FILINGS_IN_FLIGHT, EvidencePipeline
 from promowatch.db.models import EvidenceBlob
 from promowatch.domain import Offer
 from promowatch.evidence.warc import find_records, read_index
@@ -151,14 +152,40 @@ def test_items_without_capture_pass_through(tmp_path: Path) -> None:
     assert list(read_index(pipeline.warc_dir)) == []
 
 
+def slow_disk(pipeline: EvidencePipeline, seconds: float) -> list[int]:
+    """Each new blob takes ``seconds`` longer to store; returns the filings in flight seen at each store."""
+    seen: list[int] = []
+    store = pipeline.blobs.put
+
+    def put(data: bytes) -> tuple[str, bool]:
+        seen.append(len(pipeline.in_flight))
+        time.sleep(seconds)
+        return store(data)
+
+    pipeline.blobs.put = put  # type: ignore[method-assign]
+    return seen
+
+
 def test_items_filed_at_once_are_archived_in_their_order_with_their_index(tmp_path: Path) -> None:
-    # Scrapy awaits process_item: the filing thread takes the items as they come, the event loop goes on
+    # Scrapy awaits process_item: the filing thread takes the captures as they come while the event loop goes
+    # on, and an item moves on to persistence only once its bytes are on disk, hashed and indexed
     pipeline = make_pipeline(tmp_path)
+    slow_disk(pipeline, 0.005)
     bodies = [f"<html>page {n}</html>".encode() for n in range(6)]
     items = [offer_item(body) for body in bodies]
+    assert pipeline.sessions is not None
+    sessions = pipeline.sessions
 
-    async def crawl_hands_them_over() -> list[object]:
-        return list(await asyncio.gather(*(pipeline.process_item(item) for item in items)))
+    async def handed_on(item: OfferItem) -> OfferItem:
+        filed = await pipeline.process_item(item)
+        assert filed.capture is not None and filed.capture.body_sha256 is not None
+        assert pipeline.blobs.exists(filed.capture.body_sha256)
+        with sessions() as session:
+            assert session.get(EvidenceBlob, filed.capture.body_sha256) is not None
+        return filed
+
+    async def crawl_hands_them_over() -> list[OfferItem]:
+        return list(await asyncio.gather(*(handed_on(item) for item in items)))
 
     assert asyncio.run(crawl_hands_them_over()) == items
     pipeline.close_spider()
@@ -168,7 +195,18 @@ def test_items_filed_at_once_are_archived_in_their_order_with_their_index(tmp_pa
     with gzip.open(pipeline.warc_path) as warc:
         archived = [r.content_stream().read() for r in ArchiveIterator(warc) if r.rec_type == "response"]
     assert [a.split(b"\r\n\r\n", 1)[-1] for a in archived] == bodies
-    assert pipeline.sessions is not None
-    with pipeline.sessions() as session:
-        indexed = set(session.scalars(select(EvidenceBlob.sha256)))
-    assert indexed == {hashlib.sha256(b).hexdigest() for b in bodies}
+
+
+def test_a_slow_disk_holds_the_crawl_back_instead_of_a_backlog(tmp_path: Path) -> None:
+    # fetched pages must not pile up in memory waiting for the disk, nor make a stop file them all first
+    pipeline = make_pipeline(tmp_path)
+    in_flight = slow_disk(pipeline, 0.01)
+    items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(20)]
+
+    async def crawl_hands_them_over() -> None:
+        await asyncio.gather(*(pipeline.process_item(item) for item in items))
+
+    asyncio.run(crawl_hands_them_over())
+    pipeline.close_spider()
+    assert len(in_flight) == 20
+    assert max(in_flight) <= FILINGS_IN_FLIGHT
