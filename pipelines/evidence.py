@@ -104,7 +104,7 @@ class EvidencePipeline:
     async def process_item(self, item: Any) -> Any:
         if getattr(item, "capture", None) is None:
             return item
-        if self.filing is None:
+        if self.filing is None:  # open_spider makes it, with the WARC and the database sessions
             self.open_spider()
         assert self.filing is not None
         while self.in_flight and self.in_flight[0].done():
@@ -121,7 +121,7 @@ class EvidencePipeline:
     def file(self, item: Any) -> Any:
         """What ``process_item`` does, all in the caller's thread (for tools and tests)."""
         if getattr(item, "capture", None) is not None:
-            if self.warc is None:
+            if self.filing is None:
                 self.open_spider()
             self.index(self.file_capture(item))
         return item

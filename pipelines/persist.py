@@ -226,8 +226,7 @@ class PersistPipeline:
             else:
                 chain.append(session, record["kind"], observation.id, record, created_at)
         session.flush()
-        self._product_updates, self._blob_rows, self._chain_todo, self._offers = {}, {}, [], []
-        self._fresh_stores = {}
+        self._clear_group_work()
 
     def _insert_offers(self, session: Session) -> None:
         """The group's offer observations in one multi-row INSERT (ids returned in order), then their signals."""
@@ -259,8 +258,12 @@ class PersistPipeline:
 
     def _forget_fresh(self) -> None:
         self._fresh_retailers, self._fresh_products, self._fresh_indexed = {}, {}, set()
-        self._fresh_stores = {}
+        self._clear_group_work()
+
+    def _clear_group_work(self) -> None:
+        """Drop what the open group left for its end (done or abandoned)."""
         self._product_updates, self._blob_rows, self._chain_todo, self._offers = {}, {}, [], []
+        self._fresh_stores = {}
 
     def _chain_later(
         self, observation: chain.Observation | _NewOffer, created_at: datetime, extension: bool = False

@@ -315,6 +315,11 @@ class BrowserOptions:
         shopper sees it, pictures included."""
         return () if self.screenshot else self.block
 
+    @property
+    def blocks_anything(self) -> bool:
+        """Whether a page's requests must be looked at one by one (a route through the driver and Python)."""
+        return bool(self.blocked_types) or self.block_third_party
+
 
 @dataclass(frozen=True)
 class SiteProfile:

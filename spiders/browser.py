@@ -78,6 +78,11 @@ def browser_executable(
     for path in debian:
         if shutil.which(path):
             return path
+    return playwright_download(env) or checked_executable(debian[-1])
+
+
+def playwright_download(env: Mapping[str, str]) -> str | None:
+    """The newest Chromium `playwright install` left, where Playwright itself looks for it."""
     cache = env.get("XDG_CACHE_HOME") or str(Path(env.get("HOME", "~"), ".cache"))
     downloads = env.get("PLAYWRIGHT_BROWSERS_PATH") or str(Path(cache, "ms-playwright"))
     if downloads == "0":  # Playwright's "inside the package"
@@ -87,7 +92,7 @@ def browser_executable(
         for found in sorted(folder.glob(pattern), key=lambda path: revision(path, folder), reverse=True):
             if shutil.which(str(found)):
                 return str(found)
-    return checked_executable(debian[-1])
+    return None
 
 
 def revision(download: Path, downloads: Path) -> int:
@@ -230,7 +235,8 @@ def should_block(options: BrowserOptions, resource_type: str, url: str, page_url
 
 
 async def init_page(page: Page, request: Request) -> None:
-    """Before navigation: block what the profile blocks and note every response the page receives."""
+    """Before navigation: block what the profile blocks, and note the responses when the profile waits for
+    one."""
     options: BrowserOptions = request.meta[META_OPTIONS]
     seen: list[str] = []
     request.meta[META_SEEN] = seen
@@ -247,7 +253,7 @@ async def init_page(page: Page, request: Request) -> None:
 
     # a route, like a response listener, has the driver send every request of the page to Python: only when
     # something is blocked, and responses only when the profile waits for one
-    if options.blocked_types or options.block_third_party:
+    if options.blocks_anything:
         await page.route("**/*", route)
     if options.wait_response:
         page.on("response", received)
@@ -432,7 +438,9 @@ async def close_page(meta: Mapping[str, Any]) -> None:
             listener = meta.get(META_LISTENER)
             if listener is not None:
                 page.remove_listener("response", listener)
-            await page.unroute("**/*")  # init_page routes it again for the next request
+            options: BrowserOptions = meta[META_OPTIONS]
+            if options.blocks_anything:  # an unroute is a round trip to the driver even with no route
+                await page.unroute("**/*")  # init_page routes it again for the next request
             if idle.put(page):
                 return
     with suppress(PlaywrightError, asyncio.CancelledError):

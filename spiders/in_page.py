@@ -67,20 +67,18 @@ class PageQuestions:
             return await asyncio.wait_for(self._ask(function, args), timeout_s)
         except TimeoutError as error:
             raise PlaywrightTimeout(f"the page did not answer within {timeout_s:.1f} s") from error
-        except PlaywrightError as error:
-            if navigated(error):
-                self.world = None
-            raise
 
     async def _ask(self, function: str, args: tuple[Any, ...]) -> Any:
+        made_now = self.world is None
         try:
             return await self._evaluate(function, args)
         except PlaywrightError as error:
-            if self.world is None or not navigated(error):
+            if not navigated(error):
                 raise
-            # the world was made for a document the page has since left: once more in a new one
-            self.world = None
-            return await self._evaluate(function, args)
+            self.world = None  # made for a document the page has since left
+            if made_now:  # the page is moving on right now: the caller decides whether to wait
+                raise
+        return await self._evaluate(function, args)  # once more, in a world of the document the page is on
 
     async def _evaluate(self, function: str, args: tuple[Any, ...]) -> Any:
         if self.world is None:
