@@ -79,7 +79,8 @@ def buy_control_name(
     label = _label(element, book)
     if label is None:
         return None
-    by_label = any(hit.category in ("add_to_cart", "preorder") for hit in book.find(label))
+    categories = book.categories(label)
+    by_label = "add_to_cart" in categories or "preorder" in categories
     attributes = " ".join(filter(None, (element.get("class"), element.get("id"), element.get("name"))))
     by_attribute = bool(attributes) and bool(_CART_ATTRIBUTE.search(attributes))
     if not by_label and (label in _BARE_BUY or normalise_text(element.text or "") in _BARE_BUY):
@@ -93,7 +94,7 @@ def buy_control_name(
         return None
     if not by_label and _NOT_A_CONTROL.search(attributes):
         return None  # an info icon or a link named after the add-to-cart it explains
-    if any(h.category in _NEGATIVE_LABELS for h in book.find(label)):
+    if categories & _NEGATIVE_LABELS:
         return None  # a "Sold out" button is stock text, read by the text source
     if not visible(element):
         return None
@@ -170,7 +171,7 @@ def _hidden_sold_out_beside(control: HtmlElement, book: PhraseBook) -> bool:
         if element is control or not isinstance(element.tag, str) or not is_hidden(element):
             continue
         words = normalise_text(shown_text(element))
-        if len(words) <= _MESSAGE_MAX and any(h.category in _SOLD_OUT for h in book.find(words)):
+        if len(words) <= _MESSAGE_MAX and book.categories(words) & _SOLD_OUT:
             return True
     return False
 

@@ -24,7 +24,6 @@ from promowatch.extract.page import (
     is_visible_in,
     own_text,
     parse_html,
-    visible_chunks,
     visible_text,
 )
 from promowatch.extract.phrases import PhraseBook, PhraseHit, normalise_text, phrase_book
@@ -151,8 +150,7 @@ def extract_offer(
     offer_md, offers_md, _ = _main_offer(main_md, url)
 
     # ---- visible text of the product block
-    chunks = [text for element, text in visible_chunks(block) if not skipped(element) or element is block]
-    text = normalise_text("".join(chunks))
+    text = normalise_text(visible_text(block, skipped))
     hits = [hit for hit in book.find(text) if _is_statement(text, hit)]
     controls = buy_controls(block, book, visible)
     if not controls and block is not page and not any(h.category in NEGATIVE for h in hits):
@@ -167,7 +165,7 @@ def extract_offer(
     listing = listing_of(hits)
     if listing.kind is ListingKind.SHOP and block is not page and not any(c.enabled for c in controls):
         # An enabled add-to-cart already settles how it is bought; otherwise read the rest of the page too.
-        page_text = normalise_text(visible_text(page))
+        page_text = normalise_text(visible_text(page, skipped))
         listing = listing_of(book.find(page_text, LISTING_CATEGORIES))
     if listing.kind is not ListingKind.SHOP:
         found.add("listing", SignalSource.TEXT, listing.evidence, listing.kind)
@@ -339,7 +337,7 @@ def extract_offer(
     if availability is Availability.OUT_OF_STOCK and block is not page:
         # "Discontinued" is often written in the description, below the product block: it refines out of
         # stock (never turns a buyable page unavailable).
-        page_text = page_text if page_text is not text else normalise_text(visible_text(page))
+        page_text = page_text if page_text is not text else normalise_text(visible_text(page, skipped))
         ended = next(
             (
                 h
@@ -363,7 +361,7 @@ def extract_offer(
         refused_text = text
         if refused is None and block is not page and _MAY_REFUSE.search(body):
             # "This item cannot be purchased online" is often written in the description, below the block
-            page_text = page_text if page_text is not text else normalise_text(visible_text(page))
+            page_text = page_text if page_text is not text else normalise_text(visible_text(page, skipped))
             refused = _refused_online(page_text, book)
             refused_text = page_text
         if refused is not None:

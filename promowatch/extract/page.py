@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -176,8 +176,11 @@ def is_skipped(element: HtmlElement) -> bool:
     return is_hidden(element) or is_other_section(element)
 
 
-def visible_chunks(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
-    """(element, text) pieces of visible text in reading order; block boundaries yield a separator."""
+def visible_chunks(
+    root: HtmlElement, skip: Callable[[HtmlElement], bool] = is_skipped
+) -> Iterator[tuple[HtmlElement, str]]:
+    """(element, text) pieces of visible text in reading order; block boundaries yield a separator. An element
+    ``skip`` names (by default :func:`is_skipped`) is left out with everything in it, but not its tail."""
     stack: list[tuple[HtmlElement, bool]] = [(root, False)]
     while stack:
         element, closing = stack.pop()
@@ -187,7 +190,7 @@ def visible_chunks(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
                 parent = element.getparent()
                 yield (parent if parent is not None else element), element.tail
             continue
-        if element is not root and is_skipped(element):
+        if element is not root and skip(element):
             if element.tail:
                 parent = element.getparent()
                 yield (parent if parent is not None else element), element.tail
@@ -200,9 +203,9 @@ def visible_chunks(root: HtmlElement) -> Iterator[tuple[HtmlElement, str]]:
             stack.append((child, False))
 
 
-def visible_text(root: HtmlElement) -> str:
+def visible_text(root: HtmlElement, skip: Callable[[HtmlElement], bool] = is_skipped) -> str:
     """The visible text under ``root`` as one string; blocks separated by " | "."""
-    return "".join(text for _, text in visible_chunks(root))
+    return "".join(text for _, text in visible_chunks(root, skip))
 
 
 def is_visible_in(element: HtmlElement, root: HtmlElement) -> bool:

@@ -43,6 +43,8 @@ PHRASE_DIR = Path(__file__).with_name("phrases")
 _NUMBER = r"\d+(?:[.,]\d+)?(?:\s*(?:-|–|to|bis|à|a)\s*\d+)?"
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _NUMBER_KEY = "{n}"
+# short texts whose categories a book remembers (a few hundred kB at most)
+_REMEMBERED_TEXTS = 4096
 # Scripts written without spaces between words (Chinese, Japanese) or with particles glued to them (Korean):
 # their phrases are matched inside a run of letters, indexed by their first character.
 _UNSPACED = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
@@ -139,6 +141,7 @@ class PhraseBook:
                 key = first.group(0) if first else words[0]
             compiled = re.compile(_phrase_pattern(words))
             self._index.setdefault(key, []).append((compiled, category, phrase, locale))
+        self._categories: dict[str, frozenset[str]] = {}
 
     def find(self, text: str, categories: Iterable[str] | None = None) -> list[PhraseHit]:
         """Non-overlapping phrase hits in ``text`` (already normalised), in reading order."""
@@ -173,6 +176,18 @@ class PhraseBook:
             if wanted is None or category in wanted:
                 hits.append(PhraseHit(category, phrase, locale, match.group(0), start, match.end()))
         return hits
+
+    def categories(self, text: str) -> frozenset[str]:
+        """The categories of the phrases in a short normalised text (a button's label, a price's words).
+
+        Remembered: a shop prints the same labels on every page, and a crawl asks about each one on each page.
+        """
+        known = self._categories.get(text)
+        if known is None:
+            if len(self._categories) >= _REMEMBERED_TEXTS:
+                self._categories.clear()
+            known = self._categories[text] = frozenset(hit.category for hit in self.find(text))
+        return known
 
     def first(self, text: str, category: str) -> PhraseHit | None:
         """The first hit of one category in a normalised text."""

@@ -10,6 +10,7 @@ in document order.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,13 +20,14 @@ from lxml.etree import XPath
 from lxml.html import HtmlElement
 from parsel.csstranslator import HTMLTranslator
 
+# XPath's normalize-space() separates at these four only (str.split() would also split at other spaces)
+_CLASS_NAME = re.compile(r"[^ \t\n\r]+")
+_CLASS_SEPARATOR = re.compile(r"[ \t\n\r]")
+
 
 def _class_names(value: str) -> list[str]:
-    """The class names of a class attribute, separated as XPath's normalize-space() does (not at every
-    Unicode space, as str.split() would)."""
-    return [
-        name for name in value.replace("\t", " ").replace("\n", " ").replace("\r", " ").split(" ") if name
-    ]
+    """The class names of a class attribute, separated as XPath's normalize-space() does."""
+    return _CLASS_NAME.findall(value)
 
 
 @dataclass(frozen=True)
@@ -142,13 +144,23 @@ class PageIndex:
         self._ids: dict[str, list[HtmlElement]] | None = None
         self._tags: dict[str, list[HtmlElement]] = {}
         self._all: list[HtmlElement] | None = None
+        self._matching: dict[_Compound, set[HtmlElement]] = {}
 
     def _by_class(self) -> dict[str, list[HtmlElement]]:
         if self._classes is None:
-            self._classes = {}
+            classes: dict[str, list[HtmlElement]] = {}
+            self._classes = classes
             for element in _WITH_CLASS(self.root):
-                for name in dict.fromkeys(_class_names(element.get("class"))):
-                    self._classes.setdefault(name, []).append(element)
+                value = element.get("class")
+                # most class attributes hold one name: no need to split them
+                for name in (
+                    _class_names(value) if _CLASS_SEPARATOR.search(value) else (value,) if value else ()
+                ):
+                    bucket = classes.get(name)
+                    if bucket is None:
+                        classes[name] = [element]
+                    elif bucket[-1] is not element:  # class="a a": listed once
+                        bucket.append(element)
         return self._classes
 
     def _by_id(self) -> dict[str, list[HtmlElement]]:
@@ -175,32 +187,36 @@ class PageIndex:
             self._all = list(_ELEMENTS(self.root))
         return self._all
 
+    def matching(self, compound: _Compound) -> set[HtmlElement]:
+        """Every element of the page that ``compound`` matches (an ancestor is then judged by a look-up)."""
+        found = self._matching.get(compound)
+        if found is None:
+            found = self._matching[compound] = {e for e in self.candidates(compound) if compound.matches(e)}
+        return found
+
     def select(self, plan: _Plan) -> list[HtmlElement]:
         first, rest = plan.compounds[0], plan.compounds[1:]
         return [
             element
             for element in self.candidates(first)
-            if first.matches(element) and _leftwards(element, rest, plan.combinators)
+            if first.matches(element) and self._leftwards(element, rest, plan.combinators)
         ]
 
-
-def _leftwards(element: HtmlElement, compounds: tuple[_Compound, ...], combinators: tuple[str, ...]) -> bool:
-    """True when the compounds left of ``element``'s own match its ancestors as their combinators say."""
-    if not compounds:
-        return True
-    compound, combinator = compounds[0], combinators[0]
-    parent = element.getparent()
-    if combinator == ">":
-        return (
-            parent is not None
-            and compound.matches(parent)
-            and _leftwards(parent, compounds[1:], combinators[1:])
-        )
-    while parent is not None:  # any ancestor that matches and whose own ancestors match the rest
-        if compound.matches(parent) and _leftwards(parent, compounds[1:], combinators[1:]):
+    def _leftwards(
+        self, element: HtmlElement, compounds: tuple[_Compound, ...], combinators: tuple[str, ...]
+    ) -> bool:
+        """True when the compounds left of ``element``'s own match its ancestors as their combinators say."""
+        if not compounds:
             return True
-        parent = parent.getparent()
-    return False
+        matching = self.matching(compounds[0])
+        parent = element.getparent()
+        if combinators[0] == ">":
+            return parent in matching and self._leftwards(parent, compounds[1:], combinators[1:])
+        while parent is not None:  # any ancestor that matches and whose own ancestors match the rest
+            if parent in matching and self._leftwards(parent, compounds[1:], combinators[1:]):
+                return True
+            parent = parent.getparent()
+        return False
 
 
 def _pseudo_results(elements: list[HtmlElement], pseudo: str | None) -> list[object]:

@@ -7,24 +7,51 @@ reference phrase between them. Savings ("économisez 500.–") and instalments (
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
+from lxml.etree import Element
 from lxml.html import HtmlElement
 
 from promowatch.extract.page import shown_text
 from promowatch.extract.phrases import PhraseBook, normalise_text
 from promowatch.extract.prices import parse_amount_in
 
-_PRICE_NODES = (
-    ".//*[contains(translate(@class,'PRICE','price'),'price') or contains(translate(@id,'PRICE','price'),'price')"
-    " or @itemprop='price' or contains(translate(@class,'PREIS','preis'),'preis')"
-    " or contains(@class,'prix') or contains(@class,'prezzo') or contains(@class,'strike')"
-    " or self::del or self::s or self::strike]"
-)
-_AMOUNT = re.compile(r"\d(?:[\d'’ .,]*\d)?(?:[.,]\s?[–-]{1,2})?")
 _STRUCK_TAGS = frozenset({"del", "s", "strike"})
+
+
+@lru_cache(maxsize=8192)
+def _price_words(class_attribute: str | None, ident: str | None) -> bool:
+    """Class or id words of a price node: "price" or "preis" in any case, "prix", "prezzo", "strike"."""
+    if class_attribute:
+        lower = class_attribute.lower()
+        if (
+            "price" in lower
+            or "preis" in lower
+            or any(w in class_attribute for w in ("prix", "prezzo", "strike"))
+        ):
+            return True
+    return ident is not None and "price" in ident.lower()
+
+
+def _price_candidates(block: HtmlElement) -> Iterator[HtmlElement]:
+    """The elements under ``block`` that may show a price, in document order: by class, id, itemprop or tag.
+
+    A walk with one cached look-up per distinct class attribute: the same test as an XPath of contains() and
+    translate() costs several times more, evaluated on every element of the block.
+    """
+    for element in block.iterdescendants(Element):
+        if (
+            element.tag in _STRUCK_TAGS
+            or _price_words(element.get("class"), element.get("id"))
+            or element.get("itemprop") == "price"
+        ):
+            yield element
+
+
+_AMOUNT = re.compile(r"\d(?:[\d'’ .,]*\d)?(?:[.,]\s?[–-]{1,2})?")
 _REFERENCE_CLASS = re.compile(
     r"old|was|strike|crossed|before|original|compare|list-?price|rrp|msrp|uvp|regular|reference|previous|"
     r"instead|statt|streich|barr|vorher|retail|higher|standard|(?:^|[-_ ])reg(?:[-_ ]|$)"
@@ -58,7 +85,7 @@ def price_nodes(
     """Visible price-like nodes in reading order, each with one amount, classified."""
     accepted: list[PriceNode] = []
     taken: set[int] = set()
-    for element in block.xpath(_PRICE_NODES):
+    for element in _price_candidates(block):
         if any(id(a) in taken for a in element.iterancestors()):
             continue
         node = price_node(element, book, visible, country)
@@ -72,7 +99,7 @@ def holds_price(block: HtmlElement, is_price: Callable[[HtmlElement], bool]) -> 
     """True when ``price_nodes(block, ...)`` is not empty, for a caller that asks the same of nested blocks and
     remembers each element's answer (``is_price``: ``price_node`` is not None). The first element accepted in
     reading order has no accepted ancestor before it, so any accepted element makes the list non-empty."""
-    return any(is_price(element) for element in block.xpath(_PRICE_NODES))
+    return any(is_price(element) for element in _price_candidates(block))
 
 
 def price_node(
@@ -134,7 +161,7 @@ def _single_split_amount(raw: str) -> bool:
 
 def _kind(element: HtmlElement, raw: str, book: PhraseBook) -> str:
     text = normalise_text(raw)
-    categories = {hit.category for hit in book.find(text)}
+    categories = book.categories(text)
     if "saving" in categories or "%" in raw:
         return "saving"
     if "instalment" in categories:
@@ -379,7 +406,7 @@ def reference_in_box(
             return None
         if _NOT_A_REFERENCE.search(text) or _MEASURE_UNIT.search(text) or _RANGE.search(text):
             return None
-        categories = {hit.category for hit in book.find(text)}
+        categories = book.categories(text)
         if "instalment" in categories:
             return None
         if "%" in text or "saving" in categories or _NOW.search(text) or not _BARE.sub("", text):

@@ -477,6 +477,22 @@ def test_profile_selectors_are_the_strongest_source(
     assert values(offer, "availability", SignalSource.PROFILE) == [str(availability)]
 
 
+def test_an_excluded_section_is_left_out_with_everything_in_it() -> None:
+    # The demo shop's store widget sits inside the product block; its profile excludes it. Its rows say
+    # "Épuisé" for stores that have none: not the online stock, and no signal of it.
+    profile = parse_profile(
+        {"slug": "demo-shop", "offer": {"product_block": "#pdp", "exclude": [".stores"]}}, "demo-shop.toml"
+    )
+    body = """<html><body><div id="pdp"><h1>ESAM</h1><b class="price">CHF 499.–</b>
+    <p>En stock</p><button type="submit">Ajouter au panier</button>
+    <div class="stores"><h2>Disponibilité en magasin</h2>
+    <ul><li><span>Lausanne Flon</span> <span>Épuisé</span></li><li><span>Prilly</span> <span>Épuisé</span></li></ul>
+    </div></div></body></html>""".encode()
+    offer = extract_offer(body, URL, profile)
+    assert (offer.availability, offer.orderable) == (Availability.IN_STOCK, True)
+    assert values(offer, "availability", SignalSource.TEXT) == ["in_stock"]
+
+
 def test_declared_encoding_is_honoured() -> None:
     body = page("<h1>Café crème</h1><span class='price'>Fr. 4.50</span>").decode().encode("utf-8")
     latin = body.replace(b'charset="utf-8"', b'charset="utf-8"').decode("utf-8").encode("latin-1", "replace")
