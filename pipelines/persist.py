@@ -13,14 +13,14 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.evidence import filed_blobs, record_blobs
+from pipelines.evidence import filed_blobs
 from promowatch.db.engine import open_database
 from promowatch.db.models import (
     AdSighting,
@@ -31,7 +31,7 @@ from promowatch.db.models import (
     Store,
     StoreObservation,
 )
-from promowatch.db.queries import product_row, promotion_key, promotion_row, retailer_row
+from promowatch.db.queries import product_row, promotion_key, promotion_row, record_blobs, retailer_row
 from promowatch.domain import utcnow
 from promowatch.evidence import chain
 from promowatch.evidence.capture import StoredBlob
@@ -87,7 +87,7 @@ class PersistPipeline:
         self._fresh_retailers: dict[str, int] = {}
         self._fresh_products: dict[tuple[int, str], _ProductState] = {}
         self._timer: object | None = None
-        # grouped commits: the blob index rows go into the group's transaction (see pipelines/evidence.py)
+        # the blob index rows go into the transaction of their item or group (see pipelines/evidence.py)
         self.indexed: set[str] = set()
         self._fresh_indexed: set[str] = set()
         # left for the end of the group (see _finish)
@@ -229,11 +229,16 @@ class PersistPipeline:
         self._clear_group_work()
 
     def _insert_offers(self, session: Session) -> None:
-        """The group's offer observations in one multi-row INSERT (ids returned in order), then their signals."""
+        """The group's offer observations in one multi-row INSERT (ids returned in order), then their signals.
+
+        Core inserts into the tables: the ORM's bulk path costs several times more per row, for nothing that
+        these plain rows need.
+        """
         if not self._offers:
             return
+        observations = cast(Table, OfferObservation.__table__)
         ids = session.scalars(
-            insert(OfferObservation).returning(OfferObservation.id, sort_by_parameter_order=True),
+            insert(observations).returning(observations.c.id, sort_by_parameter_order=True),
             [offer.row for offer in self._offers],
         ).all()
         signals = []
@@ -241,7 +246,7 @@ class PersistPipeline:
             offer.row["id"] = observation_id
             signals += [{**signal, "observation_id": observation_id} for signal in offer.signals]
         if signals:
-            session.execute(insert(OfferSignal), signals)
+            session.execute(insert(cast(Table, OfferSignal.__table__)), signals)
 
     def _rollback(self) -> None:
         session, self.session = self.session, None
@@ -275,7 +280,7 @@ class PersistPipeline:
 
     def _store(self, session: Session, item: object) -> None:
         capture = getattr(item, "capture", None)
-        if self.commit_every > 1 and isinstance(capture, Capture):
+        if isinstance(capture, Capture):
             for blob in filed_blobs(capture):
                 if blob.sha256 not in self.indexed and blob.sha256 not in self._fresh_indexed:
                     self._blob_rows[blob.sha256] = blob

@@ -46,6 +46,9 @@ BLOCK_SCRIPTS = re.compile(
     rb"g-recaptcha|h-captcha|hcaptcha\.com|recaptcha/api|cf-challenge|challenge-platform|cf-browser-verification"
     rb"|captcha-delivery|datadome|px-captcha|_pxcaptcha"
 )
+# every alternative of BLOCK_SCRIPTS holds one of these: looked for as plain bytes first, the alternation (tried at
+# every position) runs only on the few pages that hold one
+BLOCK_SCRIPT_WORDS = (b"captcha", b"challenge", b"cf-browser-verification", b"datadome")
 BLOCK_SCAN_BYTES = 64 * 1024
 INTERSTITIAL_BYTES = 24 * 1024  # challenge pages are small; product pages are not
 
@@ -69,7 +72,11 @@ def is_block_page(status: int, body: bytes) -> bool:
         return True
     if BLOCK_TITLE.search(head):
         return True
-    return (status >= 400 or len(body) < INTERSTITIAL_BYTES) and BLOCK_SCRIPTS.search(head) is not None
+    return (
+        (status >= 400 or len(body) < INTERSTITIAL_BYTES)
+        and any(word in head for word in BLOCK_SCRIPT_WORDS)
+        and BLOCK_SCRIPTS.search(head) is not None
+    )
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:

@@ -23,6 +23,7 @@ from promowatch.db.models import (
     Retailer,
 )
 from promowatch.evidence import chain
+from promowatch.evidence.capture import StoredBlob
 from promowatch.revalidation import Validators
 
 # A swept promotion stays watched this long after its window ends or its last ad sighting, so that a finding
@@ -241,3 +242,16 @@ def page_validators(session: Session, product_ids: Sequence[int], now: datetime)
             if sha is not None:
                 found[product_id] = Validators(url, sha, media_type or "text/html", etag, last_modified)
     return found
+
+
+def record_blobs(session: Session, stored: Sequence[StoredBlob], created_at: datetime) -> None:
+    """Add index rows for blobs not yet indexed (a blob already on disk may predate its row after a crash)."""
+    wanted = {b.sha256: b for b in stored}
+    known = set(session.scalars(select(EvidenceBlob.sha256).where(EvidenceBlob.sha256.in_(wanted))))
+    rows = [
+        {"sha256": sha, "size": blob.size, "media_type": blob.media_type, "created_at": created_at}
+        for sha, blob in wanted.items()
+        if sha not in known
+    ]
+    # another crawl process may index the same bytes at the same moment
+    insert_new(session, EvidenceBlob, rows, ["sha256"])

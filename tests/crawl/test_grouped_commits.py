@@ -89,6 +89,22 @@ def test_a_group_is_committed_when_full_with_its_blob_index_and_chain(tmp_path: 
     assert report.ok and report.entries == 5, report.message
 
 
+def test_each_observation_is_committed_with_its_blob_index_by_default(tmp_path: Path) -> None:
+    # one transaction per item: its observation, its chain entry and the index row of its new bytes
+    evidence, persist = pipelines(tmp_path, commit_every=1)
+    bodies = [b"<html>1</html>", b"<html>2</html>", b"<html>1</html>"]  # the third look sees the first page
+    seen = []
+    for n, body in enumerate(bodies):
+        persist.process_item(evidence.file(offer_item(n, body)))
+        seen.append((count(persist, OfferObservation), count(persist, EvidenceBlob)))
+    assert seen == [(1, 1), (2, 2), (3, 2)]
+    persist.spider_closed("finished")
+    evidence.close_spider()
+    with persist.sessions() as session:
+        report = verify_chain(session)
+    assert report.ok and report.entries == 3, report.message
+
+
 def test_a_failing_item_costs_only_itself_in_a_group(tmp_path: Path) -> None:
     evidence, persist = pipelines(tmp_path, commit_every=10)
     for n in range(2):

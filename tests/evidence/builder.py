@@ -16,8 +16,9 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipelines.evidence import EvidencePipeline
+from pipelines.evidence import EvidencePipeline, filed_blobs
 from promowatch import rules
+from promowatch.db.engine import open_database
 from promowatch.db.models import (
     AdSighting,
     Finding,
@@ -29,6 +30,7 @@ from promowatch.db.models import (
     Store,
     StoreObservation,
 )
+from promowatch.db.queries import record_blobs
 from promowatch.domain import Availability, Offer
 from promowatch.evidence import chain
 from promowatch.items import AdItem, Capture, OfferItem, StoreStockItem
@@ -87,8 +89,15 @@ def build_world(
     crawler = get_crawler(settings_dict={"PROMOWATCH_DATA_DIR": str(data_dir), "PROMOWATCH_DB": db_url})
     pipeline = build_from_crawler(EvidencePipeline, crawler)
     pipeline.open_spider()
-    assert pipeline.sessions is not None
-    sessions = pipeline.sessions
+    sessions = open_database(db_url)
+
+    def file(item: AdItem | OfferItem | StoreStockItem) -> None:
+        # what a crawl does: the evidence pipeline files the bytes, persistence indexes them
+        pipeline.file(item)
+        assert item.capture is not None
+        with sessions.begin() as s:
+            record_blobs(s, filed_blobs(item.capture), item.observed_at)
+
     with sessions.begin() as s:
         retailer = Retailer(slug="demo-shop", name="Demo Shop", country="CH", currency="CHF")
         s.add(retailer)
@@ -133,7 +142,7 @@ def build_world(
         body=b"<html>Aktion 499.- statt 999.-</html>",
         media_type="text/html",
     )
-    pipeline.file(AdItem("demo-shop", ad_capture.url, START - timedelta(minutes=30), [], ad_capture))
+    file(AdItem("demo-shop", ad_capture.url, START - timedelta(minutes=30), [], ad_capture))
     with sessions.begin() as s:
         ad = AdSighting(
             promotion_id=promotion_id,
@@ -172,7 +181,7 @@ def build_world(
             orderable=False,
         )
         item = OfferItem("demo-shop", URL, at, offer, "browser" if browser else "http", capture)
-        pipeline.file(item)
+        file(item)
         with sessions.begin() as s:
             obs = OfferObservation(
                 product_id=product_id,
@@ -213,7 +222,7 @@ def build_world(
             + b"]}",
             media_type="application/json",
         )
-        pipeline.file(StoreStockItem("demo-shop", URL, at, [], api))
+        file(StoreStockItem("demo-shop", URL, at, [], api))
         with sessions.begin() as s:
             for store_id, quantity in zip(store_row_ids, quantities, strict=True):
                 open_interval = current.get(store_id)

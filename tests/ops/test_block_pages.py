@@ -56,3 +56,24 @@ PRODUCT = (
 )
 def test_is_block_page(status: int, body: bytes, blocked: bool) -> None:
     assert is_block_page(status, body) is blocked
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        b'<div class="g-recaptcha">',
+        b'<div class="h-captcha">',
+        b"https://hcaptcha.com/1/api.js",
+        b"https://www.google.com/recaptcha/api.js",
+        b'<div id="cf-challenge-running">',
+        b"/cdn-cgi/challenge-platform/h/b/orchestrate",
+        b'<div class="cf-browser-verification">',
+        b"https://geo.captcha-delivery.com/captcha/",
+        b"window.datadome = {}",
+        b'<div id="px-captcha">',
+        b"window._pxCaptcha = 1",
+    ],
+)
+def test_every_anti_bot_script_marks_a_small_page(marker: bytes) -> None:
+    # the plain-bytes words looked for first must not let any of the script markers through
+    assert is_block_page(200, b"<html><body>" + marker + b"</body></html>")
