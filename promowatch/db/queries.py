@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Table, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -50,12 +50,13 @@ def insert_new(
     if not rows:
         return
     dialect = session.get_bind().dialect.name
+    # one statement for any number of rows (an executemany): its compiled form is cached, where rows written
+    # into a VALUES clause make a new statement to compile on every call
+    table = cast(Table, model.__table__)
     if dialect == "postgresql":
-        session.execute(pg_insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys)))
+        session.execute(pg_insert(table).on_conflict_do_nothing(index_elements=list(keys)), list(rows))
     elif dialect == "sqlite":
-        session.execute(
-            sqlite_insert(model).values(list(rows)).on_conflict_do_nothing(index_elements=list(keys))
-        )
+        session.execute(sqlite_insert(table).on_conflict_do_nothing(index_elements=list(keys)), list(rows))
     else:  # other databases: a savepoint per row
         for row in rows:
             try:
