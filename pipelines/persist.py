@@ -39,6 +39,8 @@ from promowatch.items import AdItem, Capture, OfferItem, StoreListItem, StoreSto
 from promowatch.runconfig import RunConfig
 
 logger = logging.getLogger(__name__)
+# blob hashes a crawl remembers as indexed (about 150 bytes each), so that a long crawl's memory stays flat
+INDEXED_REMEMBERED = 100_000
 
 
 @dataclass
@@ -156,8 +158,7 @@ class PersistPipeline:
         except Exception:
             self._rollback()
             replay, self.pending = self.pending, []
-            for earlier in replay:  # committed on their own, so one bad item costs only itself
-                self._store_alone(earlier)
+            self._replay(replay)  # committed on their own, so one bad item costs only itself
             raise
         self.pending.append(item)
         if len(self.pending) >= self.commit_every or time.monotonic() - self.opened_at >= self.commit_seconds:
@@ -183,17 +184,22 @@ class PersistPipeline:
             session.close()
             replay, self.pending = self.pending, []
             self._forget_fresh()
-            for item in replay:
-                try:
-                    self._store_alone(item)
-                except Exception:
-                    logger.exception("%s: not stored", getattr(item, "product_url", item))
-                    if self.stats is not None:
-                        self.stats.inc_value("promowatch/persist_failed")
+            self._replay(replay)
             return
         session.close()
         self.pending = []
         self._committed()
+
+    def _replay(self, items: list[object]) -> None:
+        """Store each item of a group taken apart in a transaction of its own: an item the database refuses
+        again is logged and counted, and the items after it are still stored."""
+        for item in items:
+            try:
+                self._store_alone(item)
+            except Exception:
+                logger.exception("%s: not stored", getattr(item, "product_url", item))
+                if self.stats is not None:
+                    self.stats.inc_value("promowatch/persist_failed")
 
     def _store_alone(self, item: object) -> None:
         """Store one item of a group taken apart in a transaction of its own; a failure leaves nothing of it."""
@@ -258,6 +264,8 @@ class PersistPipeline:
     def _committed(self) -> None:
         self.retailer_ids.update(self._fresh_retailers)
         self.products.update(self._fresh_products)
+        if len(self.indexed) > INDEXED_REMEMBERED:
+            self.indexed = set()  # only spares a look-up: record_blobs skips rows that exist
         self.indexed.update(self._fresh_indexed)
         self._forget_fresh()
 

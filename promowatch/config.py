@@ -250,7 +250,7 @@ class OfferSelectors:
     """Where the retailer's product page says what: the strongest evidence when present."""
 
     product_block: str | None = None  # the main product's container; text outside it is ignored
-    exclude: tuple[str, ...] = ()  # related products, recommendations, ... inside the block
+    exclude: tuple[str, ...] = ()  # related products, recommendations, ...: never read, with all they hold
     title: str | None = None
     sku: str | None = None
     gtin: str | None = None

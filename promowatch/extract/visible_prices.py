@@ -23,17 +23,14 @@ _STRUCK_TAGS = frozenset({"del", "s", "strike"})
 
 
 @lru_cache(maxsize=8192)
-def _price_words(class_attribute: str | None, ident: str | None) -> bool:
-    """Class or id words of a price node: "price" or "preis" in any case, "prix", "prezzo", "strike"."""
-    if class_attribute:
-        lower = class_attribute.lower()
-        if (
-            "price" in lower
-            or "preis" in lower
-            or any(w in class_attribute for w in ("prix", "prezzo", "strike"))
-        ):
-            return True
-    return ident is not None and "price" in ident.lower()
+def _price_class(class_attribute: str) -> bool:
+    """Class words of a price node: "price" or "preis" in any case, "prix", "prezzo", "strike"."""
+    lower = class_attribute.lower()
+    return (
+        "price" in lower
+        or "preis" in lower
+        or any(w in class_attribute for w in ("prix", "prezzo", "strike"))
+    )
 
 
 def _price_candidates(block: HtmlElement) -> Iterator[HtmlElement]:
@@ -45,7 +42,8 @@ def _price_candidates(block: HtmlElement) -> Iterator[HtmlElement]:
     for element in block.iterdescendants(Element):
         if (
             element.tag in _STRUCK_TAGS
-            or _price_words(element.get("class"), element.get("id"))
+            or _price_class(element.get("class") or "")
+            or "price" in (element.get("id") or "").lower()
             or element.get("itemprop") == "price"
         ):
             yield element

@@ -101,7 +101,11 @@ def test_each_observation_is_committed_with_its_blob_index_by_default(tmp_path: 
     persist.spider_closed("finished")
     evidence.close_spider()
     with persist.sessions() as session:
+        rows = session.scalars(select(EvidenceBlob)).all()
         report = verify_chain(session)
+    assert sorted((r.sha256, r.size, r.media_type) for r in rows) == sorted(
+        (hashlib.sha256(body).hexdigest(), len(body), "text/html") for body in set(bodies)
+    )
     assert report.ok and report.entries == 3, report.message
 
 
@@ -119,6 +123,26 @@ def test_a_failing_item_costs_only_itself_in_a_group(tmp_path: Path) -> None:
     assert count(persist, OfferObservation) == 3
     with persist.sessions() as session:
         assert verify_chain(session).ok
+
+
+def test_an_item_refused_again_on_replay_costs_only_itself(tmp_path: Path) -> None:
+    # a group is taken apart when an item fails; an earlier item the database refuses on its own must not stop
+    # the ones after it from being stored, nor hide the first failure
+    evidence, persist = pipelines(tmp_path, commit_every=10)
+    items = [offer_item(n, f"<html>{n}</html>".encode()) for n in range(3)]
+    unbindable = Signal("price", SignalSource.TEXT, "499.–", ["not", "a", "string"])  # type: ignore[arg-type]
+    items[1] = replace(items[1], offer=replace(items[1].offer, signals=(unbindable,)))
+    for item in items:
+        persist.process_item(evidence.file(item))
+    broken = offer_item(3, b"<html>3</html>", retailer="not-in-watchlist")
+    with pytest.raises(KeyError):
+        persist.process_item(evidence.file(broken))
+    assert count(persist, OfferObservation) == 2
+    assert persist.stats is not None and persist.stats.get_value("promowatch/persist_failed") == 1
+    persist.spider_closed("finished")
+    with persist.sessions() as session:
+        report = verify_chain(session)
+    assert report.ok and report.entries == 2, report.message
 
 
 def test_a_row_the_database_refuses_costs_only_its_item(tmp_path: Path) -> None:
