@@ -125,13 +125,19 @@ def test_a_failing_item_costs_only_itself_in_a_group(tmp_path: Path) -> None:
         assert verify_chain(session).ok
 
 
+def three_items_the_second_refused_by_the_database() -> list[OfferItem]:
+    """A value the database cannot bind fails the INSERT of the group that holds it, not the item's arrival."""
+    items = [offer_item(n, f"<html>{n}</html>".encode()) for n in range(3)]
+    unbindable = Signal("price", SignalSource.TEXT, "499.–", ["not", "a", "string"])  # type: ignore[arg-type]
+    items[1] = replace(items[1], offer=replace(items[1].offer, signals=(unbindable,)))
+    return items
+
+
 def test_an_item_refused_again_on_replay_costs_only_itself(tmp_path: Path) -> None:
     # a group is taken apart when an item fails; an earlier item the database refuses on its own must not stop
     # the ones after it from being stored, nor hide the first failure
     evidence, persist = pipelines(tmp_path, commit_every=10)
-    items = [offer_item(n, f"<html>{n}</html>".encode()) for n in range(3)]
-    unbindable = Signal("price", SignalSource.TEXT, "499.–", ["not", "a", "string"])  # type: ignore[arg-type]
-    items[1] = replace(items[1], offer=replace(items[1].offer, signals=(unbindable,)))
+    items = three_items_the_second_refused_by_the_database()
     for item in items:
         persist.process_item(evidence.file(item))
     broken = offer_item(3, b"<html>3</html>", retailer="not-in-watchlist")
@@ -149,9 +155,7 @@ def test_a_row_the_database_refuses_costs_only_its_item(tmp_path: Path) -> None:
     # a value the database cannot take fails the group's INSERT at commit, not when the item arrives: the
     # group is stored again item by item and only that item is lost
     evidence, persist = pipelines(tmp_path, commit_every=3)
-    items = [offer_item(n, f"<html>{n}</html>".encode()) for n in range(3)]
-    unbindable = Signal("price", SignalSource.TEXT, "499.–", ["not", "a", "string"])  # type: ignore[arg-type]
-    items[1] = replace(items[1], offer=replace(items[1].offer, signals=(unbindable,)))
+    items = three_items_the_second_refused_by_the_database()
     for item in items:
         persist.process_item(evidence.file(item))
     assert count(persist, OfferObservation) == 2
