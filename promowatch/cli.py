@@ -234,7 +234,9 @@ def _show_offer(offer_json: dict[str, Any], as_json: bool) -> None:
 
 def cmd_extract(args: argparse.Namespace) -> int:
     from promowatch.extract import extract_offer
+    from promowatch.run import check_phrases
 
+    check_phrases()
     profile = load_profile(args.profile) if args.profile else None
     body = _read_source(args.page)
     offer = extract_offer(body, args.url or Path(args.page).resolve().as_uri(), profile).to_json()
@@ -244,7 +246,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     from promowatch.crawl import fetch_offer
+    from promowatch.run import check_phrases
 
+    check_phrases()
     profile = load_profile(args.profile) if args.profile else None
     offer = fetch_offer(args.url, profile).to_json()
     _show_offer(offer, args.json)
@@ -278,11 +282,13 @@ def serve_demo_shop(port: int, day: int) -> int:
         shop.start()
     except PortInUseError as error:  # its message names the port and what to do
         raise RunError(str(error.strerror), EXIT_FAILED) from None
-    print(f"demo shop at {shop.url} on simulated day {day}; Ctrl+C stops it. Its scenarios' product pages:")
-    for item in SCENARIOS:
-        print(f"  ({item.letter}) {shop.url}{item.path}  {item.title}")
-    print(f"robots.txt, {shop.url}/promotions and the store API at {shop.url}/api/stores as in the demo")
-    try:
+    try:  # from here on Ctrl+C is how it stops, even while it still prints its pages
+        print(
+            f"demo shop at {shop.url} on simulated day {day}; Ctrl+C stops it. Its scenarios' product pages:"
+        )
+        for item in SCENARIOS:
+            print(f"  ({item.letter}) {shop.url}{item.path}  {item.title}")
+        print(f"robots.txt, {shop.url}/promotions and the store API at {shop.url}/api/stores as in the demo")
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:

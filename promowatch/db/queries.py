@@ -246,13 +246,15 @@ def page_validators(session: Session, product_ids: Sequence[int], now: datetime)
 
 
 def record_blobs(session: Session, stored: Sequence[StoredBlob], created_at: datetime) -> None:
-    """Add index rows for blobs not yet indexed (a blob already on disk may predate its row after a crash)."""
-    wanted = {b.sha256: b for b in stored}
-    known = set(session.scalars(select(EvidenceBlob.sha256).where(EvidenceBlob.sha256.in_(wanted))))
-    rows = [
-        {"sha256": sha, "size": blob.size, "media_type": blob.media_type, "created_at": created_at}
-        for sha, blob in wanted.items()
-        if sha not in known
-    ]
-    # another crawl process may index the same bytes at the same moment
-    insert_new(session, EvidenceBlob, rows, ["sha256"])
+    """Add index rows for blobs not yet indexed (a blob already on disk may predate its row after a crash, and
+    another crawl process may index the same bytes at the same moment): rows that exist are left as they are."""
+    rows = {
+        blob.sha256: {
+            "sha256": blob.sha256,
+            "size": blob.size,
+            "media_type": blob.media_type,
+            "created_at": created_at,
+        }
+        for blob in stored
+    }
+    insert_new(session, EvidenceBlob, list(rows.values()), ["sha256"])

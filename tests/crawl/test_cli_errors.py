@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from promowatch.db.engine import open_database
@@ -44,6 +46,35 @@ def test_broken_watchlist(tmp_path: Path) -> None:
         'promowatch: error: watchlist.toml: promotion 1 ("De\'Longhi ESAM"): '
         'advertised_price must be a positive amount, got "cheap"'
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(["extract", "page.html"], id="extract"),
+        pytest.param(["check", "http://127.0.0.1:9/p/1"], id="check"),
+        pytest.param(["check-config", "-w", "watchlist.toml"], id="check-config"),
+    ],
+)
+def test_a_broken_phrase_file_is_named_in_one_line(tmp_path: Path, command: list[str]) -> None:
+    # the README's example pasted with its line break inside the quotes
+    phrases = tmp_path / "phrases"
+    phrases.mkdir()
+    (phrases / "fr.toml").write_text('out_of_stock = ["plus de\nmachines chez nous"]\n')
+    (tmp_path / "page.html").write_text("<html><body><h1>ESAM</h1></body></html>")
+    (tmp_path / "watchlist.toml").write_text(
+        '[[retailers]]\nslug = "demo-shop"\nbase_url = "http://127.0.0.1:9"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "promowatch.cli", *command],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PROMOWATCH_PHRASES": str(phrases)},
+    )
+    assert result.returncode == 2
+    assert one_line(result.stderr).startswith(f"promowatch: error: {phrases / 'fr.toml'}: not valid TOML")
 
 
 def test_unknown_profile(tmp_path: Path) -> None:
