@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from promowatch.domain import Availability
+from promowatch.config import parse_profile
+from promowatch.domain import Availability, Offer
 from promowatch.extract import extract_offer
 from spiders.readers import PageReader, reader_processes
 from tests.ops.conftest import run_crawl_process, write_watchlist
@@ -52,13 +53,14 @@ def test_a_killed_pool_worker_loses_no_page() -> None:
         reader.expect(4)
         try:
             offers = [await reader.read(pages[0], urls[0], None)]
-            assert reader.pool is not None
-            for worker in list(reader.pool._processes.values()):  # what an OOM killer would do
-                os.kill(worker.pid, signal.SIGKILL)
+            killed = reader.readers[0].process
+            assert killed.pid is not None
+            os.kill(killed.pid, signal.SIGKILL)  # what an OOM killer would do
             offers += [
                 await reader.read(page, url, None) for page, url in zip(pages[1:], urls[1:], strict=True)
             ]
-            assert reader.pool is not None  # a new pool took over after the broken one
+            assert [r.process for r in reader.readers] != [killed]  # a new process took over
+            assert all(r.process.is_alive() for r in reader.readers)
             return offers
         finally:
             reader.close()
@@ -92,3 +94,42 @@ def test_pool_reads_what_the_crawl_process_reads(tmp_path: Path, fault_server: F
 
     in_process, pooled = crawl("here", 0), crawl("pool", 1)
     assert len(pooled) == len(pages) and pooled == in_process
+
+
+def test_reading_processes_read_each_page_with_its_own_profile() -> None:
+    # a profile crosses to a reading process once, then is named by the pages that use it: two profiles that
+    # read the same page differently must each give what the crawl's own process gives
+    page = product("Kaffeemaschine", "SKU-1", "An Lager")
+    url = "http://127.0.0.1:9/p/1"
+    later = {"availability": ".stock", "availability_map": {"(?i)an lager": "backorder"}}
+    backorder = parse_profile({"slug": "a", "offer": later}, "a.toml")
+    price_only = parse_profile({"slug": "b", "offer": {"price": ".price"}}, "b.toml")
+    asks = [None, backorder, price_only, backorder, None, price_only]
+
+    async def read_all() -> list[Offer]:
+        reader = PageReader(processes=1)
+        reader.expect(1)
+        try:
+            return list(await asyncio.gather(*(reader.read(page, url, p) for p in asks)))
+        finally:
+            reader.close()
+
+    offers = asyncio.run(read_all())
+    assert offers == [extract_offer(page, url, p) for p in asks]
+    # the two profiles do read it differently
+    assert (offers[1].availability, offers[2].availability) == (Availability.BACKORDER, Availability.IN_STOCK)
+
+
+def test_an_error_in_a_reading_process_reaches_the_crawl_as_it_would_here() -> None:
+    async def read_broken() -> None:
+        reader = PageReader(processes=1)
+        reader.expect(1)
+        try:
+            await reader.read(b"<html></html>", "http://127.0.0.1:9/p/1", "not a profile")  # type: ignore[arg-type]
+        finally:
+            reader.close()
+
+    with pytest.raises(AttributeError, match="'str' object has no attribute"):
+        extract_offer(b"<html></html>", "http://127.0.0.1:9/p/1", "not a profile")  # type: ignore[arg-type]
+    with pytest.raises(AttributeError, match="'str' object has no attribute"):
+        asyncio.run(read_broken())
