@@ -105,8 +105,10 @@ class ReadingProcess:
         self.process.start()
         pages_out.close()
         offers_in.close()
+        grow = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
         with contextlib.suppress(OSError):  # a smaller pipe only means the loop may wait on a large page
-            fcntl.fcntl(self._pages.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+            if grow is not None:
+                fcntl.fcntl(self._pages.fileno(), grow, PIPE_BYTES)
         self._loop = asyncio.get_running_loop()
         self._loop.add_reader(self._offers.fileno(), self._answered)
         self._waiting: dict[int, asyncio.Future[Offer]] = {}
