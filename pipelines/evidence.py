@@ -26,10 +26,8 @@ from promowatch.evidence.capture import StoredBlob, file_capture
 from promowatch.evidence.warc import WarcRun
 from promowatch.items import Capture
 
-# captures handed to the filing thread and not yet on disk; beyond these the crawl waits for the disk. Not fewer:
-# behind a busy event loop the filing thread waits for the GIL after each write and fsync, and with 4 the loop
-# stood waiting for it often enough to cost about 5 % of the checks per second with a reading process.
-FILINGS_IN_FLIGHT = 16
+# captures handed to the filing thread and not yet on disk; beyond these the crawl waits for the disk
+FILINGS_IN_FLIGHT = 4
 
 
 class EvidencePipeline:
