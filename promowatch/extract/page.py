@@ -176,28 +176,24 @@ def is_skipped(element: HtmlElement) -> bool:
     return is_hidden(element) or is_other_section(element)
 
 
-def visible_chunks(
-    root: HtmlElement, skip: Callable[[HtmlElement], bool] = is_skipped
-) -> Iterator[tuple[HtmlElement, str]]:
-    """(element, text) pieces of visible text in reading order; block boundaries yield a separator. An element
-    ``skip`` names (by default :func:`is_skipped`) is left out with everything in it, but not its tail."""
+def visible_chunks(root: HtmlElement, skip: Callable[[HtmlElement], bool] = is_skipped) -> Iterator[str]:
+    """Pieces of visible text in reading order; block boundaries yield a separator. An element ``skip`` names
+    (by default :func:`is_skipped`) is left out with everything in it, but not its tail."""
     stack: list[tuple[HtmlElement, bool]] = [(root, False)]
     while stack:
         element, closing = stack.pop()
         if closing:
-            yield element, " | " if element.tag in _BLOCK_TAGS else " "
+            yield " | " if element.tag in _BLOCK_TAGS else " "
             if element.tail and element is not root:
-                parent = element.getparent()
-                yield (parent if parent is not None else element), element.tail
+                yield element.tail
             continue
         if element is not root and skip(element):
             if element.tail:
-                parent = element.getparent()
-                yield (parent if parent is not None else element), element.tail
+                yield element.tail
             continue
-        yield element, " | " if element.tag in _BLOCK_TAGS else " "
+        yield " | " if element.tag in _BLOCK_TAGS else " "
         if element.text:
-            yield element, element.text
+            yield element.text
         stack.append((element, True))
         for child in reversed(element):
             stack.append((child, False))
@@ -205,7 +201,7 @@ def visible_chunks(
 
 def visible_text(root: HtmlElement, skip: Callable[[HtmlElement], bool] = is_skipped) -> str:
     """The visible text under ``root`` as one string; blocks separated by " | "."""
-    return "".join(text for _, text in visible_chunks(root, skip))
+    return "".join(visible_chunks(root, skip))
 
 
 def is_visible_in(element: HtmlElement, root: HtmlElement) -> bool:
