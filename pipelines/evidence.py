@@ -21,7 +21,7 @@ from scrapy.crawler import Crawler
 
 from promowatch.datadir import DataDir
 from promowatch.domain import utcnow
-from promowatch.evidence.blobs import BlobStore, sha256_hex
+from promowatch.evidence.blobs import BlobStore
 from promowatch.evidence.capture import StoredBlob, file_capture
 from promowatch.evidence.warc import WarcRun
 from promowatch.items import Capture
@@ -39,7 +39,7 @@ class EvidencePipeline:
         self.blobs = BlobStore(self.blobs_root)
         self.warc: WarcRun | None = None
         self.filing: ThreadPoolExecutor | None = None
-        self.in_flight: deque[Future[list[StoredBlob]]] = deque()
+        self.in_flight: deque[Future[None]] = deque()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -97,21 +97,20 @@ class EvidencePipeline:
             self.file_capture(item)
         return item
 
-    def file_capture(self, item: Any) -> list[StoredBlob]:
+    def file_capture(self, item: Any) -> None:
         """The item's capture into the blob store and the WARC; its hashes onto it."""
         fetched_at = getattr(item, "observed_at", None) or utcnow()
-        stored, _refs = file_capture(item.capture, self.blobs, self.warc, fetched_at)
-        return stored
+        file_capture(item.capture, self.blobs, self.warc, fetched_at)
 
 
 def filed_blobs(capture: Capture) -> list[StoredBlob]:
-    """The blobs ``file_capture`` stored for a capture (after the evidence pipeline saw it), for their index."""
+    """The blobs ``file_capture`` stored for a capture (after the evidence pipeline saw it), for their index:
+    named by the hashes it set on the capture."""
     stored = []
     if capture.body_sha256:
         stored.append(StoredBlob(capture.body_sha256, len(capture.body), capture.media_type, False))
     if capture.screenshot is not None and capture.screenshot_sha256:
         stored.append(StoredBlob(capture.screenshot_sha256, len(capture.screenshot), "image/png", False))
-    if capture.rendered_html is not None:
-        html = capture.rendered_html
-        stored.append(StoredBlob(sha256_hex(html), len(html), "text/html", False))
+    if capture.rendered_html is not None and capture.rendered_sha256:
+        stored.append(StoredBlob(capture.rendered_sha256, len(capture.rendered_html), "text/html", False))
     return stored

@@ -31,6 +31,7 @@ class Capture:
     etag: str | None = None  # the page's validators, for a conditional re-check
     last_modified: str | None = None
     screenshot_sha256: str | None = None
+    rendered_sha256: str | None = None
 
 
 @dataclass

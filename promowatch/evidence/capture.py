@@ -29,7 +29,8 @@ def rendered_dom_uri(url: str) -> str:
 def file_capture(
     capture: Capture, blobs: BlobStore, warc: WarcRun | None, fetched_at: datetime
 ) -> tuple[list[StoredBlob], list[RecordRef]]:
-    """Store the capture's body, screenshot and rendered DOM; set ``body_sha256``/``screenshot_sha256``;
+    """Store the capture's body, screenshot and rendered DOM; set ``body_sha256``/``screenshot_sha256``/
+    ``rendered_sha256``;
     append the WARC records. Returns the blobs (for the blob index) and the WARC records written."""
     stored: list[StoredBlob] = []
     refs: list[RecordRef] = []
@@ -63,6 +64,8 @@ def file_capture(
         sha, new = blobs.put(data)
         if media_type == "image/png":
             capture.screenshot_sha256 = sha
+        else:
+            capture.rendered_sha256 = sha
         stored.append(StoredBlob(sha, len(data), media_type, new))
         if warc is not None:
             refs.append(

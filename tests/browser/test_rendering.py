@@ -3,6 +3,7 @@ tests/browser/jsshop.py (the demo shop's scenario (e) pages: a stock line only J
 
 from __future__ import annotations
 
+import hashlib
 import io
 import time
 from collections.abc import Iterator
@@ -218,6 +219,9 @@ def test_a_banner_a_script_adds_after_load_is_clicked_away_before_the_evidence(
     ]
     assert len(rendered) == 1, "one rendered DOM kept as evidence"
     assert b'id="consent"' not in rendered[0]  # clicked away before the DOM and the screenshot were taken
+    with open_database(DataDir.resolve(str(tmp_path / "data"), None).db_url)() as session:
+        indexed = session.get(EvidenceBlob, hashlib.sha256(rendered[0]).hexdigest())
+    assert indexed is not None and (indexed.size, indexed.media_type) == (len(rendered[0]), "text/html")
 
 
 @pytest.mark.parametrize(
