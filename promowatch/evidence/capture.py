@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from promowatch.evidence.blobs import BlobStore
-from promowatch.evidence.warc import RecordRef, WarcRun
+from promowatch.evidence.warc import WarcRun
 from promowatch.items import Capture
 
 
@@ -15,7 +16,6 @@ class StoredBlob:
     sha256: str
     size: int
     media_type: str
-    new: bool
 
 
 def screenshot_uri(url: str) -> str:
@@ -26,51 +26,54 @@ def rendered_dom_uri(url: str) -> str:
     return f"urn:renderedDom:{url}"
 
 
-def file_capture(
-    capture: Capture, blobs: BlobStore, warc: WarcRun | None, fetched_at: datetime
-) -> tuple[list[StoredBlob], list[RecordRef]]:
-    """Store the capture's body, screenshot and rendered DOM; set ``body_sha256``/``screenshot_sha256``/
-    ``rendered_sha256``;
-    append the WARC records. Returns the blobs (for the blob index) and the WARC records written."""
-    stored: list[StoredBlob] = []
-    refs: list[RecordRef] = []
-    body_sha, new = blobs.put(capture.body)
-    capture.body_sha256 = body_sha
-    stored.append(StoredBlob(body_sha, len(capture.body), capture.media_type, new))
-    if warc is not None:
-        # bytes whose blob existed were archived already (by an earlier run, or another worker): the WARC
-        # gets a revisit record that refers to that capture
-        warc.captured_before = set() if new else {body_sha}
-        refs.extend(
-            warc.write_exchange(
-                url=capture.url,
-                status=capture.status,
-                headers=capture.headers,
-                body=capture.body,
-                body_sha256=body_sha,
-                media_type=capture.media_type,
-                method=capture.request_method,
-                request_headers=capture.request_headers,
-                fetched_at=fetched_at,
-            )
-        )
-    extras = (
-        (capture.screenshot, "image/png", screenshot_uri(capture.url)),
-        (capture.rendered_html, "text/html", rendered_dom_uri(capture.url)),
-    )
-    for data, media_type, uri in extras:
-        if data is None:
-            continue
-        sha, new = blobs.put(data)
-        if media_type == "image/png":
-            capture.screenshot_sha256 = sha
-        else:
-            capture.rendered_sha256 = sha
-        stored.append(StoredBlob(sha, len(data), media_type, new))
-        if warc is not None:
-            refs.append(
+def file_captures(
+    captures: Sequence[tuple[Capture, datetime]], blobs: BlobStore, warc: WarcRun | None
+) -> None:
+    """File captures (each with its fetch time): store their bodies, screenshots and rendered DOMs behind one
+    durability barrier, set ``body_sha256``/``screenshot_sha256``/``rendered_sha256`` on them, and append
+    their WARC records in the order given."""
+    parts = [(capture, fetched_at, list(_blobs_of(capture))) for capture, fetched_at in captures]
+    stored = iter(blobs.put_all([data for _, _, blobs_of in parts for _, data, _ in blobs_of]))
+    for capture, fetched_at, blobs_of in parts:
+        for kind, data, media_type in blobs_of:
+            sha, new = next(stored)
+            if kind == "body":
+                capture.body_sha256 = sha
+                if warc is not None:
+                    # bytes whose blob existed were archived already (by an earlier run, or another worker):
+                    # the WARC gets a revisit record that refers to that capture
+                    warc.write_exchange(
+                        url=capture.url,
+                        status=capture.status,
+                        headers=capture.headers,
+                        body=data,
+                        body_sha256=sha,
+                        media_type=media_type,
+                        method=capture.request_method,
+                        request_headers=capture.request_headers,
+                        fetched_at=fetched_at,
+                        archived_before=not new,
+                    )
+                continue
+            if kind == "screenshot":
+                capture.screenshot_sha256, uri = sha, screenshot_uri(capture.url)
+            else:
+                capture.rendered_sha256, uri = sha, rendered_dom_uri(capture.url)
+            if warc is not None:
                 warc.write_resource(
                     uri=uri, data=data, sha256=sha, media_type=media_type, fetched_at=fetched_at
                 )
-            )
-    return stored, refs
+
+
+def file_capture(capture: Capture, blobs: BlobStore, warc: WarcRun | None, fetched_at: datetime) -> None:
+    """File one capture (``file_captures`` of one)."""
+    file_captures([(capture, fetched_at)], blobs, warc)
+
+
+def _blobs_of(capture: Capture) -> Iterator[tuple[str, bytes, str]]:
+    """(kind, bytes, media type) of each blob a capture holds: its body, screenshot and rendered DOM."""
+    yield "body", capture.body, capture.media_type
+    if capture.screenshot is not None:
+        yield "screenshot", capture.screenshot, "image/png"
+    if capture.rendered_html is not None:
+        yield "rendered", capture.rendered_html, "text/html"

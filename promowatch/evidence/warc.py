@@ -90,8 +90,6 @@ class WarcRun:
         self._record = BytesIO()
         self._writer = WARCWriter(self._record, gzip=False)
         self._written: dict[str, RecordRef] = {}  # payload sha256 -> first full response in this file
-        # payloads an earlier run archived already (their blobs existed), as the evidence pipeline tells us
-        self.captured_before: set[str] = set()
 
     def close(self) -> None:
         self._handle.close()
@@ -128,11 +126,12 @@ class WarcRun:
         method: str,
         request_headers: dict[str, list[str]],
         fetched_at: datetime,
+        archived_before: bool = False,
     ) -> list[RecordRef]:
         """A response (or a revisit when the same body was captured before) and its request.
 
-        A payload in ``captured_before`` was archived by an earlier run: the revisit then refers to this URL's
-        earlier capture (``find_records`` locates the full record by its digest across all the runs' WARCs).
+        A payload ``archived_before`` (its blob existed) was archived by an earlier run: the revisit then refers
+        to this URL's earlier capture (``find_records`` locates the full record by its digest across all the runs' WARCs).
         """
         date = warc_date(fetched_at)
         warc_headers = {"WARC-Date": date, "WARC-Payload-Digest": f"sha256:{body_sha256}"}
@@ -141,7 +140,7 @@ class WarcRun:
             status_line, http_headers_for_archive(headers, len(body)), protocol="HTTP/1.1"
         )
         earlier = self._written.get(body_sha256)
-        if status != 304 and earlier is None and body_sha256 not in self.captured_before:
+        if status != 304 and earlier is None and not archived_before:
             response = self._writer.create_warc_record(
                 url,
                 "response",

@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -141,32 +142,38 @@ def test_items_without_capture_pass_through(tmp_path: Path) -> None:
     assert list(read_index(pipeline.warc_dir)) == []
 
 
-def slow_disk(pipeline: EvidencePipeline, seconds: float) -> list[int]:
-    """Each new blob takes ``seconds`` longer to store; returns the filings in flight seen at each store."""
-    seen: list[int] = []
-    store = pipeline.blobs.put
+def slow_disk(pipeline: EvidencePipeline, seconds: float) -> tuple[list[int], list[int], set[str]]:
+    """Each group the filing thread stores takes ``seconds`` longer. Returns the captures in flight seen at each
+    group, each group's size, and the hashes of the blobs stored so far (``put_all`` has made them durable)."""
+    in_flight: list[int] = []
+    sizes: list[int] = []
+    durable: set[str] = set()
+    store = pipeline.blobs.put_all
 
-    def put(data: bytes) -> tuple[str, bool]:
-        seen.append(len(pipeline.in_flight))
+    def put_all(blobs: Sequence[bytes]) -> list[tuple[str, bool]]:
+        in_flight.append(pipeline.in_flight)
+        sizes.append(len(blobs))
         time.sleep(seconds)
-        return store(data)
+        stored = store(blobs)
+        durable.update(sha for sha, _ in stored)
+        return stored
 
-    pipeline.blobs.put = put  # type: ignore[method-assign]
-    return seen
+    pipeline.blobs.put_all = put_all  # type: ignore[method-assign]
+    return in_flight, sizes, durable
 
 
 def test_items_filed_at_once_are_archived_in_their_order(tmp_path: Path) -> None:
     # Scrapy awaits process_item: the filing thread takes the captures as they come while the event loop goes
-    # on, and an item moves on to persistence only once its bytes are on disk and hashed (persistence indexes
-    # them in the item's own transaction)
+    # on, and an item moves on to persistence only once its bytes are durable on disk and hashed (persistence
+    # indexes them in the item's own transaction)
     pipeline = make_pipeline(tmp_path)
-    slow_disk(pipeline, 0.005)
+    _, sizes, durable = slow_disk(pipeline, 0.005)
     bodies = [f"<html>page {n}</html>".encode() for n in range(6)]
     items = [offer_item(body) for body in bodies]
 
     async def handed_on(item: OfferItem) -> OfferItem:
         filed = await pipeline.process_item(item)
-        assert filed.capture is not None and filed.capture.body_sha256 is not None
+        assert filed.capture is not None and filed.capture.body_sha256 in durable
         assert pipeline.blobs.exists(filed.capture.body_sha256)
         return filed
 
@@ -175,6 +182,7 @@ def test_items_filed_at_once_are_archived_in_their_order(tmp_path: Path) -> None
 
     assert asyncio.run(crawl_hands_them_over()) == items
     pipeline.close_spider()
+    assert sum(sizes) == len(bodies)
     assert [i.capture.body_sha256 for i in items if i.capture] == [
         hashlib.sha256(b).hexdigest() for b in bodies
     ]
@@ -186,13 +194,61 @@ def test_items_filed_at_once_are_archived_in_their_order(tmp_path: Path) -> None
 def test_a_slow_disk_holds_the_crawl_back_instead_of_a_backlog(tmp_path: Path) -> None:
     # fetched pages must not pile up in memory waiting for the disk, nor make a stop file them all first
     pipeline = make_pipeline(tmp_path)
-    in_flight = slow_disk(pipeline, 0.01)
-    items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(20)]
+    in_flight, sizes, _ = slow_disk(pipeline, 0.01)
+    items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(3 * FILINGS_IN_FLIGHT)]
 
     async def crawl_hands_them_over() -> None:
         await asyncio.gather(*(pipeline.process_item(item) for item in items))
 
     asyncio.run(crawl_hands_them_over())
     pipeline.close_spider()
-    assert len(in_flight) == 20
-    assert max(in_flight) <= FILINGS_IN_FLIGHT
+    assert sum(sizes) == len(items)
+    assert max(in_flight) == FILINGS_IN_FLIGHT
+
+
+def test_captures_waiting_together_share_one_durability_barrier(tmp_path: Path) -> None:
+    # each barrier flushes the disk: one per capture held a crawl to the disk's flush rate
+    pipeline = make_pipeline(tmp_path)
+    _, sizes, _ = slow_disk(pipeline, 0.01)
+    barriers: list[int] = []
+    make_durable = pipeline.blobs._make_durable
+
+    def counted(paths: list[Path]) -> None:
+        barriers.append(len(paths))
+        make_durable(paths)
+
+    pipeline.blobs._make_durable = counted  # type: ignore[method-assign]
+    items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(40)]
+
+    async def crawl_hands_them_over() -> None:
+        await asyncio.gather(*(pipeline.process_item(item) for item in items))
+
+    asyncio.run(crawl_hands_them_over())
+    pipeline.close_spider()
+    # the captures that wait while a group is filed go in the next group, up to FILINGS_IN_FLIGHT at once
+    assert max(sizes) == FILINGS_IN_FLIGHT and sum(sizes) == 40
+    # per group, one barrier for the blobs' bytes and one for their names
+    assert len(barriers) == 2 * len(sizes) < 2 * 40
+
+
+def test_a_capture_that_cannot_be_filed_fails_only_its_own_item(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    _, sizes, _ = slow_disk(pipeline, 0.01)
+    items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(6)]
+    broken = items[3]
+    assert broken.capture is not None
+    broken.capture.body = None  # type: ignore[assignment]  # not bytes: hashing it fails
+
+    async def crawl_hands_them_over() -> list[object]:
+        return list(
+            await asyncio.gather(*(pipeline.process_item(item) for item in items), return_exceptions=True)
+        )
+
+    results = asyncio.run(crawl_hands_them_over())
+    pipeline.close_spider()
+    assert isinstance(results[3], TypeError)
+    assert [r for n, r in enumerate(results) if n != 3] == [i for n, i in enumerate(items) if n != 3]
+    for item in items[:3] + items[4:]:
+        assert item.capture is not None and pipeline.blobs.exists(item.capture.body_sha256 or "")
+    assert sizes[0] == 6  # filed as one group first, then each on its own
+    assert len(list(read_index(pipeline.warc_dir))) == 2 * 5  # a response and a request for each filed one
