@@ -17,8 +17,8 @@ AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 # Scrapy starts this many asyncio tasks for every response's output, however few items it holds; a product
-# page gives one offer, and only the evidence pipeline waits (for its filing thread, which takes one capture
-# at a time), so 100 (the default) only costs: about 1.7 CPU ms per offer check (bench/throughput.py)
+# page gives one offer, and only the evidence pipeline waits (for its filing thread), so 100 (the default) only
+# costs: about 1.7 CPU ms per offer check (bench/throughput.py)
 CONCURRENT_ITEMS = 4
 DOWNLOAD_DELAY = 0
 DOWNLOAD_TIMEOUT = 30

@@ -12,13 +12,14 @@ import os
 import signal
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from promowatch.config import parse_profile
 from promowatch.domain import Availability, Offer
 from promowatch.extract import extract_offer
-from spiders.readers import PageReader, reader_processes
+from spiders.readers import READ_BATCH, PageReader, reader_processes
 from tests.ops.conftest import run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer, product
 
@@ -132,3 +133,53 @@ def test_an_error_in_a_reading_process_reaches_the_crawl_as_it_would_here() -> N
         extract_offer(b"<html></html>", "http://127.0.0.1:9/p/1", "not a profile")  # type: ignore[arg-type]
     with pytest.raises(AttributeError, match="'str' object has no attribute"):
         asyncio.run(read_broken())
+
+
+def test_pages_that_wait_for_a_busy_reading_process_go_in_one_call() -> None:
+    # each call costs the crawl's pool threads turns of the GIL: one page per call left the process waiting
+    pages = [
+        product(f"Kaffeemaschine {n}", f"SKU-{n}", "Ausverkauft" if n % 3 else "An Lager") for n in range(40)
+    ]
+    urls = [f"http://127.0.0.1:9/p/{n}" for n in range(40)]
+    calls: list[int] = []
+
+    async def read_all() -> list[Offer]:
+        reader = PageReader(processes=1)
+        reader.expect(40)
+        returned = reader._returned
+
+        def counted(pool: Any, batch: list[Any], call: Any) -> None:
+            calls.append(len(batch))
+            returned(pool, batch, call)
+
+        reader._returned = counted  # type: ignore[method-assign]
+        try:
+            return list(
+                await asyncio.gather(*(reader.read(p, u, None) for p, u in zip(pages, urls, strict=True)))
+            )
+        finally:
+            reader.close()
+
+    offers = asyncio.run(read_all())
+    assert offers == [extract_offer(page, url, None) for page, url in zip(pages, urls, strict=True)]
+    assert sum(calls) == 40 and max(calls) == READ_BATCH and len(calls) < 40
+
+
+def test_a_page_that_cannot_be_read_fails_only_itself_in_its_call() -> None:
+    page = product("Kaffeemaschine", "SKU-1", "An Lager")
+    url = "http://127.0.0.1:9/p/1"
+    asks: list[Any] = [None, None, "not a profile", None]
+
+    async def read_all() -> list[object]:
+        reader = PageReader(processes=1)
+        reader.expect(4)
+        try:
+            return list(
+                await asyncio.gather(*(reader.read(page, url, p) for p in asks), return_exceptions=True)
+            )
+        finally:
+            reader.close()
+
+    results = asyncio.run(read_all())
+    assert isinstance(results[2], AttributeError)
+    assert [r for n, r in enumerate(results) if n != 2] == [extract_offer(page, url, None)] * 3
