@@ -47,7 +47,9 @@ class EvidencePipeline:
         self.waiting: SimpleQueue[_Filing | None] = SimpleQueue()
         self.filing: threading.Thread | None = None
         self.places: asyncio.Semaphore | None = None
-        self.in_flight = 0  # captures handed to the filing thread and not yet back (read on the event loop)
+        self.in_flight = (
+            0  # captures handed to the filing thread and not yet back (counted on the event loop)
+        )
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -131,18 +133,22 @@ class EvidencePipeline:
 
     def _file_group(self, group: list[_Filing]) -> None:
         try:
-            file_captures([(item.capture, fetched_at(item)) for item, _ in group], self.blobs, self.warc)
+            failures = file_captures(
+                [(item.capture, fetched_at(item)) for item, _ in group], self.blobs, self.warc
+            )
         except Exception as error:
             if len(group) > 1:
-                # one capture that cannot be filed costs only itself: file each on its own (a capture whose WARC
-                # records were written before the failure gets a revisit record more)
+                # the blob store refused the group (a capture that cannot be stored, the disk): each capture
+                # on its own, so that one that cannot be filed costs only itself
                 for one in group:
                     self._file_group([one])
                 return
-            group[0][1].set_exception(error)
-            return
-        for _, filed in group:
-            filed.set_result(None)
+            failures = [error]
+        for (_, filed), failure in zip(group, failures, strict=True):
+            if failure is None:
+                filed.set_result(None)
+            else:
+                filed.set_exception(failure)
 
 
 def fetched_at(item: Any) -> datetime:

@@ -86,9 +86,9 @@ class PageReader:
             self.calls += 1
             try:
                 call = asyncio.wrap_future(pool.submit(read_pages, [page for page, _ in batch]))
-            except BrokenProcessPool:
+            except Exception as error:  # a broken pool, a process that could not start: read here
                 call = asyncio.get_running_loop().create_future()
-                call.set_exception(BrokenProcessPool("a reading process died"))
+                call.set_exception(error)
             call.add_done_callback(partial(self._returned, pool, batch))
 
     def _returned(
@@ -97,16 +97,15 @@ class PageReader:
         self.calls -= 1
         error = None if call.cancelled() else call.exception()
         results: list[Any]
-        if call.cancelled() or isinstance(error, BrokenProcessPool):
-            # a worker died (or the broken pool's shutdown cancelled this call): read its pages here; the next
-            # pages go to a new pool, and a pool that already replaced this one (another call saw the break
-            # first) is left alone
-            if self.pool is pool:
+        if call.cancelled() or error is not None:
+            # The pages are read here. A worker died (or the broken pool's shutdown cancelled this call): the
+            # next pages go to a new pool, and a pool that already replaced this one (another call saw the break
+            # first) is left alone. Or the call failed as a whole (a page or profile that does not pickle, an
+            # error that does not pickle back): read here, each page gives what it would have given.
+            if self.pool is pool and (call.cancelled() or isinstance(error, BrokenProcessPool)):
                 self.pool = None
                 pool.shutdown(wait=False, cancel_futures=True)
             results = read_pages([page for page, _ in batch])
-        elif error is not None:  # the call itself failed (a page or profile that does not pickle): each page
-            results = [error] * len(batch)
         else:
             results = call.result()
         for (_, offer), result in zip(batch, results, strict=True):
@@ -120,6 +119,9 @@ class PageReader:
 
     def close(self) -> None:
         self.pooled = False  # a call that returns after this starts no new pool
+        for _, offer in self.waiting:  # the crawl is over: nobody waits for these any more
+            offer.cancel()
+        self.waiting = []
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None

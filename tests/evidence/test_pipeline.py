@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from scrapy.utils.misc import build_from_crawler
@@ -213,9 +214,9 @@ def test_captures_waiting_together_share_one_durability_barrier(tmp_path: Path) 
     barriers: list[int] = []
     make_durable = pipeline.blobs._make_durable
 
-    def counted(paths: list[Path]) -> None:
+    def counted(root: int, paths: list[Path]) -> None:
         barriers.append(len(paths))
-        make_durable(paths)
+        make_durable(root, paths)
 
     pipeline.blobs._make_durable = counted  # type: ignore[method-assign]
     items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(40)]
@@ -252,3 +253,35 @@ def test_a_capture_that_cannot_be_filed_fails_only_its_own_item(tmp_path: Path) 
         assert item.capture is not None and pipeline.blobs.exists(item.capture.body_sha256 or "")
     assert sizes[0] == 6  # filed as one group first, then each on its own
     assert len(list(read_index(pipeline.warc_dir))) == 2 * 5  # a response and a request for each filed one
+
+
+def test_a_capture_the_warc_refuses_fails_only_its_item_and_the_others_keep_their_responses(
+    tmp_path: Path,
+) -> None:
+    # the group's blobs are stored once: filing the others again would find their blobs and archive them as
+    # revisits of an earlier run that never held them
+    pipeline = make_pipeline(tmp_path)
+    _, sizes, _ = slow_disk(pipeline, 0.01)
+    assert pipeline.warc is not None
+    write_exchange = pipeline.warc.write_exchange
+
+    def refusing_page_2(**record: Any) -> Any:
+        if record["body"] == b"<html>page 2</html>":
+            raise OSError(28, "No space left on device")
+        return write_exchange(**record)
+
+    pipeline.warc.write_exchange = refusing_page_2  # type: ignore[method-assign]
+    items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(5)]
+
+    async def crawl_hands_them_over() -> list[object]:
+        return list(
+            await asyncio.gather(*(pipeline.process_item(item) for item in items), return_exceptions=True)
+        )
+
+    results = asyncio.run(crawl_hands_them_over())
+    pipeline.close_spider()
+    assert isinstance(results[2], OSError)
+    assert [r for n, r in enumerate(results) if n != 2] == [i for n, i in enumerate(items) if n != 2]
+    assert sum(sizes) == 5  # no capture filed twice
+    kinds = [(ref.record_type, ref.uri) for ref in read_index(pipeline.warc_dir)]
+    assert [kind for kind, _ in kinds].count("response") == 4 and "revisit" not in [kind for kind, _ in kinds]

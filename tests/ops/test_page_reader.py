@@ -11,6 +11,7 @@ import asyncio
 import os
 import signal
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -168,11 +169,15 @@ def test_pages_that_wait_for_a_busy_reading_process_go_in_one_call() -> None:
 def test_a_page_that_cannot_be_read_fails_only_itself_in_its_call() -> None:
     page = product("Kaffeemaschine", "SKU-1", "An Lager")
     url = "http://127.0.0.1:9/p/1"
-    asks: list[Any] = [None, None, "not a profile", None]
+    # a profile that does not pickle (here: holding a lock) cannot cross to a reading process: its call is read
+    # here, and each page gives what reading it here gives
+    unpicklable = parse_profile({"slug": "b", "offer": {"price": ".price"}}, "b.toml")
+    object.__setattr__(unpicklable, "lock", threading.Lock())
+    asks: list[Any] = [None, None, "not a profile", None, None, unpicklable, None]
 
     async def read_all() -> list[object]:
         reader = PageReader(processes=1)
-        reader.expect(4)
+        reader.expect(len(asks))
         try:
             return list(
                 await asyncio.gather(*(reader.read(page, url, p) for p in asks), return_exceptions=True)
@@ -182,4 +187,5 @@ def test_a_page_that_cannot_be_read_fails_only_itself_in_its_call() -> None:
 
     results = asyncio.run(read_all())
     assert isinstance(results[2], AttributeError)
-    assert [r for n, r in enumerate(results) if n != 2] == [extract_offer(page, url, None)] * 3
+    assert results[5] == extract_offer(page, url, unpicklable)
+    assert [r for n, r in enumerate(results) if n not in (2, 5)] == [extract_offer(page, url, None)] * 5
