@@ -232,13 +232,8 @@ def test_captures_waiting_together_share_one_durability_barrier(tmp_path: Path) 
     assert len(barriers) == 2 * len(sizes) < 2 * 40
 
 
-def test_a_capture_that_cannot_be_filed_fails_only_its_own_item(tmp_path: Path) -> None:
-    pipeline = make_pipeline(tmp_path)
-    _, sizes, _ = slow_disk(pipeline, 0.01)
-    items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(6)]
-    broken = items[3]
-    assert broken.capture is not None
-    broken.capture.body = None  # type: ignore[assignment]  # not bytes: hashing it fails
+def handed_over_at_once(pipeline: EvidencePipeline, items: list[OfferItem]) -> list[object]:
+    """What the pipeline hands on for items the crawl gives it all at once (or the error of each), once closed."""
 
     async def crawl_hands_them_over() -> list[object]:
         return list(
@@ -247,6 +242,18 @@ def test_a_capture_that_cannot_be_filed_fails_only_its_own_item(tmp_path: Path) 
 
     results = asyncio.run(crawl_hands_them_over())
     pipeline.close_spider()
+    return results
+
+
+def test_a_capture_that_cannot_be_filed_fails_only_its_own_item(tmp_path: Path) -> None:
+    pipeline = make_pipeline(tmp_path)
+    _, sizes, _ = slow_disk(pipeline, 0.01)
+    items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(6)]
+    broken = items[3]
+    assert broken.capture is not None
+    broken.capture.body = None  # type: ignore[assignment]  # not bytes: hashing it fails
+
+    results = handed_over_at_once(pipeline, items)
     assert isinstance(results[3], TypeError)
     assert [r for n, r in enumerate(results) if n != 3] == [i for n, i in enumerate(items) if n != 3]
     for item in items[:3] + items[4:]:
@@ -273,15 +280,9 @@ def test_a_capture_the_warc_refuses_fails_only_its_item_and_the_others_keep_thei
     pipeline.warc.write_exchange = refusing_page_2  # type: ignore[method-assign]
     items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(5)]
 
-    async def crawl_hands_them_over() -> list[object]:
-        return list(
-            await asyncio.gather(*(pipeline.process_item(item) for item in items), return_exceptions=True)
-        )
-
-    results = asyncio.run(crawl_hands_them_over())
-    pipeline.close_spider()
+    results = handed_over_at_once(pipeline, items)
     assert isinstance(results[2], OSError)
     assert [r for n, r in enumerate(results) if n != 2] == [i for n, i in enumerate(items) if n != 2]
     assert sum(sizes) == 5  # no capture filed twice
-    kinds = [(ref.record_type, ref.uri) for ref in read_index(pipeline.warc_dir)]
-    assert [kind for kind, _ in kinds].count("response") == 4 and "revisit" not in [kind for kind, _ in kinds]
+    kinds = [ref.record_type for ref in read_index(pipeline.warc_dir)]
+    assert kinds.count("response") == 4 and "revisit" not in kinds
