@@ -28,10 +28,11 @@ from promowatch.evidence.capture import StoredBlob, file_capture, file_captures
 from promowatch.evidence.warc import WarcRun
 from promowatch.items import Capture
 
-# captures handed to the filing thread and not yet on disk: beyond these an item waits for a place, so that fetched
-# pages do not pile up in memory waiting for a slow disk, and a stop files at most these; one group files at most
-# these too
+# captures handed to the filing thread and not yet on disk, and their bytes: beyond these an item waits for room,
+# so that fetched pages (and full-page screenshots) do not pile up in memory waiting for a slow disk, and a stop
+# files at most these; one group files at most these too
 FILINGS_IN_FLIGHT = 32
+FILING_BYTES_IN_FLIGHT = 32 * 1024 * 1024
 
 _Filing = tuple[Any, "Future[None]"]
 
@@ -46,10 +47,10 @@ class EvidencePipeline:
         self.warc: WarcRun | None = None
         self.waiting: SimpleQueue[_Filing | None] = SimpleQueue()
         self.filing: threading.Thread | None = None
-        self.places: asyncio.Semaphore | None = None
-        self.in_flight = (
-            0  # captures handed to the filing thread and not yet back (counted on the event loop)
-        )
+        self.room: asyncio.Condition | None = None
+        # captures handed to the filing thread and not yet back, and their bytes (counted on the event loop)
+        self.in_flight = 0
+        self.bytes_in_flight = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -89,16 +90,31 @@ class EvidencePipeline:
             return item
         if self.filing is None:  # open_spider starts it, with the WARC
             self.open_spider()
-        if self.places is None:  # made on the event loop that awaits it
-            self.places = asyncio.Semaphore(FILINGS_IN_FLIGHT)
-        async with self.places:
-            filed: Future[None] = Future()
+        if self.room is None:  # made on the event loop that awaits it
+            self.room = asyncio.Condition()
+        size = capture_bytes(item.capture)
+        async with self.room:
+            # a capture larger than the whole budget goes alone
+            await self.room.wait_for(
+                lambda: (
+                    self.in_flight == 0
+                    or (
+                        self.in_flight < FILINGS_IN_FLIGHT
+                        and self.bytes_in_flight + size <= FILING_BYTES_IN_FLIGHT
+                    )
+                )
+            )
             self.in_flight += 1
-            try:
-                self.waiting.put((item, filed))
-                await asyncio.wrap_future(filed)
-            finally:
+            self.bytes_in_flight += size
+        try:
+            filed: Future[None] = Future()
+            self.waiting.put((item, filed))
+            await asyncio.wrap_future(filed)
+        finally:
+            async with self.room:
                 self.in_flight -= 1
+                self.bytes_in_flight -= size
+                self.room.notify_all()
         return item
 
     def file(self, item: Any) -> Any:
@@ -149,6 +165,11 @@ class EvidencePipeline:
                 filed.set_result(None)
             else:
                 filed.set_exception(failure)
+
+
+def capture_bytes(capture: Capture) -> int:
+    """The bytes a capture holds: its body, screenshot and rendered DOM."""
+    return len(capture.body) + len(capture.screenshot or b"") + len(capture.rendered_html or b"")
 
 
 def fetched_at(item: Any) -> datetime:

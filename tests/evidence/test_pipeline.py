@@ -17,7 +17,7 @@ from scrapy.utils.misc import build_from_crawler
 from scrapy.utils.test import get_crawler
 from warcio.archiveiterator import ArchiveIterator
 
-from pipelines.evidence import FILINGS_IN_FLIGHT, EvidencePipeline
+from pipelines.evidence import FILING_BYTES_IN_FLIGHT, FILINGS_IN_FLIGHT, EvidencePipeline
 from promowatch.domain import Offer
 from promowatch.evidence.warc import find_records, read_index
 from promowatch.items import Capture, OfferItem, StoreStockItem
@@ -207,6 +207,40 @@ def test_a_slow_disk_holds_the_crawl_back_instead_of_a_backlog(tmp_path: Path) -
     assert max(in_flight) == FILINGS_IN_FLIGHT
 
 
+def handed_over_at_once(pipeline: EvidencePipeline, items: list[OfferItem]) -> list[object]:
+    """What the pipeline hands on for items the crawl gives it all at once (or the error of each), once closed."""
+
+    async def crawl_hands_them_over() -> list[object]:
+        return list(
+            await asyncio.gather(*(pipeline.process_item(item) for item in items), return_exceptions=True)
+        )
+
+    results = asyncio.run(crawl_hands_them_over())
+    pipeline.close_spider()
+    return results
+
+
+def test_large_captures_wait_for_room_in_the_bytes_in_flight(tmp_path: Path) -> None:
+    # full-page screenshots of a few MB each: a slow disk must not pin FILINGS_IN_FLIGHT of them in memory
+    pipeline = make_pipeline(tmp_path)
+    held: list[int] = []
+    store = pipeline.blobs.put_all
+
+    def put_all(blobs: Sequence[bytes]) -> list[tuple[str, bool]]:
+        held.append(pipeline.bytes_in_flight)
+        time.sleep(0.01)
+        return store(blobs)
+
+    pipeline.blobs.put_all = put_all  # type: ignore[method-assign]
+    shot = FILING_BYTES_IN_FLIGHT // 5  # five fit in the budget
+    items = [offer_item(f"<html>page {n}</html>".encode(), screenshot=bytes([n]) * shot) for n in range(12)]
+    huge = offer_item(b"<html>huge</html>", screenshot=b"\0" * (FILING_BYTES_IN_FLIGHT + 1))  # goes alone
+    assert handed_over_at_once(pipeline, [*items, huge]) == [*items, huge]
+    assert max(held) == FILING_BYTES_IN_FLIGHT + 1 + len(b"<html>huge</html>")  # the huge one, alone
+    assert sorted(held)[-2] <= FILING_BYTES_IN_FLIGHT  # the others: never more than the budget
+    assert pipeline.bytes_in_flight == 0 and pipeline.in_flight == 0
+
+
 def test_captures_waiting_together_share_one_durability_barrier(tmp_path: Path) -> None:
     # each barrier flushes the disk: one per capture held a crawl to the disk's flush rate
     pipeline = make_pipeline(tmp_path)
@@ -232,26 +266,13 @@ def test_captures_waiting_together_share_one_durability_barrier(tmp_path: Path) 
     assert len(barriers) == 2 * len(sizes) < 2 * 40
 
 
-def handed_over_at_once(pipeline: EvidencePipeline, items: list[OfferItem]) -> list[object]:
-    """What the pipeline hands on for items the crawl gives it all at once (or the error of each), once closed."""
-
-    async def crawl_hands_them_over() -> list[object]:
-        return list(
-            await asyncio.gather(*(pipeline.process_item(item) for item in items), return_exceptions=True)
-        )
-
-    results = asyncio.run(crawl_hands_them_over())
-    pipeline.close_spider()
-    return results
-
-
 def test_a_capture_that_cannot_be_filed_fails_only_its_own_item(tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path)
     _, sizes, _ = slow_disk(pipeline, 0.01)
     items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(6)]
     broken = items[3]
     assert broken.capture is not None
-    broken.capture.body = None  # type: ignore[assignment]  # not bytes: hashing it fails
+    broken.capture.body = "<html>page 3</html>"  # type: ignore[assignment]  # not bytes: hashing it fails
 
     results = handed_over_at_once(pipeline, items)
     assert isinstance(results[3], TypeError)
