@@ -30,7 +30,7 @@ from promowatch.items import Capture
 
 # captures handed to the filing thread and not yet on disk, and their bytes: beyond these an item waits for room,
 # so that fetched pages (and full-page screenshots) do not pile up in memory waiting for a slow disk, and a stop
-# files at most these; one group files at most these too
+# files at most these; one group is at most these too
 FILINGS_IN_FLIGHT = 32
 FILING_BYTES_IN_FLIGHT = 32 * 1024 * 1024
 
@@ -133,7 +133,7 @@ class EvidencePipeline:
                 return
             group = [first]
             stop = False
-            while len(group) < FILINGS_IN_FLIGHT:
+            while True:  # the room on the event loop keeps these to FILINGS_IN_FLIGHT
                 try:
                     following = self.waiting.get_nowait()
                 except Empty:

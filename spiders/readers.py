@@ -95,6 +95,10 @@ class PageReader:
         self, pool: ProcessPoolExecutor, batch: list[_Read], call: asyncio.Future[list[Any]]
     ) -> None:
         self.calls -= 1
+        if call.cancelled() and not self.pooled:  # close() cancelled it: the crawl is over, nothing to read
+            for _, offer in batch:
+                offer.cancel()
+            return
         error = None if call.cancelled() else call.exception()
         results: list[Any]
         if call.cancelled() or error is not None:

@@ -189,3 +189,22 @@ def test_a_page_that_cannot_be_read_fails_only_itself_in_its_call() -> None:
     assert isinstance(results[2], AttributeError)
     assert results[5] == extract_offer(page, url, unpicklable)
     assert [r for n, r in enumerate(results) if n not in (2, 5)] == [extract_offer(page, url, None)] * 5
+
+
+def test_closing_the_reader_leaves_no_read_waiting() -> None:
+    # a crawl that stops with pages still in the pool or waiting for it: each read ends, read or cancelled
+    pages = [product(f"Kaffeemaschine {n}", f"SKU-{n}", "An Lager") for n in range(40)]
+    urls = [f"http://127.0.0.1:9/p/{n}" for n in range(40)]
+
+    async def read_then_close() -> list[object]:
+        reader = PageReader(processes=1)
+        reader.expect(40)
+        reads = [asyncio.ensure_future(reader.read(p, u, None)) for p, u in zip(pages, urls, strict=True)]
+        await asyncio.wait(reads, return_when=asyncio.FIRST_COMPLETED)
+        reader.close()
+        assert reader.pool is None and not reader.waiting
+        return list(await asyncio.wait_for(asyncio.gather(*reads, return_exceptions=True), 30))
+
+    results = asyncio.run(read_then_close())
+    assert all(isinstance(r, Offer | asyncio.CancelledError) for r in results)
+    assert any(isinstance(r, asyncio.CancelledError) for r in results)  # the crawl did not wait to read them
