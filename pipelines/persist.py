@@ -17,7 +17,7 @@ from typing import Any, Self, cast
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipelines.evidence import filed_blobs
@@ -39,6 +39,18 @@ from promowatch.items import AdItem, Capture, OfferItem, StoreListItem, StoreSto
 from promowatch.runconfig import RunConfig
 
 logger = logging.getLogger(__name__)
+# The statements of an offer check, built once (building one costs about what SQLite takes to run it). Core
+# statements on the tables: the ORM's bulk paths cost several times more per row, for nothing these plain rows
+# need; the product update by primary key cost more than the rest of an item's transaction.
+_OBSERVATIONS = cast(Table, OfferObservation.__table__)
+_NEW_OFFERS = insert(_OBSERVATIONS).returning(_OBSERVATIONS.c.id, sort_by_parameter_order=True)
+_NEW_SIGNALS = insert(cast(Table, OfferSignal.__table__))
+_PRODUCTS = cast(Table, Product.__table__)
+_PRODUCT_IDENTITY = (
+    update(_PRODUCTS)
+    .where(_PRODUCTS.c.id == bindparam("product_id"))
+    .values(sku=bindparam("sku"), gtin=bindparam("gtin"), name=bindparam("name"))
+)
 # blob hashes a crawl remembers as indexed (about 150 bytes each), so that a long crawl's memory stays flat
 INDEXED_REMEMBERED = 100_000
 
@@ -216,43 +228,34 @@ class PersistPipeline:
         """What the group's items left for the end: identity updates, blob index rows, one flush (one
         multi-row INSERT per table instead of one round trip per item), then the chain entries in item order."""
         if self._product_updates:
-            session.execute(update(Product), list(self._product_updates.values()))
+            session.execute(_PRODUCT_IDENTITY, list(self._product_updates.values()))
         if self._blob_rows:
             record_blobs(session, list(self._blob_rows.values()), utcnow())
         self._insert_offers(session)
         session.flush()
+        links: list[chain.Link] = []
         for observation, created_at, record in self._chain_todo:
             if isinstance(observation, _NewOffer):
                 offer = observation.row
-                chain.append(
-                    session, "offer", offer["id"], chain.offer_record(offer, observation.signals), created_at
-                )
-            elif record is None:
-                chain.append_observation(session, observation, created_at)
+                record = chain.offer_record(offer, observation.signals)
+                links.append(("offer", offer["id"], record, created_at))
             else:
-                chain.append(session, record["kind"], observation.id, record, created_at)
-        session.flush()
+                record = record or chain.observation_record(observation)
+                links.append((record["kind"], observation.id, record, created_at))
+        chain.append_all(session, links)
         self._clear_group_work()
 
     def _insert_offers(self, session: Session) -> None:
-        """The group's offer observations in one multi-row INSERT (ids returned in order), then their signals.
-
-        Core inserts into the tables: the ORM's bulk path costs several times more per row, for nothing that
-        these plain rows need.
-        """
+        """The group's offer observations in one multi-row INSERT (ids returned in order), then their signals."""
         if not self._offers:
             return
-        observations = cast(Table, OfferObservation.__table__)
-        ids = session.scalars(
-            insert(observations).returning(observations.c.id, sort_by_parameter_order=True),
-            [offer.row for offer in self._offers],
-        ).all()
+        ids = session.scalars(_NEW_OFFERS, [offer.row for offer in self._offers]).all()
         signals = []
         for offer, observation_id in zip(self._offers, ids, strict=True):
             offer.row["id"] = observation_id
             signals += [{**signal, "observation_id": observation_id} for signal in offer.signals]
         if signals:
-            session.execute(insert(cast(Table, OfferSignal.__table__)), signals)
+            session.execute(_NEW_SIGNALS, signals)
 
     def _rollback(self) -> None:
         session, self.session = self.session, None
@@ -355,7 +358,12 @@ class PersistPipeline:
         # identity learned from the page; keep what we knew when this look could not read it
         sku, gtin, name = offer.sku or product.sku, offer.gtin or product.gtin, offer.title or product.name
         if (sku, gtin, name) != (product.sku, product.gtin, product.name):
-            self._product_updates[product.id] = {"id": product.id, "sku": sku, "gtin": gtin, "name": name}
+            self._product_updates[product.id] = {
+                "product_id": product.id,
+                "sku": sku,
+                "gtin": gtin,
+                "name": name,
+            }
             changed = _ProductState(product.id, sku, gtin, name)
             self._fresh_products[(retailer_id, item.product_url)] = changed
         capture = item.capture

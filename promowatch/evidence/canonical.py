@@ -19,7 +19,19 @@ def iso_utc(moment: datetime | None) -> str | None:
     return as_utc(moment).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# values JSON writes as they are; told by exact type first, since a record holds mostly these and an
+# isinstance test against an abstract class (Mapping) costs more than the rest of the hash
+_AS_IS = frozenset({str, int, float, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind in _AS_IS:
+        return value
+    if kind is dict:
+        return {str(k): _plain(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain(v) for v in value]
     if isinstance(value, Decimal):
         return money_str(value)
     if isinstance(value, datetime):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from promowatch.db.models import AdSighting, ChainEntry, OfferObservation, StoreObservation
@@ -156,6 +156,9 @@ def _lock_chain(session: Session) -> None:
 
 # session.info key of the chain head as this session's open transaction last appended it
 _HEAD = "promowatch.chain_head"
+# built once: a statement object costs more to build than SQLite takes to run it
+_HEAD_QUERY = select(ChainEntry.seq, ChainEntry.entry_sha256).order_by(ChainEntry.seq.desc()).limit(1)
+_NEW_ENTRIES = insert(cast(Table, ChainEntry.__table__))
 
 
 def _head(session: Session) -> tuple[int, str]:
@@ -170,41 +173,45 @@ def _head(session: Session) -> tuple[int, str]:
     if cached is not None and transaction is not None and cached[0] is transaction:
         return cached[1], cached[2]
     _lock_chain(session)
-    head = session.execute(
-        select(ChainEntry.seq, ChainEntry.entry_sha256).order_by(ChainEntry.seq.desc()).limit(1)
-    ).one_or_none()
+    head = session.execute(_HEAD_QUERY).one_or_none()
     return (0, GENESIS) if head is None else (head[0], head[1])
+
+
+Link = tuple[str, int, Mapping[str, Any], datetime]
+"""A record to chain: (record_kind, record_id, canonical record, created_at)."""
+
+
+def append_all(session: Session, links: Sequence[Link]) -> list[dict[str, Any]]:
+    """Append records to the chain in order inside the caller's transaction (the caller commits): one head
+    read and one multi-row INSERT for any number of them. Returns the entries' column values."""
+    seq, prev = _head(session)
+    rows: list[dict[str, Any]] = []
+    for record_kind, record_id, record, created_at in links:
+        fields: dict[str, Any] = {
+            "seq": seq + 1,
+            "created_at": iso_utc(created_at),
+            "record_kind": record_kind,
+            "record_id": record_id,
+            "record_sha256": canonical_sha256(record),
+            "prev_sha256": prev,
+        }
+        seq, prev = seq + 1, entry_sha256(fields, evidence_hashes(record))
+        rows.append({**fields, "created_at": created_at, "entry_sha256": prev})
+    if rows:
+        session.execute(_NEW_ENTRIES, rows)
+        # holding the transaction object keeps its identity unique while the cache entry lives
+        session.info[_HEAD] = (session.get_transaction(), seq, prev)
+    return rows
 
 
 def append(
     session: Session, record_kind: str, record_id: int, record: Mapping[str, Any], created_at: datetime
-) -> ChainEntry:
+) -> dict[str, Any]:
     """Append one record to the chain inside the caller's transaction (the caller commits)."""
-    seq, prev = _head(session)
-    fields: dict[str, Any] = {
-        "seq": seq + 1,
-        "created_at": iso_utc(created_at),
-        "record_kind": record_kind,
-        "record_id": record_id,
-        "record_sha256": canonical_sha256(record),
-        "prev_sha256": prev,
-    }
-    entry = ChainEntry(
-        seq=fields["seq"],
-        created_at=created_at,
-        record_kind=record_kind,
-        record_id=record_id,
-        record_sha256=fields["record_sha256"],
-        prev_sha256=fields["prev_sha256"],
-        entry_sha256=entry_sha256(fields, evidence_hashes(record)),
-    )
-    session.add(entry)
-    # holding the transaction object keeps its identity unique while the cache entry lives
-    session.info[_HEAD] = (session.get_transaction(), entry.seq, entry.entry_sha256)
-    return entry
+    return append_all(session, [(record_kind, record_id, record, created_at)])[0]
 
 
-def append_observation(session: Session, obs: Observation, created_at: datetime) -> ChainEntry:
+def append_observation(session: Session, obs: Observation, created_at: datetime) -> dict[str, Any]:
     """Chain a freshly inserted observation (flushed, so it has an id)."""
     record = observation_record(obs)
     return append(session, record["kind"], obs.id, record, created_at)
@@ -212,7 +219,7 @@ def append_observation(session: Session, obs: Observation, created_at: datetime)
 
 def append_extension(
     session: Session, obs: StoreObservation | AdSighting, created_at: datetime
-) -> ChainEntry:
+) -> dict[str, Any]:
     """Chain an interval's new ``last_seen``/``checks`` after a re-check extended it."""
     record = extension_record(obs)
     return append(session, record["kind"], obs.id, record, created_at)
