@@ -8,8 +8,6 @@ from pathlib import Path
 
 import platformdirs
 
-from promowatch.db.engine import sqlite_url
-
 
 @dataclass(frozen=True)
 class DataDir:
@@ -39,4 +37,7 @@ class DataDir:
         inside the directory."""
         root = cls.default_root(data_dir)
         root.mkdir(parents=True, exist_ok=True)
-        return cls(root=root, db_url=db_url or os.environ.get("PROMOWATCH_DB") or sqlite_url(root))
+        return cls(
+            root=root,
+            db_url=db_url or os.environ.get("PROMOWATCH_DB") or f"sqlite:///{root / 'promowatch.db'}",
+        )

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from promowatch.clock import Clock
 from promowatch.config import ConfigError, Watchlist
 from promowatch.datadir import DataDir
-from promowatch.db.engine import open_database
-from promowatch.db.queries import sync_watchlist
 from promowatch.lock import Locked, run_lock
 
+# The crawl, database and delivery stacks are imported in the steps that use them: promowatch.cli imports this
+# module for its exit codes, and multiprocessing runs the command's main module again in every reading process
+# (spiders/readers.py), which needs none of them (tests/ops/test_page_reader.py).
 if TYPE_CHECKING:
     from notify.outbox import DeliveryReport
     from promowatch.evaluate import EvaluationReport
@@ -104,6 +105,8 @@ def crawl_step(
     scrapy-redis workers instead, waiting for them at most ``wait`` seconds. ``progress``: a live view on stderr while it crawls; ``overrides``: Scrapy
     settings of this run."""
     from promowatch.crawl import browser_problem, crawl_settings, run_crawl
+    from promowatch.db.engine import open_database
+    from promowatch.db.queries import sync_watchlist
     from promowatch.health import check_crawl_health
 
     chosen = _selected(watchlist, retailers)
@@ -190,6 +193,7 @@ def evaluate_step(
     watchlist: Watchlist, data: DataDir, *, clock: Clock, echo: Echo | None = print
 ) -> EvaluationReport:
     """Findings and events from the stored observations."""
+    from promowatch.db.engine import open_database
     from promowatch.evaluate import evaluate
 
     report = evaluate(open_database(data.db_url), watchlist, clock.now())
@@ -206,6 +210,7 @@ def notify_step(
 ) -> DeliveryReport:
     """Deliver what the outbox holds."""
     from notify.outbox import deliver_pending
+    from promowatch.db.engine import open_database
     from promowatch.evidence.blobs import BlobStore
 
     report = deliver_pending(open_database(data.db_url), watchlist, clock.now(), BlobStore(data.blobs))

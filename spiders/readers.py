@@ -76,7 +76,8 @@ class PageReader:
             batch, self.waiting = self.waiting[:READ_BATCH], self.waiting[READ_BATCH:]
             if self.pool is None:
                 # forkserver: a fork of the crawl itself would copy its reactor, threads and database
-                # connections; the server holds the extraction modules only, and its forks share them
+                # connections; the server holds the extraction modules only, and its forks share them. Each
+                # process also runs the main module again (the command's, light: see promowatch/run.py)
                 context = multiprocessing.get_context("forkserver")
                 context.set_forkserver_preload(["promowatch.extract"])
                 self.pool = ProcessPoolExecutor(

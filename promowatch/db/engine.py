@@ -16,11 +16,6 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def sqlite_url(data_dir: Path) -> str:
-    """The default database of a data directory."""
-    return f"sqlite:///{data_dir / 'promowatch.db'}"
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers (evaluate, export) run while a crawl writes; busy_timeout makes concurrent

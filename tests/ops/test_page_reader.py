@@ -8,9 +8,12 @@ crawled for real; the reader is also driven directly with a real process pool.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -208,3 +211,42 @@ def test_closing_the_reader_leaves_no_read_waiting() -> None:
     results = asyncio.run(read_then_close())
     assert all(isinstance(r, Offer | asyncio.CancelledError) for r in results)
     assert any(isinstance(r, asyncio.CancelledError) for r in results)  # the crawl did not wait to read them
+
+
+# run as the `promowatch` command runs (its console script imports promowatch.cli at the top): multiprocessing
+# runs the main module again in every reading process before it reads
+COMMAND_LIKE_MAIN = """
+import asyncio, json, sys
+from promowatch.cli import main
+
+if __name__ == "__main__":
+    from spiders.readers import PageReader
+
+    async def modules_of_a_reading_process():
+        reader = PageReader(processes=1)
+        reader.expect(1)
+        try:
+            await reader.read(sys.stdin.buffer.read(), "http://127.0.0.1:9/p/1", None)
+            return reader.pool.submit(eval, "sorted({m.split('.')[0] for m in __import__('sys').modules})").result()
+        finally:
+            reader.close()
+
+    print(json.dumps(asyncio.run(modules_of_a_reading_process())))
+"""
+
+
+def test_a_reading_process_of_the_command_loads_the_extraction_only(tmp_path: Path) -> None:
+    # each one loaded the crawl's whole stack through promowatch.cli (about 55 MB more per process)
+    script = tmp_path / "promowatch_command.py"
+    script.write_text(COMMAND_LIKE_MAIN)
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        input=product("Kaffeemaschine", "SKU-1", "An Lager"),
+        capture_output=True,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+        check=True,
+    )
+    modules = set(json.loads(done.stdout))
+    assert {"promowatch", "lxml"} <= modules
+    assert not modules & {"scrapy", "twisted", "sqlalchemy", "alembic", "playwright", "apprise", "warcio"}
