@@ -230,6 +230,17 @@ def main() -> None:
     wall, cpu, rss, out = measured(runner(watchlist, work / "per-item", "offers", PROMOWATCH_COMMIT_EVERY=1))
     offers = int(stats_of(out).get(OBSERVED, 0))
     row("1 worker, per-item commits", offers, wall, cpu, rss, f"({offers / wall / base['rate']:.0%} of bare)")
+    wall, cpu, rss, out = measured(
+        runner(
+            watchlist,
+            work / "pool-per-item",
+            "offers",
+            PROMOWATCH_COMMIT_EVERY=1,
+            PROMOWATCH_EXTRACT_PROCESSES="auto",
+        )
+    )
+    offers = int(stats_of(out).get(OBSERVED, 0))
+    row("  + reading process", offers, wall, cpu, rss, f"({offers / wall / base['rate']:.0%} of bare)")
 
     before = storage(data)
     wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))
