@@ -184,6 +184,8 @@ Link = tuple[str, int, Mapping[str, Any], datetime]
 def append_all(session: Session, links: Sequence[Link]) -> list[dict[str, Any]]:
     """Append records to the chain in order inside the caller's transaction (the caller commits): one head
     read and one multi-row INSERT for any number of them. Returns the entries' column values."""
+    if not links:  # nothing to chain: no need for the chain's lock
+        return []
     seq, prev = _head(session)
     rows: list[dict[str, Any]] = []
     for record_kind, record_id, record, created_at in links:
@@ -197,10 +199,9 @@ def append_all(session: Session, links: Sequence[Link]) -> list[dict[str, Any]]:
         }
         seq, prev = seq + 1, entry_sha256(fields, evidence_hashes(record))
         rows.append({**fields, "created_at": created_at, "entry_sha256": prev})
-    if rows:
-        session.execute(_NEW_ENTRIES, rows)
-        # holding the transaction object keeps its identity unique while the cache entry lives
-        session.info[_HEAD] = (session.get_transaction(), seq, prev)
+    session.execute(_NEW_ENTRIES, rows)
+    # holding the transaction object keeps its identity unique while the cache entry lives
+    session.info[_HEAD] = (session.get_transaction(), seq, prev)
     return rows
 
 
