@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, or_, select
+from sqlalchemy import Row, Table, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +33,8 @@ WATCH_AFTER = timedelta(days=7)
 VALIDATORS_KEPT = timedelta(days=14)
 # bound parameters per statement (IN lists, multi-row inserts), under SQLite's limit on old builds
 BOUND_PARAMETERS = 900
+# a product to look at: (id, url, sku, gtin)
+DueProduct = Row[int, str, str | None, str | None]
 
 
 def chunks(values: Sequence[Any], per_item: int = 1) -> Iterator[Sequence[Any]]:
@@ -177,8 +179,9 @@ def watched_urls(retailer: WatchedRetailer) -> list[str]:
     ]
 
 
-def due_products(session: Session, watched: WatchedRetailer, now: datetime) -> list[Product]:
-    """Products to look at now: watched ones and those of promotions running or recently advertised."""
+def due_products(session: Session, watched: WatchedRetailer, now: datetime) -> Sequence[DueProduct]:
+    """Products to look at now: watched ones and those of promotions running or recently advertised; their id,
+    url, sku and gtin only (rows, not ORM objects: 20,000 products as objects held 30 MB at a crawl's start)."""
     retailer = session.scalar(select(Retailer).where(Retailer.slug == watched.slug))
     if retailer is None:
         return []
@@ -192,16 +195,16 @@ def due_products(session: Session, watched: WatchedRetailer, now: datetime) -> l
             Promotion.id.in_(recent_ads),
         ),
     )
-    listed = select(Product.id).where(
-        Product.retailer_id == retailer.id, Product.url.in_(watched_urls(watched))
+    promoted_ids = set(session.scalars(promoted))
+    # the watched URLs are matched here, not in an IN list: a watchlist may name more products than a
+    # statement may bind parameters (SQLite 32,766, PostgreSQL 65,535)
+    listed = set(watched_urls(watched))
+    rows = session.execute(
+        select(Product.id, Product.url, Product.sku, Product.gtin)
+        .where(Product.retailer_id == retailer.id)
+        .order_by(Product.id)
     )
-    return list(
-        session.scalars(
-            select(Product)
-            .where(Product.retailer_id == retailer.id, or_(Product.id.in_(promoted), Product.id.in_(listed)))
-            .order_by(Product.id)
-        )
-    )
+    return [row for row in rows if row.url in listed or row.id in promoted_ids]
 
 
 def page_validators(session: Session, product_ids: Sequence[int], now: datetime) -> dict[int, Validators]:

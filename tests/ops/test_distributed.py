@@ -7,6 +7,7 @@ Source: the scripted fault server's /p/item-N pages (tests/ops/faultserver.py); 
 from __future__ import annotations
 
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
@@ -16,6 +17,7 @@ from promowatch.config import load_watchlist
 from promowatch.datadir import DataDir
 from promowatch.db.engine import create_db_engine, open_database
 from promowatch.db.models import Base, OfferObservation, Product
+from promowatch.db.queries import due_products, sync_watchlist
 from promowatch.distributed import enqueue_due, wait_for_workers
 from promowatch.evidence.chain import verify_chain
 from tests.ops.conftest import PYTHON, ROOT, run_crawl_process, write_watchlist
@@ -41,6 +43,21 @@ def test_crawl_into_postgresql(tmp_path: Path, fault_server: FaultServer, pg_dat
         assert sorted(a for a, _ in rows) == ["in_stock"] * 20 + ["unknown"]
         assert all(t.tzinfo is not None for _, t in rows)
         assert verify_chain(session).ok
+
+
+def test_every_product_of_a_watchlist_larger_than_a_statement_may_bind_is_due(
+    tmp_path: Path, pg_database: str
+) -> None:
+    # PostgreSQL binds at most 65,535 parameters per statement: the watched URLs went into one IN list
+    pages = [f"http://127.0.0.1:9/p/{n}" for n in range(70_000)]
+    watchlist = load_watchlist(write_watchlist(tmp_path, "http://127.0.0.1:9", pages))
+    now = datetime.now(UTC)
+    sessions = open_database(pg_database)
+    with sessions.begin() as session:
+        sync_watchlist(session, watchlist, now)
+    with sessions() as session:
+        due = due_products(session, watchlist.retailers[0], now)
+    assert sorted(product.url for product in due) == sorted(pages)
 
 
 def test_concurrent_crawl_processes_keep_every_observation(
