@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Self
 
-from scrapy import Request, Spider
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,6 +16,7 @@ from promowatch.db.engine import open_database
 from promowatch.items import Capture
 from promowatch.revalidation import ETAG_MAX, LAST_MODIFIED_MAX, Validators, header_value
 from promowatch.runconfig import RunConfig
+from spiders.pacing import StartPacer
 
 
 class WatchSpider(Spider):
@@ -23,13 +24,20 @@ class WatchSpider(Spider):
 
     config: RunConfig
     sessions: sessionmaker[Session]
+    pacer: StartPacer
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.config = RunConfig.from_settings(crawler.settings)
         spider.sessions = open_database(spider.config.data.db_url)
+        spider.pacer = StartPacer.from_crawler(crawler)
+        crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
         return spider
+
+    def dropped(self, request: Request) -> None:
+        """A request the scheduler refused never leaves it through the downloader middlewares."""
+        self.pacer.left_scheduler(request)
 
     def request(self, retailer: WatchedRetailer, url: str, **kwargs: Any) -> Request:
         """A request in the retailer's download slot (its own concurrency and delay), in its language."""

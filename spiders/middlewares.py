@@ -1,6 +1,6 @@
 """Downloader middlewares for politeness and faults: back off when a shop asks us to, re-check a page
 conditionally, and recognise block and captcha pages so that a look which met one is stored as unknown, never as
-a real state of the offer."""
+a real state of the offer; and tell the start pacing (spiders/pacing.py) when a request leaves the scheduler."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from scrapy.http import Response, TextResponse
 from promowatch.datadir import DataDir
 from promowatch.evidence.blobs import BlobStore, sha256_hex
 from promowatch.revalidation import Validators, conditional_headers
+from spiders.pacing import StartPacer
 
 BLOCKED_REASON = "blocked or captcha page"
 
@@ -280,3 +281,20 @@ def unconditional(request: Request, validators: Validators) -> None:
         request.meta["handle_httpstatus_list"] = [
             c for c in request.meta["handle_httpstatus_list"] if c != 304
         ]
+
+
+class StartPacingMiddleware:
+    """Sees every request as it leaves the scheduler (first of the downloader middlewares, before robots.txt may
+    drop it), so the spider's :class:`StartPacer` may hand Scrapy its next start request."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        pacer = getattr(self.crawler.spider, "pacer", None)
+        if isinstance(pacer, StartPacer):
+            pacer.left_scheduler(request)

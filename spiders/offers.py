@@ -60,18 +60,27 @@ class OffersSpider(WatchSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         now = self.config.clock.now()
-        work: list[tuple[WatchedRetailer, str, Validators | None]] = []
+        work: dict[str, list[tuple[str, Validators | None]]] = {}
         for retailer in self.config.retailers:
             with self.sessions() as session:
                 products = due_products(session, retailer, now)
                 validators = page_validators(session, [p.id for p in products], now)
-            work += [(retailer, p.url, validators.get(p.id)) for p in products]
+            work[retailer.slug] = [(p.url, validators.get(p.id)) for p in products]
             if self.crawler.stats is not None:
                 self.crawler.stats.set_value(due_key(retailer.slug), len(products))
-        self.reader.expect(sum(1 for r, _, _ in work if r.profile.render != "browser"))
+        retailers = {r.slug: r for r in self.config.retailers}
+        self.reader.expect(sum(len(w) for s, w in work.items() if retailers[s].profile.render != "browser"))
         if self.reader.pooled and self.crawler.stats is not None:
             self.crawler.stats.set_value("promowatch/extract_processes", self.reader.processes)
-        for retailer, url, known in work:
+        requests = {slug: self.page_requests(retailers[slug], pages) for slug, pages in work.items()}
+        async for request in self.pacer.requests(requests):
+            yield request
+
+    def page_requests(
+        self, retailer: WatchedRetailer, pages: list[tuple[str, Validators | None]]
+    ) -> Iterator[Request]:
+        """The retailer's due pages as requests, each made when the pacer takes it."""
+        for url, known in pages:
             yield self.page_request(retailer, url, known)
 
     def page_request(

@@ -9,6 +9,7 @@ from scrapy import Request
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from promowatch.config import WatchedRetailer
 from promowatch.db.queries import absolute, due_products
 from promowatch.extract.stores import StoreDataError, parse_store_list, parse_store_stock
 from promowatch.items import StoreListItem, StoreStockItem
@@ -20,34 +21,45 @@ class StoresSpider(WatchSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         now = self.config.clock.now()
+        requests = {}
         for retailer in self.config.retailers:
-            api = retailer.profile.stores
-            if api.list_url:
-                yield self.request(
-                    retailer, absolute(retailer, api.list_url), callback=self.parse_list, errback=self.skipped
-                )
-            if not api.stock_url:
+            products = []
+            if retailer.profile.stores.stock_url:
+                with self.sessions() as session:
+                    products = [(p.url, p.sku, p.gtin) for p in due_products(session, retailer, now)]
+            requests[retailer.slug] = self.retailer_requests(retailer, products)
+        async for request in self.pacer.requests(requests):
+            yield request
+
+    def retailer_requests(
+        self, retailer: WatchedRetailer, products: list[tuple[str, str | None, str | None]]
+    ) -> Iterator[Request]:
+        """The retailer's store list, then the stock of each due product, each request made when it is taken."""
+        api = retailer.profile.stores
+        if api.list_url:
+            yield self.request(
+                retailer, absolute(retailer, api.list_url), callback=self.parse_list, errback=self.skipped
+            )
+        if not api.stock_url:
+            return
+        for url, sku, gtin in products:
+            if sku is None and "{sku}" in api.stock_url:
+                continue  # not read online yet: the offers spider learns the SKU first
+            if gtin is None and "{gtin}" in api.stock_url:
                 continue
-            with self.sessions() as session:
-                products = [(p.url, p.sku, p.gtin) for p in due_products(session, retailer, now)]
-            for url, sku, gtin in products:
-                if sku is None and "{sku}" in api.stock_url:
-                    continue  # not read online yet: the offers spider learns the SKU first
-                if gtin is None and "{gtin}" in api.stock_url:
-                    continue
-                # the values go into a URL: a SKU like "12/34" or "A B" must not change its shape
-                stock_url = api.stock_url.format(
-                    sku=quote(str(sku), safe=""),
-                    gtin=quote(str(gtin), safe=""),
-                    product_url=quote(url, safe=""),
-                )
-                yield self.request(
-                    retailer,
-                    absolute(retailer, stock_url),
-                    callback=self.parse_stock,
-                    errback=self.failed,
-                    meta={"product_url": url},
-                )
+            # the values go into a URL: a SKU like "12/34" or "A B" must not change its shape
+            stock_url = api.stock_url.format(
+                sku=quote(str(sku), safe=""),
+                gtin=quote(str(gtin), safe=""),
+                product_url=quote(url, safe=""),
+            )
+            yield self.request(
+                retailer,
+                absolute(retailer, stock_url),
+                callback=self.parse_stock,
+                errback=self.failed,
+                meta={"product_url": url},
+            )
 
     def parse_list(self, response: Response) -> Iterator[StoreListItem]:
         request = response.request

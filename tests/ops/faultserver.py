@@ -54,7 +54,7 @@ class FaultHandler(BaseHTTPRequestHandler):
             self.server.times.setdefault(path, []).append(time.monotonic())
         name = path.rsplit("/", 1)[-1]
         if path == "/robots.txt":
-            self.send(200, b"User-agent: *\nAllow: /\n", "text/plain")
+            self.send(200, b"User-agent: *\nDisallow: /private/\nAllow: /\n", "text/plain")
         elif path == "/p/ok" or path.startswith("/p/item-"):
             self.send(200, product(f"Kaffeemaschine {name}", f"SKU-{name}"))
         elif path == "/p/slow":
