@@ -45,7 +45,7 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # backoff (560) sees 403/429/503 before Scrapy's retry (550); the block-page check (540) sees only what both
 # finally let through.
 DOWNLOADER_MIDDLEWARES = {
-    "spiders.middlewares.StartPacingMiddleware": 50,  # requests first: as each leaves the scheduler
+    "spiders.middlewares.StartPacingMiddleware": 10,  # requests first (offsite is 50): as each leaves the scheduler
     "spiders.middlewares.RevalidationMiddleware": 580,
     "spiders.middlewares.BackoffMiddleware": 560,
     "spiders.middlewares.BlockPageMiddleware": 540,

@@ -284,8 +284,8 @@ def unconditional(request: Request, validators: Validators) -> None:
 
 
 class StartPacingMiddleware:
-    """Sees every request as it leaves the scheduler (first of the downloader middlewares, before robots.txt may
-    drop it), so the spider's :class:`StartPacer` may hand Scrapy its next start request."""
+    """Sees every request as it leaves the scheduler (first of the downloader middlewares, before offsite or
+    robots.txt may drop it), so the spider's :class:`StartPacer` may hand Scrapy its next start request."""
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
