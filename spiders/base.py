@@ -31,7 +31,7 @@ class WatchSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.config = RunConfig.from_settings(crawler.settings)
         spider.sessions = open_database(spider.config.data.db_url)
-        spider.pacer = StartPacer.from_crawler(crawler)
+        spider.pacer = StartPacer.from_settings(crawler.settings)
         crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
         return spider
 

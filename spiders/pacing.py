@@ -10,40 +10,37 @@ holds back only its own pages, and Scrapy's downloader-aware queue still spreads
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import Self
+import contextlib
+import weakref
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any, Self
 
 from scrapy import Request
-from scrapy.crawler import Crawler
 
-# request meta: a start request still counted as waiting in the scheduler (removed when it leaves)
+# request meta: the retailer of a start request still counted as waiting in the scheduler (removed as it leaves)
 PACED = "promowatch_paced"
-# seconds without room after which the counts are checked against the scheduler itself
-RECHECK_SECONDS = 1.0
+# seconds without room after which the waiting requests are counted again (some may be gone, see below)
+RECOUNT_SECONDS = 1.0
 
 
 class StartPacer:
-    """Counts each retailer's start requests that wait in the scheduler and lets more through as they leave."""
+    """Holds each retailer's start requests that wait in the scheduler and lets more through as they leave.
 
-    def __init__(self, ahead: int, scheduled: Callable[[], int] | None = None) -> None:
+    The requests are held weakly: one dropped on a way this pacer is not told of (a spider middleware such as
+    Scrapy's URL length limit, a ``request_scheduled`` handler that refuses it) is freed and stops counting, so
+    that it can never hold its retailer back for the rest of the crawl.
+    """
+
+    def __init__(self, ahead: int) -> None:
         self.ahead = max(1, ahead)
-        self.scheduled = scheduled  # how many requests the scheduler holds, as its own figures say
-        self.waiting: Counter[str] = Counter()
+        self.waiting: defaultdict[str, weakref.WeakSet[Request]] = defaultdict(weakref.WeakSet)
         self._room: asyncio.Event | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        def scheduled() -> int:
-            stats = crawler.stats  # set when the crawl starts, after the spider is made
-            if stats is None:
-                return -1  # unknown: never taken for empty
-            return int(stats.get_value("scheduler/enqueued", 0)) - int(
-                stats.get_value("scheduler/dequeued", 0)
-            )
-
+    def from_settings(cls, settings: Any) -> Self:
         # twice what the downloader runs at once: enough that it never waits for the next page
-        return cls(2 * crawler.settings.getint("CONCURRENT_REQUESTS", 16), scheduled)
+        return cls(2 * settings.getint("CONCURRENT_REQUESTS", 16))
 
     async def requests(self, sources: Mapping[str, Iterable[Request]]) -> AsyncIterator[Request]:
         """The requests of each retailer (``sources``: slug -> its requests, made as they are taken), one
@@ -52,34 +49,30 @@ class StartPacer:
         while pending:
             handed = False
             for slug, source in list(pending.items()):
-                if self.waiting[slug] >= self.ahead:
+                if len(self.waiting[slug]) >= self.ahead:
                     continue
                 request = next(source, None)
                 if request is None:
                     del pending[slug]
                     continue
                 request.meta[PACED] = slug
-                self.waiting[slug] += 1
+                self.waiting[slug].add(request)
                 handed = True
                 yield request
+                request = None  # held by the scheduler from here on, or by nothing once dropped
             if pending and not handed:
                 # nothing may go now: wait until a start request leaves the scheduler (no await between the
-                # counts read above and this clear, so no departure is missed)
+                # counts read above and this clear, so no departure is missed), or count again after a while
                 room = self._room = self._room or asyncio.Event()
                 room.clear()
-                try:
-                    await asyncio.wait_for(room.wait(), RECHECK_SECONDS)
-                except TimeoutError:
-                    if self.scheduled is not None and self.scheduled() == 0:
-                        # nothing waits, whatever the counts say: a request left the scheduler by a way this
-                        # pacer is not told of (a signal handler that refused it), and a crawl must not hang
-                        self.waiting.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(room.wait(), RECOUNT_SECONDS)
 
     def left_scheduler(self, request: Request) -> None:
         """A request left the scheduler (for the downloader, or dropped): its retailer may send another."""
         slug = request.meta.pop(PACED, None)
-        if slug is None:  # not a start request, or a retry or redirect of one that was counted already
+        if slug is None:  # not a start request, or a retry or redirect of one that left already
             return
-        self.waiting[slug] -= 1
+        self.waiting[slug].discard(request)
         if self._room is not None:
             self._room.set()

@@ -195,16 +195,15 @@ def due_products(session: Session, watched: WatchedRetailer, now: datetime) -> S
             Promotion.id.in_(recent_ads),
         ),
     )
-    promoted_ids = set(session.scalars(promoted))
-    # the watched URLs are matched here, not in an IN list: a watchlist may name more products than a
-    # statement may bind parameters (SQLite 32,766, PostgreSQL 65,535)
-    listed = set(watched_urls(watched))
-    rows = session.execute(
-        select(Product.id, Product.url, Product.sku, Product.gtin)
-        .where(Product.retailer_id == retailer.id)
-        .order_by(Product.id)
+    columns = select(Product.id, Product.url, Product.sku, Product.gtin).where(
+        Product.retailer_id == retailer.id
     )
-    return [row for row in rows if row.url in listed or row.id in promoted_ids]
+    due = {row.id: row for row in session.execute(columns.where(Product.id.in_(promoted)))}
+    # the watched URLs in slices: a watchlist may name more products than a statement may bind parameters
+    # (SQLite 32,766, PostgreSQL 65,535), and all of a retailer's products may be many more than are due
+    for urls in chunks(watched_urls(watched)):
+        due.update((row.id, row) for row in session.execute(columns.where(Product.url.in_(urls))))
+    return [due[product_id] for product_id in sorted(due)]
 
 
 def page_validators(session: Session, product_ids: Sequence[int], now: datetime) -> dict[int, Validators]:
