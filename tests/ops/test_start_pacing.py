@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from promowatch.db.engine import open_database
 from promowatch.db.models import OfferObservation, Product
-from spiders.pacing import StartPacer
+from spiders.pacing import RECOUNT_SECONDS, StartPacer
 from tests.ops.conftest import run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer
 
@@ -26,18 +26,21 @@ def requests(slug: str, count: int) -> list[Request]:
 
 
 def test_each_retailer_keeps_at_most_ahead_of_its_pages_waiting_and_they_take_turns() -> None:
-    async def take() -> tuple[list[str], dict[str, int]]:
+    async def take() -> tuple[list[str], bool, str]:
         pacer = StartPacer(ahead=3)
-        order: list[str] = []
-        async for request in pacer.requests({"a": requests("a", 10), "b": requests("b", 10)}):
-            order.append(request.url.split("/")[3])
-            if len(order) == 6:
-                return order, {slug: len(held) for slug, held in pacer.waiting.items()}
-        raise AssertionError("the pacer handed out everything without any page leaving the scheduler")
+        a, b = requests("a", 10), requests("b", 10)
+        handed = aiter(pacer.requests({"a": a, "b": b}))
+        order = [(await anext(handed)).meta["retailer"] for _ in range(6)]
+        seventh = asyncio.ensure_future(anext(handed))
+        # longer than the pacer's recount: nothing left the scheduler, so nothing more may come
+        done, _ = await asyncio.wait([seventh], timeout=RECOUNT_SECONDS * 2.5)
+        held_back = not done
+        pacer.left_scheduler(a[0])
+        return order, held_back, (await seventh).meta["retailer"]
 
-    order, waiting = asyncio.run(take())
+    order, held_back, after_one_left = asyncio.run(take())
     assert order == ["a", "b"] * 3
-    assert waiting == {"a": 3, "b": 3}
+    assert held_back and after_one_left == "a"
 
 
 def test_a_slow_retailer_holds_back_only_its_own_pages() -> None:
