@@ -60,19 +60,18 @@ class OffersSpider(WatchSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         now = self.config.clock.now()
-        work: dict[str, list[tuple[str, Validators | None]]] = {}
+        work: list[tuple[WatchedRetailer, list[tuple[str, Validators | None]]]] = []
         for retailer in self.config.retailers:
             with self.sessions() as session:
                 products = due_products(session, retailer, now)
                 validators = page_validators(session, [p.id for p in products], now)
-            work[retailer.slug] = [(p.url, validators.get(p.id)) for p in products]
+            work.append((retailer, [(p.url, validators.get(p.id)) for p in products]))
             if self.crawler.stats is not None:
                 self.crawler.stats.set_value(due_key(retailer.slug), len(products))
-        retailers = {r.slug: r for r in self.config.retailers}
-        self.reader.expect(sum(len(w) for s, w in work.items() if retailers[s].profile.render != "browser"))
+        self.reader.expect(sum(len(pages) for r, pages in work if r.profile.render != "browser"))
         if self.reader.pooled and self.crawler.stats is not None:
             self.crawler.stats.set_value("promowatch/extract_processes", self.reader.processes)
-        requests = {slug: self.page_requests(retailers[slug], pages) for slug, pages in work.items()}
+        requests = {retailer.slug: self.page_requests(retailer, pages) for retailer, pages in work}
         async for request in self.pacer.requests(requests):
             yield request
 

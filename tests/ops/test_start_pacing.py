@@ -61,7 +61,7 @@ def test_a_slow_retailer_holds_back_only_its_own_pages() -> None:
     assert taken.count("slow") == 2 and slow_waiting == 2
 
 
-def test_a_request_counts_once_however_often_it_is_retried_or_redirected() -> None:
+def test_a_request_that_left_stops_counting_and_its_retries_and_redirects_never_count() -> None:
     pacer = StartPacer(ahead=1)
 
     async def first() -> Request:
