@@ -55,8 +55,8 @@ class OffersSpider(WatchSpider):
         spider.reader = PageReader.from_settings(crawler.settings)
         return spider
 
-    def closed(self, reason: str) -> None:
-        self.reader.close()
+    async def closed(self, reason: str) -> None:
+        await self.reader.close()
 
     async def start(self) -> AsyncIterator[Request]:
         now = self.config.clock.now()

@@ -1,21 +1,31 @@
-"""Reading product pages (promowatch.extract) in the crawl's own process, or in a pool of processes so that one
+"""Reading product pages (promowatch.extract) in the crawl's own process, or in reading processes so that one
 crawl uses more than one core: extraction is pure and the largest part of a check's CPU, so the reactor thread
-only fetches and stores while the pool reads (``PROMOWATCH_EXTRACT_PROCESSES``)."""
+only fetches and stores while the reading processes read (``PROMOWATCH_EXTRACT_PROCESSES``).
+
+A reading process is ``python -m promowatch.extract.reading`` on two pipes, driven from the crawl's event loop.
+concurrent.futures' process pool needed a forkserver and a resource tracker beside its processes (45 MB) and two
+threads in the crawl that took turns of the GIL from the reactor; this needs neither."""
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import logging
 import os
-import signal
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from functools import partial
+import pickle
+import subprocess
+import sys
+from collections import deque
+from contextlib import suppress
 from typing import Any, Self
 
 from promowatch.config import SiteProfile
 from promowatch.domain import Offer
 from promowatch.extract import extract_offer
+from promowatch.extract.reading import LENGTH, Page, frame, read_pages
+
+logger = logging.getLogger(__name__)
+
+READING_PROCESS = (sys.executable, "-m", "promowatch.extract.reading")
 
 
 def reader_processes(value: Any, cores: int | None = None) -> int:
@@ -29,26 +39,72 @@ def reader_processes(value: Any, cores: int | None = None) -> int:
         raise ValueError(f'PROMOWATCH_EXTRACT_PROCESSES must be a number or "auto", got {value!r}') from None
 
 
-# pages handed to a reading process in one call, at most. Each call costs the crawl's pool threads a few turns of
-# the GIL while its event loop keeps it busy, and the reading process waits for them: one page per call left it
-# idle a third of the time with pages waiting. Pages that wait while every process is busy go in the next call.
+# pages handed to a reading process in one call, at most: one page per call left a process idle a third of the
+# time with pages waiting (each call costs the crawl turns of its event loop). Pages that wait while every
+# process is busy go in the next call.
 READ_BATCH = 16
+# calls a reading process holds: the one it reads and the next, waiting in its pipe, so that it never waits
+# for the crawl between two calls
+CALLS_PER_PROCESS = 2
+# reading processes that end before their first answer, one after the other: they cannot run here, and the
+# crawl reads its pages itself
+FAILED_STARTS = 3
 
-_Read = tuple[tuple[bytes, str, SiteProfile | None], "asyncio.Future[Offer]"]
+_Call = list[tuple[Page, "asyncio.Future[Offer]"]]
+
+
+class ReadingProcess(asyncio.SubprocessProtocol):
+    """One reading process as the crawl sees it: the calls it holds, in order, and its answers as they come."""
+
+    def __init__(self, reader: PageReader) -> None:
+        self.reader = reader
+        self.transport: asyncio.SubprocessTransport | None = None
+        self.calls: deque[_Call] = deque()
+        self.incoming = bytearray()
+        self.answered = False
+        self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self.transport = transport
+
+    def send(self, call: _Call, data: bytes) -> None:
+        assert self.transport is not None
+        self.calls.append(call)
+        pipe = self.transport.get_pipe_transport(0)
+        assert isinstance(pipe, asyncio.WriteTransport)
+        pipe.write(data)  # buffered by the loop: at most CALLS_PER_PROCESS calls wait
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        self.incoming += data
+        while len(self.incoming) >= LENGTH:
+            end = LENGTH + int.from_bytes(self.incoming[:LENGTH], "little")
+            if len(self.incoming) < end:
+                return
+            answer = self.incoming[LENGTH:end]
+            del self.incoming[:end]
+            self.answered = True
+            self.reader.answered(self.calls.popleft(), answer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        # the process has ended and its pipes are closed: every answer it gave has arrived
+        self.ended.set_result(None)
+        self.reader.ended(self)
 
 
 class PageReader:
-    """Extracts offers in this process, or in a pool of ``processes`` once a crawl expects at least
-    ``min_pages`` pages (below that, starting the pool costs more than it saves). A broken pool (a worker
-    killed) costs nothing: its pages are read here, the next ones in a new pool."""
+    """Extracts offers in this process, or in ``processes`` reading processes once a crawl expects at least
+    ``min_pages`` pages (below that, starting them costs more than it saves). A reading process that ends (one
+    killed) costs nothing: the pages it held are read here, the next ones in a new process."""
 
     def __init__(self, processes: int, min_pages: int = 0) -> None:
         self.processes = processes
         self.min_pages = min_pages
         self.pooled = False
-        self.pool: ProcessPoolExecutor | None = None
-        self.waiting: list[_Read] = []
-        self.calls = 0  # calls handed to the pool and not yet returned
+        self.running: list[ReadingProcess] = []
+        self.starting: asyncio.Task[None] | None = None
+        self.waiting: _Call = []
+        self.failed_starts = 0
 
     @classmethod
     def from_settings(cls, settings: Any) -> Self:
@@ -58,7 +114,7 @@ class PageReader:
         )
 
     def expect(self, pages: int) -> None:
-        """The crawl will read about this many pages: enough to be worth the pool?"""
+        """The crawl will read about this many pages: enough to be worth the reading processes?"""
         self.pooled = self.processes > 0 and pages >= self.min_pages
 
     async def read(self, body: bytes, url: str, profile: SiteProfile | None) -> Offer:
@@ -70,80 +126,103 @@ class PageReader:
         return await offer
 
     def _hand_over(self) -> None:
-        """Waiting pages to the pool: at once while a process is free or one call can queue behind the busy
-        ones (so that no process waits for the crawl between two calls), else when a call returns."""
-        while self.pooled and self.waiting and self.calls <= self.processes:
-            batch, self.waiting = self.waiting[:READ_BATCH], self.waiting[READ_BATCH:]
-            if self.pool is None:
-                # forkserver: a fork of the crawl itself would copy its reactor, threads and database
-                # connections; the server holds the extraction modules only, and its forks share them. Each
-                # process also runs the main module again (the command's, light: see promowatch/run.py)
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["promowatch.extract"])
-                self.pool = ProcessPoolExecutor(
-                    self.processes, mp_context=context, initializer=ignore_interrupts
-                )
-            pool = self.pool
-            self.calls += 1
+        """Waiting pages to the reading process that holds the fewest calls, while one holds fewer than
+        CALLS_PER_PROCESS; the others when a call is answered."""
+        while self.pooled and self.waiting:
+            if len(self.running) < self.processes and (self.starting is None or self.starting.done()):
+                self.starting = asyncio.ensure_future(self._start())
+            process = min(self.running, key=lambda p: len(p.calls), default=None)
+            if process is None or len(process.calls) >= CALLS_PER_PROCESS:
+                return
+            call, self.waiting = self.waiting[:READ_BATCH], self.waiting[READ_BATCH:]
             try:
-                call = asyncio.wrap_future(pool.submit(read_pages, [page for page, _ in batch]))
-            except Exception as error:  # a broken pool, a process that could not start: read here
-                call = asyncio.get_running_loop().create_future()
-                call.set_exception(error)
-            call.add_done_callback(partial(self._returned, pool, batch))
-
-    def _returned(
-        self, pool: ProcessPoolExecutor, batch: list[_Read], call: asyncio.Future[list[Any]]
-    ) -> None:
-        self.calls -= 1
-        if call.cancelled() and not self.pooled:  # close() cancelled it: the crawl is over, nothing to read
-            for _, offer in batch:
-                offer.cancel()
-            return
-        error = None if call.cancelled() else call.exception()
-        results: list[Any]
-        if call.cancelled() or error is not None:
-            # The pages are read here. A worker died (or the broken pool's shutdown cancelled this call): the
-            # next pages go to a new pool, and a pool that already replaced this one (another call saw the break
-            # first) is left alone. Or the call failed as a whole (a page or profile that does not pickle, an
-            # error that does not pickle back): read here, each page gives what it would have given.
-            if self.pool is pool and (call.cancelled() or isinstance(error, BrokenProcessPool)):
-                self.pool = None
-                pool.shutdown(wait=False, cancel_futures=True)
-            results = read_pages([page for page, _ in batch])
-        else:
-            results = call.result()
-        for (_, offer), result in zip(batch, results, strict=True):
-            if offer.done():  # the crawl stopped waiting for it
+                data = frame([page for page, _ in call])
+            except Exception:  # a page or profile that does not pickle: each page gives what it gives here
+                self._read_here(call)
                 continue
-            if isinstance(result, BaseException):
-                offer.set_exception(result)
-            else:
-                offer.set_result(result)
+            process.send(call, data)
+
+    async def _start(self) -> None:
+        """Start the reading processes that are missing."""
+        while self.pooled and len(self.running) < self.processes and self.failed_starts < FAILED_STARTS:
+            try:
+                process = await self._start_one()
+            except OSError as error:
+                self._give_up(f"a reading process could not start: {error}")
+                return
+            if not process.ended.done():
+                self.running.append(process)
+                self._hand_over()
+
+    async def _start_one(self) -> ReadingProcess:
+        process = ReadingProcess(self)
+        await asyncio.get_running_loop().subprocess_exec(
+            lambda: process, *READING_PROCESS, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None
+        )
+        return process
+
+    def answered(self, call: _Call, answer: bytes | bytearray) -> None:
+        """A reading process answered ``call``."""
+        try:
+            offers = pickle.loads(answer)
+        except Exception:  # an error that pickles but does not unpickle here
+            offers = None
+        if offers is None:  # an error in it did not pickle there: read here
+            self._read_here(call)
+        else:
+            settle(call, offers)
         self._hand_over()
 
-    def close(self) -> None:
-        self.pooled = False  # a call that returns after this starts no new pool
-        for _, offer in self.waiting:  # the crawl is over: nobody waits for these any more
-            offer.cancel()
+    def ended(self, process: ReadingProcess) -> None:
+        """A reading process ended: the calls it held are read here."""
+        if process not in self.running:  # close() ended it, or it ended as it started
+            self.failed_starts += not process.answered
+        else:
+            self.running.remove(process)
+            self.failed_starts = 0 if process.answered else self.failed_starts + 1
+        calls, process.calls = process.calls, deque()
+        for call in calls:
+            self._read_here(call)
+        if self.pooled and self.failed_starts >= FAILED_STARTS:
+            self._give_up(f"{FAILED_STARTS} reading processes ended before they read a page")
+        self._hand_over()
+
+    def _give_up(self, why: str) -> None:
+        logger.warning("%s: this crawl reads its pages in its own process", why)
+        self.pooled = False
+        waiting, self.waiting = self.waiting, []
+        self._read_here(waiting)
+
+    @staticmethod
+    def _read_here(call: _Call) -> None:
+        settle(call, read_pages([page for page, _ in call]))
+
+    async def close(self) -> None:
+        """The crawl is over: nothing waits for a page any more, and the reading processes end."""
+        self.pooled = False  # a read after this is read here
+        calls = [self.waiting] + [call for process in self.running for call in process.calls]
+        for call in calls:
+            for _, offer in call:
+                offer.cancel()
         self.waiting = []
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+        if self.starting is not None:
+            self.starting.cancel()
+            with suppress(asyncio.CancelledError):
+                await self.starting
+        processes, self.running = self.running, []
+        for process in processes:
+            process.calls.clear()
+            assert process.transport is not None
+            process.transport.close()  # kills it: what it would read now is for nobody
+        await asyncio.gather(*(process.ended for process in processes))
 
 
-def read_pages(pages: list[tuple[bytes, str, SiteProfile | None]]) -> list[Offer | Exception]:
-    """``extract_offer`` of each page (in a reading process); a page that cannot be read gives its error, as
-    reading it in the crawl's own process would raise it, and costs no other page of the call."""
-    offers: list[Offer | Exception] = []
-    for body, url, profile in pages:
-        try:
-            offers.append(extract_offer(body, url, profile))
-        except Exception as error:
-            offers.append(error)
-    return offers
-
-
-def ignore_interrupts() -> None:
-    """In a reading process: Ctrl+C goes to the whole process group, but only the crawl decides how to stop."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def settle(call: _Call, offers: list[Offer | Exception]) -> None:
+    """Each page of ``call`` gets its offer, or its error, unless nobody waits for it any more."""
+    for (_, offer), result in zip(call, offers, strict=True):
+        if offer.done():  # the crawl stopped waiting for it
+            continue
+        if isinstance(result, BaseException):
+            offer.set_exception(result)
+        else:
+            offer.set_result(result)

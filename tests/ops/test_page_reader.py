@@ -1,15 +1,15 @@
-"""Product pages read in a pool of processes: the same offers as read in the crawl's own process, and a killed
-pool worker loses no page.
+"""Product pages read in reading processes: the same offers as read in the crawl's own process, and a killed
+reading process loses no page.
 
 Source of the pages: tests/ops/faultserver.py's product page (JSON-LD, price box, stock line, cart button),
-crawled for real; the reader is also driven directly with a real process pool.
+crawled for real; the reader is also driven directly with real reading processes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
+import pickle
 import signal
 import sqlite3
 import subprocess
@@ -23,7 +23,9 @@ import pytest
 from promowatch.config import parse_profile
 from promowatch.domain import Availability, Offer
 from promowatch.extract import extract_offer
-from spiders.readers import READ_BATCH, PageReader, reader_processes
+from promowatch.extract.reading import LENGTH, frame
+from spiders import readers
+from spiders.readers import READ_BATCH, READING_PROCESS, PageReader, reader_processes
 from tests.ops.conftest import run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer, product
 
@@ -47,7 +49,7 @@ def test_reader_processes_refuses_a_word() -> None:
         reader_processes("many")
 
 
-def test_a_killed_pool_worker_loses_no_page() -> None:
+def test_a_killed_reading_process_loses_no_page() -> None:
     pages = [
         product(f"Kaffeemaschine {n}", f"SKU-{n}", "Ausverkauft" if n % 2 else "An Lager") for n in range(4)
     ]
@@ -58,16 +60,16 @@ def test_a_killed_pool_worker_loses_no_page() -> None:
         reader.expect(4)
         try:
             offers = [await reader.read(pages[0], urls[0], None)]
-            assert reader.pool is not None
-            for worker in list(reader.pool._processes.values()):  # what an OOM killer would do
-                os.kill(worker.pid, signal.SIGKILL)
+            killed = pids(reader)
+            for pid in killed:  # what an OOM killer would do
+                os.kill(pid, signal.SIGKILL)
             offers += [
                 await reader.read(page, url, None) for page, url in zip(pages[1:], urls[1:], strict=True)
             ]
-            assert reader.pool is not None  # a new pool took over after the broken one
+            assert len(pids(reader)) == 1 and not set(pids(reader)) & set(killed)  # a new one took over
             return offers
         finally:
-            reader.close()
+            await reader.close()
 
     offers = asyncio.run(read_all())
     assert offers == [extract_offer(page, url, None) for page, url in zip(pages, urls, strict=True)]
@@ -116,7 +118,7 @@ def test_reading_processes_read_each_page_with_its_own_profile() -> None:
         try:
             return list(await asyncio.gather(*(reader.read(page, url, p) for p in asks)))
         finally:
-            reader.close()
+            await reader.close()
 
     offers = asyncio.run(read_all())
     assert offers == [extract_offer(page, url, p) for p in asks]
@@ -131,7 +133,7 @@ def test_an_error_in_a_reading_process_reaches_the_crawl_as_it_would_here() -> N
         try:
             await reader.read(b"<html></html>", "http://127.0.0.1:9/p/1", "not a profile")  # type: ignore[arg-type]
         finally:
-            reader.close()
+            await reader.close()
 
     with pytest.raises(AttributeError, match="'str' object has no attribute"):
         extract_offer(b"<html></html>", "http://127.0.0.1:9/p/1", "not a profile")  # type: ignore[arg-type]
@@ -140,7 +142,7 @@ def test_an_error_in_a_reading_process_reaches_the_crawl_as_it_would_here() -> N
 
 
 def test_pages_that_wait_for_a_busy_reading_process_go_in_one_call() -> None:
-    # each call costs the crawl's pool threads turns of the GIL: one page per call left the process waiting
+    # each call costs the crawl turns of its event loop: one page per call left the process waiting
     pages = [
         product(f"Kaffeemaschine {n}", f"SKU-{n}", "Ausverkauft" if n % 3 else "An Lager") for n in range(40)
     ]
@@ -150,19 +152,19 @@ def test_pages_that_wait_for_a_busy_reading_process_go_in_one_call() -> None:
     async def read_all() -> list[Offer]:
         reader = PageReader(processes=1)
         reader.expect(40)
-        returned = reader._returned
+        answered = reader.answered
 
-        def counted(pool: Any, batch: list[Any], call: Any) -> None:
-            calls.append(len(batch))
-            returned(pool, batch, call)
+        def counted(call: list[Any], answer: bytes | bytearray) -> None:
+            calls.append(len(call))
+            answered(call, answer)
 
-        reader._returned = counted  # type: ignore[method-assign]
+        reader.answered = counted  # type: ignore[method-assign]
         try:
             return list(
                 await asyncio.gather(*(reader.read(p, u, None) for p, u in zip(pages, urls, strict=True)))
             )
         finally:
-            reader.close()
+            await reader.close()
 
     offers = asyncio.run(read_all())
     assert offers == [extract_offer(page, url, None) for page, url in zip(pages, urls, strict=True)]
@@ -172,7 +174,7 @@ def test_pages_that_wait_for_a_busy_reading_process_go_in_one_call() -> None:
 def test_a_page_that_cannot_be_read_fails_only_itself_in_its_call() -> None:
     page = product("Kaffeemaschine", "SKU-1", "An Lager")
     url = "http://127.0.0.1:9/p/1"
-    # a profile that does not pickle (here: holding a lock) cannot cross to a reading process: its call is read
+    # a profile that does not pickle (here: holding a lock) cannot go to a reading process: its call is read
     # here, and each page gives what reading it here gives
     unpicklable = parse_profile({"slug": "b", "offer": {"price": ".price"}}, "b.toml")
     object.__setattr__(unpicklable, "lock", threading.Lock())
@@ -186,7 +188,7 @@ def test_a_page_that_cannot_be_read_fails_only_itself_in_its_call() -> None:
                 await asyncio.gather(*(reader.read(page, url, p) for p in asks), return_exceptions=True)
             )
         finally:
-            reader.close()
+            await reader.close()
 
     results = asyncio.run(read_all())
     assert isinstance(results[2], AttributeError)
@@ -204,8 +206,10 @@ def test_closing_the_reader_leaves_no_read_waiting() -> None:
         reader.expect(40)
         reads = [asyncio.ensure_future(reader.read(p, u, None)) for p, u in zip(pages, urls, strict=True)]
         await asyncio.wait(reads, return_when=asyncio.FIRST_COMPLETED)
-        reader.close()
-        assert reader.pool is None and not reader.waiting
+        running = pids(reader)
+        await reader.close()
+        assert not reader.running and not reader.waiting
+        assert running and not any(alive(pid) for pid in running)
         return list(await asyncio.wait_for(asyncio.gather(*reads, return_exceptions=True), 30))
 
     results = asyncio.run(read_then_close())
@@ -213,40 +217,60 @@ def test_closing_the_reader_leaves_no_read_waiting() -> None:
     assert any(isinstance(r, asyncio.CancelledError) for r in results)  # the crawl did not wait to read them
 
 
-# run as the `promowatch` command runs (its console script imports promowatch.cli at the top): multiprocessing
-# runs the main module again in every reading process before it reads
-COMMAND_LIKE_MAIN = """
-import asyncio, json, sys
-from promowatch.cli import main
-
-if __name__ == "__main__":
-    from spiders.readers import PageReader
-
-    async def modules_of_a_reading_process():
-        reader = PageReader(processes=1)
-        reader.expect(1)
-        try:
-            await reader.read(sys.stdin.buffer.read(), "http://127.0.0.1:9/p/1", None)
-            return reader.pool.submit(eval, "sorted({m.split('.')[0] for m in __import__('sys').modules})").result()
-        finally:
-            reader.close()
-
-    print(json.dumps(asyncio.run(modules_of_a_reading_process())))
-"""
-
-
-def test_a_reading_process_of_the_command_loads_the_extraction_only(tmp_path: Path) -> None:
-    # each one loaded the crawl's whole stack through promowatch.cli (about 55 MB more per process)
-    script = tmp_path / "promowatch_command.py"
-    script.write_text(COMMAND_LIKE_MAIN)
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        input=product("Kaffeemaschine", "SKU-1", "An Lager"),
-        capture_output=True,
+def test_a_reading_process_loads_the_extraction_only() -> None:
+    # it reads pages beside a crawl that holds Scrapy, the database and the browser's client: none of that
+    # belongs in it (a process pool's processes loaded it all again, through the command's main module)
+    process = subprocess.Popen(
+        [READING_PROCESS[0], "-X", "importtime", *READING_PROCESS[1:]],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         cwd=Path(__file__).parents[2],
-        timeout=120,
-        check=True,
     )
-    modules = set(json.loads(done.stdout))
+    page = product("Kaffeemaschine", "SKU-1", "An Lager")
+    answer, imports = process.communicate(frame([(page, "http://127.0.0.1:9/p/1", None)]), timeout=60)
+    assert process.returncode == 0  # it ends when its input does
+    assert pickle.loads(answer[LENGTH:]) == [extract_offer(page, "http://127.0.0.1:9/p/1", None)]
+    modules = {line.split("|")[-1].strip().split(".")[0] for line in imports.decode().splitlines()}
     assert {"promowatch", "lxml"} <= modules
     assert not modules & {"scrapy", "twisted", "sqlalchemy", "alembic", "playwright", "apprise", "warcio"}
+
+
+def test_reading_processes_that_cannot_start_leave_the_pages_to_the_crawl(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # a Python without the extraction's libraries, say: each process ends before its first answer
+    monkeypatch.setattr(readers, "READING_PROCESS", (sys.executable, "-c", "raise SystemExit(1)"))
+    pages = [product(f"Kaffeemaschine {n}", f"SKU-{n}", "An Lager") for n in range(10)]
+    urls = [f"http://127.0.0.1:9/p/{n}" for n in range(10)]
+
+    async def read_all() -> list[Offer]:
+        reader = PageReader(processes=1)
+        reader.expect(10)
+        try:
+            offers = [
+                await asyncio.wait_for(reader.read(p, u, None), 30) for p, u in zip(pages, urls, strict=True)
+            ]
+            assert not reader.pooled and not reader.running  # no process started once given up
+            return offers
+        finally:
+            await reader.close()
+
+    assert asyncio.run(read_all()) == [extract_offer(p, u, None) for p, u in zip(pages, urls, strict=True)]
+    assert f"{readers.FAILED_STARTS} reading processes ended before they read a page" in caplog.text
+
+
+def pids(reader: PageReader) -> list[int]:
+    return [p.transport.get_pid() for p in reader.running if p.transport is not None]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reaped already by the loop's child watcher: gone
+    except ChildProcessError:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
