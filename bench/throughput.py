@@ -1,16 +1,15 @@
 """Throughput of a crawl against the demo shop in bench mode (N products x M stores).
 
-    .venv/bin/python bench/throughput.py [--products 2000] [--stores 50] [--redis URL]
+    .venv/bin/python bench/throughput.py [--products 2000] [--stores 50] [--redis URL] [--offers-only] [--keep]
 
 Prints offer checks/s, store checks/s, CPU s per 1,000 checks, peak RSS, database bytes per 1,000 observations,
-bytes added per 1,000 unchanged checks (re-checked conditionally: the shop answers 304), for one worker reading
-pages in its own process (the default), the same committing every observation as it arrives (promowatch's
-default; the other rows commit in groups of up to 100, at least each second), one worker with a pool of reading
-processes ("auto"), and (with --redis
-or $PROMOWATCH_TEST_REDIS) two scrapy-redis workers, and a bare Scrapy spider fetching the same pages (no
-extraction, no storage). CPU and peak RSS include the reading processes.
-Targets: end-to-end >= 50 % of bare, >= 250 offer checks/s (1 worker), >= 2,000 store observations/s,
-peak RSS < 250 MB for 20,000 checks.
+bytes added per 1,000 unchanged checks (re-checked conditionally: the shop answers 304), for one worker as
+promowatch runs by default (every observation committed as it arrives, pages read in reading processes, "auto":
+one per core beyond the crawl's own), the same reading pages in its own process, both again committing in groups
+of up to 100 (at least each second), and (with --redis or $PROMOWATCH_TEST_REDIS) two scrapy-redis workers; and
+a bare Scrapy spider fetching the same pages (no extraction, no storage). CPU and peak RSS include the reading
+processes. Targets: end-to-end >= 50 % of bare, >= 250 offer checks/s (1 worker), >= 2,000 store
+observations/s, peak RSS < 250 MB for 20,000 checks.
 """
 
 from __future__ import annotations
@@ -51,15 +50,15 @@ FAST = {**SHARED, "PROMOWATCH_COMMIT_EVERY": 100, "PROMOWATCH_COMMIT_SECONDS": 1
 
 
 def measured(command: list[str]) -> tuple[float, float, float, str]:
-    """Run ``command``; wall seconds, CPU seconds (its extraction processes included), peak RSS in MB, stdout.
+    """Run ``command``; wall seconds, CPU seconds (its reading processes included), peak RSS in MB, stdout.
 
     Peak RSS is the child's own high-water mark (VmHWM), read while it runs (``ru_maxrss`` of a child started
     by fork/vfork also counts the parent's memory at the fork, here the demo shop's page cache), plus the
-    largest summed RSS its own children (extraction processes) reached.
+    largest summed RSS its own children (reading processes) reached. Its CPU seconds are those ``wait4`` reports,
+    which include the children it waited for: a crawl waits for its reading processes as it ends.
     """
     started = time.monotonic()
     peak_kb = children_kb = 0
-    children_cpu: dict[int, float] = {}
     with tempfile.TemporaryFile() as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=subprocess.DEVNULL)
         status_file = Path(f"/proc/{process.pid}/status")
@@ -76,8 +75,6 @@ def measured(command: list[str]) -> tuple[float, float, float, str]:
                 for child in tree.children(recursive=True):
                     with contextlib.suppress(psutil.Error):
                         now_kb += child.memory_info().rss // 1024
-                        times = child.cpu_times()
-                        children_cpu[child.pid] = times.user + times.system
                 children_kb = max(children_kb, now_kb)
             except (OSError, ValueError, psutil.Error):
                 pass
@@ -88,8 +85,7 @@ def measured(command: list[str]) -> tuple[float, float, float, str]:
         text = out.read().decode()
     if process.returncode != 0:
         raise SystemExit(f"{command} failed with {process.returncode}")
-    cpu = usage.ru_utime + usage.ru_stime + sum(children_cpu.values())
-    return time.monotonic() - started, cpu, peak_kb / 1024, text
+    return time.monotonic() - started, usage.ru_utime + usage.ru_stime, peak_kb / 1024, text
 
 
 def stats_of(out: str) -> dict[str, Any]:
@@ -156,7 +152,7 @@ def bare(urls_file: Path) -> None:
 def row(label: str, checks: int, wall: float, cpu: float, rss: float, extra: str = "") -> dict[str, Any]:
     rate = checks / wall if wall else 0.0
     print(
-        f"{label:<28} {checks:>7} checks {wall:7.2f} s {rate:9.1f} checks/s  CPU {cpu / checks * 1000 if checks else 0:6.2f}"
+        f"{label:<44} {checks:>7} checks {wall:7.2f} s {rate:9.1f} checks/s  CPU {cpu / checks * 1000 if checks else 0:6.2f}"
         f" s/1000  peak RSS {rss:6.1f} MB {extra}"
     )
     return {"checks": checks, "wall": wall, "rate": rate, "cpu": cpu, "rss": rss}
@@ -213,51 +209,32 @@ def measure(args: argparse.Namespace, shop_url: str, work: Path) -> None:
     wall, cpu, rss, _ = measured([sys.executable, __file__, "--bare", str(work / "urls.txt")])
     base = row("bare scrapy (fetch only)", args.products, wall, cpu, rss)
 
-    wall, cpu, rss, out = measured(
-        runner(watchlist, work / "pool", "offers", PROMOWATCH_EXTRACT_PROCESSES="auto")
-    )
-    stats = stats_of(out)
-    offers = int(stats.get(OBSERVED, 0))
-    row(
-        f"1 worker + {stats.get('promowatch/extract_processes', 0)} reading process",
-        offers,
-        wall,
-        cpu,
-        rss,
-        f"({offers / wall / base['rate']:.0%} of bare)",
-    )
+    def offers_row(label: str, data: Path, **settings: object) -> int:
+        wall, cpu, rss, out = measured(runner(watchlist, data, "offers", **settings))
+        stats = stats_of(out)
+        offers = int(stats.get(OBSERVED, 0))
+        readers = int(stats.get("promowatch/extract_processes", 0))
+        where = f"{readers} reading process{'es' if readers > 1 else ''}" if readers else "read in-process"
+        share = f"({offers / wall / base['rate']:.0%} of bare)"
+        row(f"{label}, {where}", offers, wall, cpu, rss, share)
+        return offers
 
-    data = work / "one"  # the default: pages read in the crawl's own process
-    wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))
-    offers = int(stats_of(out).get(OBSERVED, 0))
-    row("1 worker: offer checks", offers, wall, cpu, rss, f"({offers / wall / base['rate']:.0%} of bare)")
+    # promowatch's default: every observation committed as it arrives, pages read in reading processes
+    data = work / "default"
+    offers = offers_row("1 worker (default)", data, PROMOWATCH_COMMIT_EVERY=1)
     db_bytes = sum(p.stat().st_size for p in data.glob("promowatch.db*"))
     print(
-        f"{'':<28} database {db_bytes / max(offers, 1) * 1000 / 1e6:.2f} MB per 1,000 offer observations "
+        f"{'':<44} database {db_bytes / max(offers, 1) * 1000 / 1e6:.2f} MB per 1,000 offer observations "
         f"(incl. evidence {size_of(data / 'evidence') / max(offers, 1) * 1000 / 1e6:.2f} MB)"
     )
-
+    offers_row("  the same", work / "in-process", PROMOWATCH_COMMIT_EVERY=1, PROMOWATCH_EXTRACT_PROCESSES=0)
     if args.offers_only:
         return
-
-    # the same with promowatch's default: every observation committed on its own as it arrives
-    wall, cpu, rss, out = measured(runner(watchlist, work / "per-item", "offers", PROMOWATCH_COMMIT_EVERY=1))
-    offers = int(stats_of(out).get(OBSERVED, 0))
-    row("1 worker, per-item commits", offers, wall, cpu, rss, f"({offers / wall / base['rate']:.0%} of bare)")
-    wall, cpu, rss, out = measured(
-        runner(
-            watchlist,
-            work / "pool-per-item",
-            "offers",
-            PROMOWATCH_COMMIT_EVERY=1,
-            PROMOWATCH_EXTRACT_PROCESSES="auto",
-        )
-    )
-    offers = int(stats_of(out).get(OBSERVED, 0))
-    row("  + reading process", offers, wall, cpu, rss, f"({offers / wall / base['rate']:.0%} of bare)")
+    offers_row("1 worker, grouped commits", work / "grouped")
+    offers_row("  the same", work / "grouped-in-process", PROMOWATCH_EXTRACT_PROCESSES=0)
 
     before = storage(data)
-    wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))
+    wall, cpu, rss, out = measured(runner(watchlist, data, "offers", PROMOWATCH_COMMIT_EVERY=1))
     again = int(stats_of(out).get(OBSERVED, 0))
     row("1 worker: unchanged re-check", again, wall, cpu, rss, growth(before, storage(data), again))
 

@@ -397,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
             default=os.environ.get("PROMOWATCH_EXTRACT_PROCESSES") or None,
             metavar="N|auto",
             help="read pages in N extra processes, auto: one per core beyond the crawl's own "
-            "(default: $PROMOWATCH_EXTRACT_PROCESSES, else 0; crawl and run: only when 500 pages or more are due)",
+            "(default: $PROMOWATCH_EXTRACT_PROCESSES, else auto; crawl and run: only when 500 pages or more are due)",
         )
     worker.add_argument(
         "--idle-exit", type=int, default=0, help="stop after this many idle seconds (0: never)"

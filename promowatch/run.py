@@ -15,8 +15,8 @@ from promowatch.datadir import DataDir
 from promowatch.lock import Locked, run_lock
 
 # The crawl, database and delivery stacks are imported in the steps that use them: promowatch.cli imports this
-# module for its exit codes, and multiprocessing runs the command's main module again in every reading process
-# (spiders/readers.py), which needs none of them (tests/ops/test_page_reader.py).
+# module for its exit codes, and a command that crawls nothing (--help, check, findings) need not load Scrapy,
+# SQLAlchemy, Alembic and Apprise first (importing promowatch.cli: 64 ms instead of 358).
 if TYPE_CHECKING:
     from notify.outbox import DeliveryReport
     from promowatch.evaluate import EvaluationReport

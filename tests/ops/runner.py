@@ -11,18 +11,16 @@ import json
 import sys
 from pathlib import Path
 
+from promowatch.clock import Clock
+from promowatch.config import load_watchlist
+from promowatch.crawl import crawl_settings, run_crawl
+from promowatch.datadir import DataDir
+from promowatch.db.engine import open_database
+from promowatch.db.queries import sync_watchlist
+from promowatch.health import check_crawl_health
+
 
 def main(argv: list[str]) -> int:
-    # imported here, as promowatch.cli does: a reading process runs this module again as its main module
-    # (multiprocessing), and needs none of the crawl's stack
-    from promowatch.clock import Clock
-    from promowatch.config import load_watchlist
-    from promowatch.crawl import crawl_settings, run_crawl
-    from promowatch.datadir import DataDir
-    from promowatch.db.engine import open_database
-    from promowatch.db.queries import sync_watchlist
-    from promowatch.health import check_crawl_health
-
     parser = argparse.ArgumentParser()
     parser.add_argument("watchlist")
     parser.add_argument("data_dir")

@@ -152,7 +152,7 @@ def test_ctrl_c_mid_crawl_stores_every_look_made(tmp_path: Path, fault_server: F
     summary = json.loads(stdout.strip().splitlines()[-1])
     assert summary["interrupted"] is True
     assert count(data / "promowatch.db") >= 12  # the slow page may be stored as unknown, or not looked at
-    # the forkserver and the reading processes leave when they see the crawl gone
+    # the reading processes leave when they see the crawl gone
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
