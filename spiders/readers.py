@@ -88,6 +88,8 @@ class ReadingProcess(asyncio.SubprocessProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         # the process has ended and its pipes are closed: every answer it gave has arrived
+        assert self.transport is not None
+        self.transport.close()  # ended on its own (killed, or it could not start): its transport is done too
         self.ended.set_result(None)
         self.reader.ended(self)
 
@@ -167,6 +169,7 @@ class PageReader:
             offers = pickle.loads(answer)
         except Exception:  # an error that pickles but does not unpickle here
             offers = None
+        self.failed_starts = 0  # reading processes do run here
         if offers is None:  # an error in it did not pickle there: read here
             self._read_here(call)
         else:
@@ -222,7 +225,11 @@ def settle(call: _Call, offers: list[Offer | Exception]) -> None:
     for (_, offer), result in zip(call, offers, strict=True):
         if offer.done():  # the crawl stopped waiting for it
             continue
-        if isinstance(result, BaseException):
+        if isinstance(result, StopIteration):  # a future refuses it: what awaiting the read here gives
+            error = RuntimeError("coroutine raised StopIteration")
+            error.__cause__ = result
+            offer.set_exception(error)
+        elif isinstance(result, BaseException):
             offer.set_exception(result)
         else:
             offer.set_result(result)

@@ -65,7 +65,10 @@ def answer(calls: BinaryIO, answers: BinaryIO) -> None:
 def receive(calls: BinaryIO, received: SimpleQueue[bytes | None]) -> None:
     """Each call on ``calls``, whole, then None when it ends."""
     while len(head := calls.read(LENGTH)) == LENGTH:
-        received.put(calls.read(int.from_bytes(head, "little")))
+        length = int.from_bytes(head, "little")
+        if len(call := calls.read(length)) < length:  # the crawl ended while it wrote this call
+            break
+        received.put(call)
     received.put(None)
 
 
@@ -75,7 +78,7 @@ def main() -> None:
     # the answers keep the standard output to themselves: a library that prints would break a frame
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
-    with suppress(BrokenPipeError):  # the crawl is gone: nobody waits for the answer
+    with suppress(BrokenPipeError), answers:  # the crawl is gone: nobody waits for the answer
         answer(sys.stdin.buffer, answers)
 
 

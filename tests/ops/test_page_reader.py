@@ -260,6 +260,72 @@ def test_reading_processes_that_cannot_start_leave_the_pages_to_the_crawl(
     assert f"{readers.FAILED_STARTS} reading processes ended before they read a page" in caplog.text
 
 
+class StopsReading:
+    """Stands for a site profile whose reading raises StopIteration (a ``next()`` without a default)."""
+
+    def __getattr__(self, name: str) -> object:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise StopIteration
+
+
+def test_a_page_that_raises_stopiteration_fails_itself_and_no_other() -> None:
+    # a future refuses StopIteration: set on it, it broke the hand-back of the rest of the call, which then
+    # waited for ever; read here, awaiting the read gives a RuntimeError
+    page = product("Kaffeemaschine", "SKU-1", "An Lager")
+    url = "http://127.0.0.1:9/p/1"
+    asks: list[Any] = [None, StopsReading(), None, None]
+
+    async def read_all(processes: int) -> list[object]:
+        reader = PageReader(processes=processes)
+        reader.expect(len(asks))
+        try:
+            reads = asyncio.gather(*(reader.read(page, url, p) for p in asks), return_exceptions=True)
+            return list(await asyncio.wait_for(reads, 30))
+        finally:
+            await reader.close()
+
+    here, there = asyncio.run(read_all(0)), asyncio.run(read_all(1))
+    assert isinstance(here[1], RuntimeError) and isinstance(there[1], RuntimeError)
+    assert (
+        [there[n] for n in (0, 2, 3)] == [here[n] for n in (0, 2, 3)] == [extract_offer(page, url, None)] * 3
+    )
+
+
+def test_reading_processes_that_answered_are_not_given_up_for_new_ones_killed_at_start() -> None:
+    # two reading processes: one reads on while the other is killed three times before its first answer (an
+    # OOM killer picking the newest). That says nothing about whether reading processes can run here.
+    pages = [product(f"Kaffeemaschine {n}", f"SKU-{n}", "An Lager") for n in range(2000)]
+
+    async def read_while_killing() -> tuple[int, bool]:
+        reader = PageReader(processes=2)
+        reader.expect(len(pages))
+        kills = 0
+
+        async def feed(start: int) -> None:
+            for n in range(start, len(pages), 40):
+                await reader.read(pages[n], f"http://127.0.0.1:9/p/{n}", None)
+
+        feeders = asyncio.gather(*(feed(start) for start in range(40)))
+        try:
+            while kills < readers.FAILED_STARTS and not feeders.done():
+                await asyncio.sleep(0.01)
+                fresh = [p for p in reader.running if not p.answered]
+                if fresh and any(p.answered for p in reader.running):
+                    os.kill(pids(reader)[reader.running.index(fresh[0])], signal.SIGKILL)
+                    kills += 1
+                    while fresh[0] in reader.running:
+                        await asyncio.sleep(0.005)
+            pooled = reader.pooled
+            await asyncio.wait_for(feeders, 120)
+            return kills, pooled
+        finally:
+            await reader.close()
+
+    kills, pooled = asyncio.run(read_while_killing())
+    assert kills == readers.FAILED_STARTS and pooled
+
+
 def pids(reader: PageReader) -> list[int]:
     return [p.transport.get_pid() for p in reader.running if p.transport is not None]
 
