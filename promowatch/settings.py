@@ -30,7 +30,8 @@ RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 5
 # product pages are read (promowatch.extract) in this many extra processes ("auto": one per core beyond the
 # crawl's own, none on one core) once a crawl has at least PROMOWATCH_EXTRACT_POOL_PAGES HTTP pages to read: on
-# 2 cores one reading process makes 50-70 % more checks per second for about 35 MB (bench/throughput.py)
+# 2 cores one reading process makes 55-75 % more checks per second for about 60 MB more RSS, summed over
+# the crawl and the reading process (bench/throughput.py)
 PROMOWATCH_EXTRACT_PROCESSES = "auto"
 PROMOWATCH_EXTRACT_POOL_PAGES = 500
 # re-check a product page with If-None-Match / If-Modified-Since from its last full response (HTTP reads only)
