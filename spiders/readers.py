@@ -46,8 +46,8 @@ READ_BATCH = 16
 # calls a reading process holds: the one it reads and the next, waiting in its pipe, so that it never waits
 # for the crawl between two calls
 CALLS_PER_PROCESS = 2
-# reading processes that end before their first answer, one after the other: they cannot run here, and the
-# crawl reads its pages itself
+# reading processes that end before their first answer, one after the other: no more are started (they cannot
+# run here, or something kills each new one), and once none is left the crawl reads its pages itself
 FAILED_STARTS = 3
 
 _Call = list[tuple[Page, "asyncio.Future[Offer]"]]
@@ -131,7 +131,11 @@ class PageReader:
         """Waiting pages to the reading process that holds the fewest calls, while one holds fewer than
         CALLS_PER_PROCESS; the others when a call is answered."""
         while self.pooled and self.waiting:
-            if len(self.running) < self.processes and (self.starting is None or self.starting.done()):
+            if (
+                len(self.running) < self.processes
+                and self.failed_starts < FAILED_STARTS
+                and (self.starting is None or self.starting.done())
+            ):
                 self.starting = asyncio.ensure_future(self._start())
             process = min(self.running, key=lambda p: len(p.calls), default=None)
             if process is None or len(process.calls) >= CALLS_PER_PROCESS:
@@ -169,7 +173,6 @@ class PageReader:
             offers = pickle.loads(answer)
         except Exception:  # an error that pickles but does not unpickle here
             offers = None
-        self.failed_starts = 0  # reading processes do run here
         if offers is None:  # an error in it did not pickle there: read here
             self._read_here(call)
         else:
@@ -186,7 +189,8 @@ class PageReader:
         calls, process.calls = process.calls, deque()
         for call in calls:
             self._read_here(call)
-        if self.pooled and self.failed_starts >= FAILED_STARTS:
+        if self.pooled and self.failed_starts >= FAILED_STARTS and not self.running:
+            # none is started again (_start); the ones that read go on, and with none left the crawl reads
             self._give_up(f"{FAILED_STARTS} reading processes ended before they read a page")
         self._hand_over()
 

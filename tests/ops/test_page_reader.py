@@ -292,38 +292,41 @@ def test_a_page_that_raises_stopiteration_fails_itself_and_no_other() -> None:
     )
 
 
-def test_reading_processes_that_answered_are_not_given_up_for_new_ones_killed_at_start() -> None:
-    # two reading processes: one reads on while the other is killed three times before its first answer (an
-    # OOM killer picking the newest). That says nothing about whether reading processes can run here.
-    pages = [product(f"Kaffeemaschine {n}", f"SKU-{n}", "An Lager") for n in range(2000)]
+def test_a_reading_process_that_reads_goes_on_when_new_ones_are_killed_at_start(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # two reading processes: the first reads on, each second one is killed as it starts (an OOM killer picking
+    # the newest). The crawl stops starting new ones after three, and keeps the one that reads.
+    pages = [product(f"Kaffeemaschine {n}", f"SKU-{n}", "An Lager") for n in range(200)]
+    urls = [f"http://127.0.0.1:9/p/{n}" for n in range(200)]
 
-    async def read_while_killing() -> tuple[int, bool]:
+    async def read_while_killing() -> tuple[list[Offer], PageReader, int]:
         reader = PageReader(processes=2)
         reader.expect(len(pages))
-        kills = 0
+        start_one, started = reader._start_one, 0
 
-        async def feed(start: int) -> None:
-            for n in range(start, len(pages), 40):
-                await reader.read(pages[n], f"http://127.0.0.1:9/p/{n}", None)
+        async def killed_after_the_first() -> readers.ReadingProcess:
+            nonlocal started
+            process = await start_one()
+            started += 1
+            if started > 1 and process.transport is not None:
+                os.kill(process.transport.get_pid(), signal.SIGKILL)
+            return process
 
-        feeders = asyncio.gather(*(feed(start) for start in range(40)))
+        reader._start_one = killed_after_the_first  # type: ignore[method-assign]
         try:
-            while kills < readers.FAILED_STARTS and not feeders.done():
-                await asyncio.sleep(0.01)
-                fresh = [p for p in reader.running if not p.answered]
-                if fresh and any(p.answered for p in reader.running):
-                    os.kill(pids(reader)[reader.running.index(fresh[0])], signal.SIGKILL)
-                    kills += 1
-                    while fresh[0] in reader.running:
-                        await asyncio.sleep(0.005)
-            pooled = reader.pooled
-            await asyncio.wait_for(feeders, 120)
-            return kills, pooled
+            reads = asyncio.gather(*(reader.read(p, u, None) for p, u in zip(pages, urls, strict=True)))
+            offers = list(await asyncio.wait_for(reads, 120))
+            await asyncio.sleep(0.5)  # the last killed one is seen gone
+            return offers, reader, started
         finally:
             await reader.close()
 
-    kills, pooled = asyncio.run(read_while_killing())
-    assert kills == readers.FAILED_STARTS and pooled
+    offers, reader, started = asyncio.run(read_while_killing())
+    assert offers == [extract_offer(p, u, None) for p, u in zip(pages, urls, strict=True)]
+    assert started == 1 + readers.FAILED_STARTS  # no more after three failed starts
+    assert reader.failed_starts == readers.FAILED_STARTS
+    assert "ended before they read a page" not in caplog.text  # the first one read on: not given up
 
 
 def pids(reader: PageReader) -> list[int]:
