@@ -2,7 +2,7 @@
 crawl uses more than one core: extraction is pure and the largest part of a check's CPU, so the reactor thread
 only fetches and stores while the reading processes read (``PROMOWATCH_EXTRACT_PROCESSES``).
 
-A reading process is ``python -m promowatch.extract.reading`` on two pipes, driven from the crawl's event loop.
+A reading process is ``python -m spiders.reading_process`` on two pipes, driven from the crawl's event loop.
 concurrent.futures' process pool needed a forkserver and a resource tracker beside its processes (45 MB) and two
 threads in the crawl that took turns of the GIL from the reactor; this needs neither."""
 
@@ -21,11 +21,11 @@ from typing import Any, Self
 from promowatch.config import SiteProfile
 from promowatch.domain import Offer
 from promowatch.extract import extract_offer
-from promowatch.extract.reading import LENGTH, Page, frame, read_pages
+from spiders.reading_process import LENGTH, Page, frame, read_pages
 
 logger = logging.getLogger(__name__)
 
-READING_PROCESS = (sys.executable, "-m", "promowatch.extract.reading")
+READING_PROCESS = (sys.executable, "-m", "spiders.reading_process")
 
 
 def reader_processes(value: Any, cores: int | None = None) -> int:

@@ -23,9 +23,9 @@ import pytest
 from promowatch.config import parse_profile
 from promowatch.domain import Availability, Offer
 from promowatch.extract import extract_offer
-from promowatch.extract.reading import LENGTH, frame
 from spiders import readers
 from spiders.readers import READ_BATCH, READING_PROCESS, PageReader, reader_processes
+from spiders.reading_process import LENGTH, frame
 from tests.ops.conftest import run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer, product
 

@@ -1,10 +1,11 @@
-"""A reading process: ``python -m promowatch.extract.reading`` reads product pages for a crawl on another core.
+"""A reading process: ``python -m spiders.reading_process`` reads product pages for a crawl on another core.
 
 It reads calls from its standard input and answers each on its standard output, in order. A call or an answer is
 a frame: its length (8 bytes, little-endian), then a pickle. A call is a list of pages ``(body, url, profile)``;
 its answer is the list of what ``extract_offer`` gives for each (an ``Offer``, or the error it raised), or
 ``None`` when that list does not pickle (the crawl then reads the call itself). The process ends when its input
-does; it loads the extraction only, no crawl, database or network code.
+does; it loads the extraction only, no crawl, database or network code. Its other end is spiders/readers.py
+(promowatch.extract itself stays pure: pages in, values out).
 """
 
 from __future__ import annotations
