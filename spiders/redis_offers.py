@@ -42,7 +42,7 @@ class RedisOffersSpider(RedisMixin, OffersSpider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
-        # a worker serves large crawls, page after page for as long as it runs: read them in the pool
+        # a worker serves large crawls, page after page for as long as it runs: read them in reading processes
         self.reader.expect(self.reader.min_pages)
         # Scrapy >= 2.16 no longer calls the mixin's start_requests(); later batches come from the idle signal
         for request in self.next_requests():

@@ -76,11 +76,13 @@ def test_a_killed_reading_process_loses_no_page() -> None:
     assert offers[0].availability is Availability.IN_STOCK  # the pages are read, not left unknown
 
 
-def test_pool_reads_what_the_crawl_process_reads(tmp_path: Path, fault_server: FaultServer) -> None:
+def test_reading_processes_read_what_the_crawl_process_reads(
+    tmp_path: Path, fault_server: FaultServer
+) -> None:
     pages = [fault_server.url + f"/p/item-{n}" for n in range(12)] + [fault_server.url + "/p/charset"]
 
     def crawl(name: str, processes: int) -> list[tuple[str, str, str | None, str | None]]:
-        """The looks of one crawl, after checking it read in a pool exactly when asked to."""
+        """The looks of one crawl, after checking it read in reading processes exactly when asked to."""
         where = tmp_path / name
         watchlist = write_watchlist(where, fault_server.url, pages)
         result, summary = run_crawl_process(
@@ -98,7 +100,7 @@ def test_pool_reads_what_the_crawl_process_reads(tmp_path: Path, fault_server: F
                 " group by o.id order by p.url"
             ).fetchall()
 
-    in_process, pooled = crawl("here", 0), crawl("pool", 1)
+    in_process, pooled = crawl("here", 0), crawl("processes", 1)
     assert len(pooled) == len(pages) and pooled == in_process
 
 
@@ -197,7 +199,7 @@ def test_a_page_that_cannot_be_read_fails_only_itself_in_its_call() -> None:
 
 
 def test_closing_the_reader_leaves_no_read_waiting() -> None:
-    # a crawl that stops with pages still in the pool or waiting for it: each read ends, read or cancelled
+    # a crawl that stops with pages still in reading processes or waiting for them: each read ends, read or cancelled
     pages = [product(f"Kaffeemaschine {n}", f"SKU-{n}", "An Lager") for n in range(40)]
     urls = [f"http://127.0.0.1:9/p/{n}" for n in range(40)]
 
