@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import pickle
 import subprocess
 import sys
 from collections import deque
 from contextlib import suppress
+from pathlib import Path
 from typing import Any, Self
 
 from promowatch.config import SiteProfile
@@ -28,15 +30,70 @@ logger = logging.getLogger(__name__)
 READING_PROCESS = (sys.executable, "-m", "spiders.reading_process")
 
 
+CGROUPS = Path("/sys/fs/cgroup")
+
+
 def reader_processes(value: Any, cores: int | None = None) -> int:
     """The processes a setting asks for: a number, or "auto" (one per core beyond the crawl's own, at most 8)."""
     if str(value).strip().lower() == "auto":
-        # the cores this process may run on (a container's CPU set), not the machine's
-        return max(0, min((cores or len(os.sched_getaffinity(0))) - 1, 8))
+        return max(0, min((cores or usable_cores()) - 1, 8))
     try:
         return max(0, int(value or 0))
     except ValueError:
         raise ValueError(f'PROMOWATCH_EXTRACT_PROCESSES must be a number or "auto", got {value!r}') from None
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (a container's CPU set), fewer under a CPU quota
+    (systemd's CPUQuota=, ``docker --cpus``), not the machine's."""
+    cores = len(os.sched_getaffinity(0))
+    try:
+        quota = cpu_quota(Path("/proc/self/cgroup").read_text(), CGROUPS)
+    except OSError:
+        quota = None
+    return cores if quota is None else max(1, min(cores, math.ceil(quota)))
+
+
+def cpu_quota(cgroups: str, root: Path) -> float | None:
+    """The CPUs that the tightest CPU quota over a process's cgroup and its parents allows, or None without one.
+    ``cgroups``: its /proc/PID/cgroup; ``root``: where the cgroup filesystems are mounted. cgroup v2 keeps the
+    quota in ``cpu.max`` ("150000 100000", or "max"), v1 in ``cpu.cfs_quota_us`` (-1: none) and
+    ``cpu.cfs_period_us``."""
+    limits = []
+    for line in cgroups.splitlines():
+        if line.count(":") < 2:
+            continue
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            mount, read = root, _cpu_max
+        elif "cpu" in controllers.split(","):
+            mount, read = root / "cpu", _cfs_quota
+        else:
+            continue
+        group = mount / path.lstrip("/")
+        for directory in (group, *group.parents):
+            if not directory.is_relative_to(mount):
+                break
+            limit = read(directory)
+            if limit is not None:
+                limits.append(limit)
+    return min(limits, default=None)
+
+
+def _cpu_max(directory: Path) -> float | None:
+    try:
+        quota, period = (directory / "cpu.max").read_text().split()
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _cfs_quota(directory: Path) -> float | None:
+    try:
+        quota = int((directory / "cpu.cfs_quota_us").read_text())
+        return None if quota < 0 else quota / int((directory / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
 
 
 # pages handed to a reading process in one call, at most: one page per call left a process idle a third of the

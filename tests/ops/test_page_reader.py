@@ -24,7 +24,7 @@ from promowatch.config import parse_profile
 from promowatch.domain import Availability, Offer
 from promowatch.extract import extract_offer
 from spiders import readers
-from spiders.readers import READ_BATCH, READING_PROCESS, PageReader, reader_processes
+from spiders.readers import READ_BATCH, READING_PROCESS, PageReader, cpu_quota, reader_processes
 from spiders.reading_process import LENGTH, frame
 from tests.ops.conftest import run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer, product
@@ -42,6 +42,49 @@ from tests.ops.faultserver import FaultServer, product
 )
 def test_reader_processes(value: object, cores: int, processes: int) -> None:
     assert reader_processes(value, cores) == processes
+
+
+# cgroup trees as Linux shows them (cgroup v2: Documentation/admin-guide/cgroup-v2.rst, "cpu.max"; v1:
+# Documentation/scheduler/sched-bwc.rst, "cpu.cfs_quota_us"): what /proc/self/cgroup says, the files under the
+# cgroup mount, and the CPUs the quota allows
+@pytest.mark.parametrize(
+    ("cgroups", "files", "cpus"),
+    [
+        pytest.param("0::/\n", {}, None, id="v2-host-root-has-no-cpu.max"),
+        pytest.param("0::/user.slice\n", {"user.slice/cpu.max": "max 100000"}, None, id="v2-no-quota"),
+        pytest.param(
+            "0::/system.slice/promowatch.service\n",
+            {"system.slice/promowatch.service/cpu.max": "150000 100000"},
+            1.5,
+            id="v2-systemd-CPUQuota=150%",
+        ),
+        pytest.param(
+            "0::/a/b\n",
+            {"a/cpu.max": "100000 100000", "a/b/cpu.max": "300000 100000"},
+            1.0,
+            id="v2-a-tighter-parent",
+        ),
+        pytest.param("0::/\n", {"cpu.max": "200000 100000"}, 2.0, id="v2-docker-cpus-2-in-its-namespace"),
+        pytest.param(
+            "12:memory:/x\n4:cpu,cpuacct:/docker/abc\n0::/\n",
+            {"cpu/docker/abc/cpu.cfs_quota_us": "50000", "cpu/docker/abc/cpu.cfs_period_us": "100000"},
+            0.5,
+            id="v1-cfs-quota",
+        ),
+        pytest.param(
+            "4:cpu,cpuacct:/\n",
+            {"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000"},
+            None,
+            id="v1-unlimited",
+        ),
+        pytest.param("garbage\n", {}, None, id="unreadable"),
+    ],
+)
+def test_cpu_quota(tmp_path: Path, cgroups: str, files: dict[str, str], cpus: float | None) -> None:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text + "\n")
+    assert cpu_quota(cgroups, tmp_path) == cpus
 
 
 def test_reader_processes_refuses_a_word() -> None:
