@@ -222,7 +222,7 @@ def measure(args: argparse.Namespace, shop_url: str, work: Path) -> None:
     # promowatch's default: every observation committed as it arrives, pages read in reading processes
     data = work / "default"
     offers = offers_row("1 worker (default)", data, PROMOWATCH_COMMIT_EVERY=1)
-    db_bytes = sum(p.stat().st_size for p in data.glob("promowatch.db*"))
+    db_bytes = storage(data)["db"]
     print(
         f"{'':<44} database {db_bytes / max(offers, 1) * 1000 / 1e6:.2f} MB per 1,000 offer observations "
         f"(incl. evidence {size_of(data / 'evidence') / max(offers, 1) * 1000 / 1e6:.2f} MB)"

@@ -28,8 +28,6 @@ from spiders.reading_process import LENGTH, Page, frame, read_pages
 logger = logging.getLogger(__name__)
 
 READING_PROCESS = (sys.executable, "-m", "spiders.reading_process")
-
-
 CGROUPS = Path("/sys/fs/cgroup")
 
 
@@ -188,11 +186,7 @@ class PageReader:
         """Waiting pages to the reading process that holds the fewest calls, while one holds fewer than
         CALLS_PER_PROCESS; the others when a call is answered."""
         while self.pooled and self.waiting:
-            if (
-                len(self.running) < self.processes
-                and self.failed_starts < FAILED_STARTS
-                and (self.starting is None or self.starting.done())
-            ):
+            if self._short() and (self.starting is None or self.starting.done()):
                 self.starting = asyncio.ensure_future(self._start())
             process = min(self.running, key=lambda p: len(p.calls), default=None)
             if process is None or len(process.calls) >= CALLS_PER_PROCESS:
@@ -205,9 +199,13 @@ class PageReader:
                 continue
             process.send(call, data)
 
+    def _short(self) -> bool:
+        """Fewer reading processes run than asked for, and new ones have not kept failing."""
+        return self.pooled and len(self.running) < self.processes and self.failed_starts < FAILED_STARTS
+
     async def _start(self) -> None:
         """Start the reading processes that are missing."""
-        while self.pooled and len(self.running) < self.processes and self.failed_starts < FAILED_STARTS:
+        while self._short():
             try:
                 process = await self._start_one()
             except OSError as error:
