@@ -4,12 +4,13 @@
 
 Prints offer checks/s, store checks/s, CPU s per 1,000 checks, peak RSS, database bytes per 1,000 observations,
 bytes added per 1,000 unchanged checks (re-checked conditionally: the shop answers 304), for one worker as
-promowatch runs by default (every observation committed as it arrives, pages read in reading processes, "auto":
-one per core beyond the crawl's own), the same reading pages in its own process, both again committing in groups
-of up to 100 (at least each second), and (with --redis or $PROMOWATCH_TEST_REDIS) two scrapy-redis workers; and
-a bare Scrapy spider fetching the same pages (no extraction, no storage). CPU and peak RSS include the reading
-processes. Targets: end-to-end >= 50 % of bare, >= 250 offer checks/s (1 worker), >= 2,000 store
-observations/s, peak RSS < 250 MB for 20,000 checks.
+promowatch runs by default (the looks of one turn of the event loop committed together as it ends, pages read in
+reading processes, "auto": one per core beyond the crawl's own), the same reading pages in its own process, one
+transaction per look, looks grouped over a second, and (with --redis or $PROMOWATCH_TEST_REDIS) two scrapy-redis
+workers; and a bare Scrapy spider fetching the same pages (no extraction, no storage), as Scrapy comes and with
+the garbage collector set as promowatch sets it for a crawl. CPU and peak RSS include the reading processes.
+Targets: end-to-end >= 50 % of bare, >= 250 offer checks/s (1 worker), >= 2,000 store observations/s, peak RSS
+< 250 MB for 20,000 checks.
 """
 
 from __future__ import annotations
@@ -44,9 +45,6 @@ SHARED = {
     "TELNETCONSOLE_ENABLED": False,
     "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
 }
-# promowatch only: observations (and blob index rows) committed in groups of up to 100 items, at least each second
-# (promowatch's default commits each one as it arrives: the bench prints that too)
-FAST = {**SHARED, "PROMOWATCH_COMMIT_EVERY": 100, "PROMOWATCH_COMMIT_SECONDS": 1.0}
 
 
 def measured(command: list[str]) -> tuple[float, float, float, str]:
@@ -118,13 +116,14 @@ def growth(before: dict[str, int], after: dict[str, int], checks: int) -> str:
 
 def runner(watchlist: Path, data: Path, spiders: str, **settings: object) -> list[str]:
     command = [sys.executable, "-m", "tests.ops.runner", str(watchlist), str(data), "--spiders", spiders]
-    for key, value in {**FAST, **settings}.items():
+    for key, value in {**SHARED, **settings}.items():
         command += ["--set", f"{key}={json.dumps(value)}"]
     return command
 
 
-def bare(urls_file: Path) -> None:
-    """A bare Scrapy spider: fetch every URL, keep nothing."""
+def bare(urls_file: Path, collector: bool) -> None:
+    """A bare Scrapy spider: fetch every URL, keep nothing; with ``collector``, the garbage collector set as
+    promowatch sets it for a crawl."""
     from scrapy import Request, Spider
     from scrapy.crawler import CrawlerProcess
 
@@ -146,7 +145,11 @@ def bare(urls_file: Path) -> None:
 
     process = CrawlerProcess()
     process.crawl(Bare)
-    process.start()
+    sys.path.insert(0, str(ROOT))
+    from promowatch.crawl import collector_set_for_crawling
+
+    with collector_set_for_crawling() if collector else contextlib.nullcontext():
+        process.start()
 
 
 def row(label: str, checks: int, wall: float, cpu: float, rss: float, extra: str = "") -> dict[str, Any]:
@@ -164,13 +167,14 @@ def main() -> None:
     parser.add_argument("--stores", type=int, default=50)
     parser.add_argument("--redis", default=os.environ.get("PROMOWATCH_TEST_REDIS"))
     parser.add_argument("--bare", help=argparse.SUPPRESS)
+    parser.add_argument("--bare-collector", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument(
         "--offers-only", action="store_true", help="first offer crawl only (the 20,000-check peak RSS run)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the crawls' data directories (printed)")
     args = parser.parse_args()
     if args.bare:
-        bare(Path(args.bare))
+        bare(Path(args.bare), args.bare_collector)
         return
     sys.path.insert(0, str(ROOT))
     from promowatch.demo.shop import DemoShop
@@ -202,12 +206,12 @@ def measure(args: argparse.Namespace, shop_url: str, work: Path) -> None:
         f"products = {json.dumps(urls)}\n"
     )
     print(f"demo shop {shop_url}: {args.products} products x {args.stores} stores")
-    print(f"settings (bare and promowatch): {json.dumps(SHARED)}")
-    print(
-        "promowatch also: PROMOWATCH_COMMIT_EVERY=100, PROMOWATCH_COMMIT_SECONDS=1.0 (bench profile: concurrency 32)"
-    )
-    wall, cpu, rss, _ = measured([sys.executable, __file__, "--bare", str(work / "urls.txt")])
+    print(f"settings (bare and promowatch): {json.dumps(SHARED)} (bench profile: concurrency 32)")
+    fetch = [sys.executable, __file__, "--bare", str(work / "urls.txt")]
+    wall, cpu, rss, _ = measured(fetch)
     base = row("bare scrapy (fetch only)", args.products, wall, cpu, rss)
+    wall, cpu, rss, _ = measured([*fetch, "--bare-collector"])
+    tuned = row("  the same, promowatch's collector setting", args.products, wall, cpu, rss)
 
     def offers_row(label: str, data: Path, **settings: object) -> int:
         wall, cpu, rss, out = measured(runner(watchlist, data, "offers", **settings))
@@ -215,26 +219,29 @@ def measure(args: argparse.Namespace, shop_url: str, work: Path) -> None:
         offers = int(stats.get(OBSERVED, 0))
         readers = int(stats.get("promowatch/extract_processes", 0))
         where = f"{readers} reading process{'es' if readers > 1 else ''}" if readers else "read in-process"
-        share = f"({offers / wall / base['rate']:.0%} of bare)"
+        share = (
+            f"({offers / wall / base['rate']:.0%} of bare, {offers / wall / tuned['rate']:.0%} of the second)"
+        )
         row(f"{label}, {where}", offers, wall, cpu, rss, share)
         return offers
 
-    # promowatch's default: every observation committed as it arrives, pages read in reading processes
+    # promowatch's default: the looks of a turn of the event loop committed as it ends, pages read in reading
+    # processes
     data = work / "default"
-    offers = offers_row("1 worker (default)", data, PROMOWATCH_COMMIT_EVERY=1)
+    offers = offers_row("1 worker (default)", data)
     db_bytes = storage(data)["db"]
     print(
         f"{'':<44} database {db_bytes / max(offers, 1) * 1000 / 1e6:.2f} MB per 1,000 offer observations "
         f"(incl. evidence {size_of(data / 'evidence') / max(offers, 1) * 1000 / 1e6:.2f} MB)"
     )
-    offers_row("  the same", work / "in-process", PROMOWATCH_COMMIT_EVERY=1, PROMOWATCH_EXTRACT_PROCESSES=0)
+    offers_row("  the same", work / "in-process", PROMOWATCH_EXTRACT_PROCESSES=0)
     if args.offers_only:
         return
-    offers_row("1 worker, grouped commits", work / "grouped")
-    offers_row("  the same", work / "grouped-in-process", PROMOWATCH_EXTRACT_PROCESSES=0)
+    offers_row("1 worker, a transaction per look", work / "per-look", PROMOWATCH_COMMIT_EVERY=1)
+    offers_row("1 worker, looks grouped over 1 s", work / "grouped", PROMOWATCH_COMMIT_SECONDS=1.0)
 
     before = storage(data)
-    wall, cpu, rss, out = measured(runner(watchlist, data, "offers", PROMOWATCH_COMMIT_EVERY=1))
+    wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))
     again = int(stats_of(out).get(OBSERVED, 0))
     row("1 worker: unchanged re-check", again, wall, cpu, rss, growth(before, storage(data), again))
 
@@ -286,7 +293,7 @@ def measure(args: argparse.Namespace, shop_url: str, work: Path) -> None:
             "2",
         ]
         # two workers keep both cores busy by themselves; the row's RSS is each worker's own
-        for key, value in {**FAST, "PROMOWATCH_EXTRACT_PROCESSES": 0}.items():
+        for key, value in {**SHARED, "PROMOWATCH_EXTRACT_PROCESSES": 0}.items():
             command += ["--set", f"{key}={json.dumps(value)}"]
         started = time.monotonic()
         workers = [

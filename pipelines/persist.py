@@ -1,10 +1,13 @@
 """Last pipeline: observations are committed with their evidence reference and their hash-chain entry, so a
 crash mid-crawl leaves every committed observation intact (design.md invariant 2).
 
-By default every item is its own transaction. ``PROMOWATCH_COMMIT_EVERY = N`` groups up to N items into one
-transaction, committed at the latest ``PROMOWATCH_COMMIT_SECONDS`` after its first item (a crash then loses
-at most that window, never a committed observation); an item that fails rolls back only itself: the items
-before it in the group are committed on their own first.
+The items that reach it in one turn of the crawl's event loop share a transaction, committed at the end of that
+turn (a group commit: up to ``PROMOWATCH_COMMIT_EVERY`` items). The evidence pipeline hands items on as its
+filing thread files them, a group at a time, so one commit serves many observations, and none waits for a later
+page: a crash loses only the turn it interrupts, as it would with a transaction per item.
+``PROMOWATCH_COMMIT_SECONDS > 0`` keeps a group open that long across turns (a crash then loses at most that
+window, never a committed observation); ``PROMOWATCH_COMMIT_EVERY = 1`` commits each item on its own. An item
+that fails rolls back only itself: the items before it in the group are committed on their own first.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any, Self, cast
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.utils.asyncio import call_later
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -82,7 +86,7 @@ class PersistPipeline:
         crawler: Crawler,
         *,
         commit_every: int = 1,
-        commit_seconds: float = 1.0,
+        commit_seconds: float = 0.0,
     ) -> None:
         self.config = config
         self.sessions = sessions
@@ -121,7 +125,7 @@ class PersistPipeline:
             session.add(run)
             session.flush()
             self.run_id = run.id
-        if self.commit_every > 1:
+        if self.commit_every > 1 and self.commit_seconds > 0:
             from twisted.internet import task
 
             # a group is committed within its time window even when no further item arrives
@@ -155,7 +159,7 @@ class PersistPipeline:
             open_database(config.data.db_url),
             crawler,
             commit_every=crawler.settings.getint("PROMOWATCH_COMMIT_EVERY", 1),
-            commit_seconds=crawler.settings.getfloat("PROMOWATCH_COMMIT_SECONDS", 1.0),
+            commit_seconds=crawler.settings.getfloat("PROMOWATCH_COMMIT_SECONDS", 0.0),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
@@ -165,6 +169,8 @@ class PersistPipeline:
             self.session = self.sessions()
             self.session.begin()
             self.opened_at = time.monotonic()
+            if self.commit_every > 1 and self.commit_seconds <= 0:
+                call_later(0, self.commit)  # when this turn of the event loop ends
         try:
             self._store(self.session, item)
         except Exception:
@@ -173,7 +179,10 @@ class PersistPipeline:
             self._replay(replay)  # committed on their own, so one bad item costs only itself
             raise
         self.pending.append(item)
-        if len(self.pending) >= self.commit_every or time.monotonic() - self.opened_at >= self.commit_seconds:
+        if (
+            len(self.pending) >= self.commit_every
+            or 0 < self.commit_seconds <= time.monotonic() - self.opened_at
+        ):
             self.commit()
         return item
 

@@ -50,6 +50,19 @@ DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.RevalidationMiddleware": 580,
     "spiders.middlewares.BackoffMiddleware": 560,
     "spiders.middlewares.BlockPageMiddleware": 540,
+    # Scrapy's meta-refresh redirects (580) without decoding every page to text, which would live with the
+    # response; it reads the page a 304 stands for
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    "spiders.middlewares.RefreshTagMiddleware": 575,
+}
+# Each spider middleware costs an async generator per page. These do nothing for promowatch's spiders: the
+# promotions spider bounds its own pages (depth), URLs come from the watchlist and the shop (length), the spiders
+# copy no meta (the meta-copy warning), and a shop needs no Referer from a crawler.
+SPIDER_MIDDLEWARES = {
+    "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
+    "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
+    "scrapy.spidermiddlewares.metacopy.MetaCopyDetectionMiddleware": None,
+    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
 }
 
 # a live progress view on stderr for people at a terminal (PROMOWATCH_PROGRESS, set by the CLI)
@@ -75,10 +88,11 @@ PROMOWATCH_DB = ""
 PROMOWATCH_NOW = ""
 PROMOWATCH_NOW_ANCHOR = 0.0
 PROMOWATCH_RETAILERS = ""
-# observations per transaction: 1 commits every look on its own; N > 1 groups up to N looks, committed at the
-# latest after PROMOWATCH_COMMIT_SECONDS (faster on large crawls; a crash loses at most that uncommitted second)
-PROMOWATCH_COMMIT_EVERY = 1
-PROMOWATCH_COMMIT_SECONDS = 1.0
+# observations per transaction: the looks that reach the database in one turn of the event loop are committed
+# together as it ends, up to PROMOWATCH_COMMIT_EVERY of them (1: each on its own); PROMOWATCH_COMMIT_SECONDS > 0
+# keeps a group open that long (fewer commits; a crash loses at most that window, never a committed look)
+PROMOWATCH_COMMIT_EVERY = 100
+PROMOWATCH_COMMIT_SECONDS = 0.0
 
 # ---------------------------------------------------------------- browser rendering (scrapy-playwright)
 # Browser requests (meta "playwright") go through Chromium; every other request through Scrapy's HTTP handler.

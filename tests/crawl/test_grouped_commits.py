@@ -89,8 +89,9 @@ def test_a_group_is_committed_when_full_with_its_blob_index_and_chain(tmp_path: 
     assert report.ok and report.entries == 5, report.message
 
 
-def test_each_observation_is_committed_with_its_blob_index_by_default(tmp_path: Path) -> None:
-    # one transaction per item: its observation, its chain entry and the index row of its new bytes
+def test_each_observation_is_committed_with_its_blob_index_one_by_one(tmp_path: Path) -> None:
+    # PROMOWATCH_COMMIT_EVERY = 1, a transaction per item: its observation, its chain entry and the index row of
+    # its new bytes
     evidence, persist = pipelines(tmp_path, commit_every=1)
     bodies = [b"<html>1</html>", b"<html>2</html>", b"<html>1</html>"]  # the third look sees the first page
     seen = []

@@ -52,6 +52,23 @@ def write_watchlist(
     return path
 
 
+def crawl_command(
+    watchlist: Path,
+    data_dir: Path,
+    *,
+    db: str | None = None,
+    overrides: Mapping[str, object] | None = None,
+    spiders: str = "offers,stores",
+) -> list[str]:
+    """The command line of a crawl in its own process (tests/ops/runner.py); ``overrides`` are Scrapy settings."""
+    command = [PYTHON, "-m", "tests.ops.runner", str(watchlist), str(data_dir), "--spiders", spiders]
+    if db:
+        command += ["--db", db]
+    for key, value in (overrides or {}).items():
+        command += ["--set", f"{key}={json.dumps(value)}"]
+    return command
+
+
 def run_crawl_process(
     watchlist: Path,
     data_dir: Path,
@@ -62,11 +79,7 @@ def run_crawl_process(
     spiders: str = "offers,stores",
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:
     """Crawl in a subprocess (the reactor runs once per process); the runner's JSON summary."""
-    command = [PYTHON, "-m", "tests.ops.runner", str(watchlist), str(data_dir), "--spiders", spiders]
-    if db:
-        command += ["--db", db]
-    for key, value in (overrides or {}).items():
-        command += ["--set", f"{key}={json.dumps(value)}"]
+    command = crawl_command(watchlist, data_dir, db=db, overrides=overrides, spiders=spiders)
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     summary = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else {}
     return result, summary

@@ -22,6 +22,8 @@ CAPTCHA = b"""<!doctype html><html><head><title>Just a moment...</title></head><
 <div class="g-recaptcha" data-sitekey="x"></div><p>Please verify you are a human.</p></body></html>"""
 
 HUGE_BYTES = 50 * 1024 * 1024
+# "this product is no more, off to the home page": the page itself still reads as a product in stock
+REFRESH_HEAD = '<meta http-equiv="Refresh" content="0; url=/p/ok">'
 
 
 def product(name: str, sku: str, stock: str = "An Lager") -> bytes:
@@ -132,6 +134,14 @@ class FaultHandler(BaseHTTPRequestHandler):
                 self.send(302, b"", Location="/p/moving?v=2")
             else:
                 self.send(200, product("Altes Modell", "SKU-moving-1"), ETag='"moving-1"')
+        elif path == "/p/refresh":
+            self.send(
+                200,
+                product("Ausgelaufen", "SKU-refresh").replace(b"<head>", b"<head>" + REFRESH_HEAD.encode()),
+            )
+        elif path == "/p/refresh-utf16":
+            page = product("Ausgelaufen", "SKU-refresh16").decode().replace("<head>", "<head>" + REFRESH_HEAD)
+            self.send(200, page.replace("utf-8", "utf-16").encode("utf-16"), "text/html; charset=utf-16")
         elif path == "/p/gone":
             self.send(404, b"<h1>Not found</h1>")
         else:

@@ -20,7 +20,7 @@ from promowatch.db.models import Base, OfferObservation, Product
 from promowatch.db.queries import due_products, sync_watchlist
 from promowatch.distributed import enqueue_due, wait_for_workers
 from promowatch.evidence.chain import verify_chain
-from tests.ops.conftest import PYTHON, ROOT, run_crawl_process, write_watchlist
+from tests.ops.conftest import PYTHON, ROOT, crawl_command, run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer
 
 FAST = {"AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "ERROR"}
@@ -66,21 +66,7 @@ def test_concurrent_crawl_processes_keep_every_observation(
     pages = [f"{fault_server.url}/p/item-{i}" for i in range(150)]
     watchlist = write_watchlist(tmp_path, fault_server.url, pages, concurrency=8)
     # no registration beforehand: the three processes create the same retailer, products and blobs at once
-    command = [
-        PYTHON,
-        "-m",
-        "tests.ops.runner",
-        str(watchlist),
-        str(tmp_path / "data"),
-        "--db",
-        pg_database,
-        "--spiders",
-        "offers",
-        "--set",
-        "AUTOTHROTTLE_ENABLED=false",
-        "--set",
-        'LOG_LEVEL="ERROR"',
-    ]
+    command = crawl_command(watchlist, tmp_path / "data", db=pg_database, spiders="offers", overrides=FAST)
     crawls = [
         subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(3)

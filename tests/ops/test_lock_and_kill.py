@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -16,7 +17,7 @@ from pathlib import Path
 from promowatch.db.engine import open_database
 from promowatch.evidence.blobs import BlobStore
 from promowatch.evidence.chain import verify_chain
-from tests.ops.conftest import PYTHON, ROOT, run_crawl_process, write_watchlist
+from tests.ops.conftest import PYTHON, ROOT, crawl_command, run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer
 
 
@@ -70,19 +71,9 @@ def test_sigkill_mid_crawl_loses_nothing_committed(tmp_path: Path, fault_server:
     watchlist = write_watchlist(tmp_path, fault_server.url, pages, concurrency=1)
     data = tmp_path / "data"
     db = data / "promowatch.db"
-    command = [
-        PYTHON,
-        "-m",
-        "tests.ops.runner",
-        str(watchlist),
-        str(data),
-        "--spiders",
-        "offers",
-        "--set",
-        "AUTOTHROTTLE_ENABLED=false",
-        "--set",
-        "DOWNLOAD_DELAY=0.01",
-    ]
+    command = crawl_command(
+        watchlist, data, spiders="offers", overrides={"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0.01}
+    )
     crawl = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
@@ -125,15 +116,13 @@ def test_ctrl_c_mid_crawl_stores_every_look_made(tmp_path: Path, fault_server: F
     watchlist = write_watchlist(tmp_path, fault_server.url, pages, concurrency=4)
     data = tmp_path / "data"
     settings = {
-        "AUTOTHROTTLE_ENABLED": "false",
-        "PROMOWATCH_COMMIT_EVERY": "1000",
-        "PROMOWATCH_COMMIT_SECONDS": "600",
-        "PROMOWATCH_EXTRACT_PROCESSES": "1",  # with a pool of reading processes, which Ctrl+C reaches too
-        "PROMOWATCH_EXTRACT_POOL_PAGES": "1",
+        "AUTOTHROTTLE_ENABLED": False,
+        "PROMOWATCH_COMMIT_EVERY": 1000,
+        "PROMOWATCH_COMMIT_SECONDS": 600,
+        "PROMOWATCH_EXTRACT_PROCESSES": 1,  # with reading processes, which Ctrl+C reaches too
+        "PROMOWATCH_EXTRACT_POOL_PAGES": 1,
     }
-    command = [PYTHON, "-m", "tests.ops.runner", str(watchlist), str(data), "--spiders", "offers"]
-    for key, value in settings.items():
-        command += ["--set", f"{key}={value}"]
+    command = crawl_command(watchlist, data, spiders="offers", overrides=settings)
     crawl = subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
     )
@@ -162,3 +151,42 @@ def test_ctrl_c_mid_crawl_stores_every_look_made(tmp_path: Path, fault_server: F
         time.sleep(0.1)
     else:
         raise AssertionError("a process of the crawl (a reading process?) outlived it by 10 s")
+
+
+def test_the_default_commits_each_look_before_the_crawl_waits(
+    tmp_path: Path, fault_server: FaultServer
+) -> None:
+    # Looks share a transaction only with those that reach the database in the same turn of the event loop: while
+    # the crawl waits for a slow page, every look made before it is committed, and a SIGKILL then loses none.
+    pages = [f"{fault_server.url}/p/item-{i}" for i in range(12)] + [f"{fault_server.url}/p/slow"]
+    watchlist = write_watchlist(tmp_path, fault_server.url, pages, concurrency=4)
+    data = tmp_path / "data"
+    command = crawl_command(watchlist, data, spiders="offers", overrides={"AUTOTHROTTLE_ENABLED": False})
+    crawl = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+            fault_server.hits["/p/slow"] and all(fault_server.hits[f"/p/item-{i}"] for i in range(12))
+        ):
+            time.sleep(0.05)
+        time.sleep(1.5)  # the twelve pages read and stored while the slow one is still loading (6 s)
+        assert crawl.poll() is None, "the crawl must still wait for the slow page"
+        os.kill(crawl.pid, signal.SIGKILL)
+    finally:
+        crawl.kill()
+        crawl.wait()
+    assert count(data / "promowatch.db") == 12
+
+
+def test_the_database_file_alone_holds_every_look_after_a_crawl(
+    tmp_path: Path, fault_server: FaultServer
+) -> None:
+    # a crawl closes its connections as it ends: SQLite's write-ahead log is folded into promowatch.db, so a copy
+    # of that one file (handed to an authority, backed up) misses no observation
+    pages = [f"{fault_server.url}/p/item-{i}" for i in range(40)]
+    watchlist = write_watchlist(tmp_path, fault_server.url, pages, concurrency=4)
+    result, _ = run_crawl_process(watchlist, tmp_path / "data", spiders="offers")
+    assert result.returncode == 0, result.stderr[-2000:]
+    copy = tmp_path / "copy.db"
+    shutil.copyfile(tmp_path / "data" / "promowatch.db", copy)
+    assert count(copy) == len(pages)
