@@ -58,6 +58,17 @@ class OffersSpider(WatchSpider):
     async def closed(self, reason: str) -> None:
         await self.reader.close()
 
+    async def read(self, body: bytes, url: str, product_url: str, retailer: WatchedRetailer) -> Offer:
+        """The offer the page shows. A page whose reading fails (a fault of the extraction, or a page that ends
+        its reading process) is an unknown look that says why, stored with its evidence like any other."""
+        try:
+            return await self.reader.read(body, url, retailer.profile)
+        except Exception as error:
+            self.logger.exception("%s: the page could not be read", product_url)
+            self.count(retailer.slug, "unreadable")
+            reason = f"the page could not be read: {type(error).__name__}: {error}"
+            return unknown_offer(product_url, reason, type(error).__name__)
+
     async def start(self) -> AsyncIterator[Request]:
         now = self.config.clock.now()
         work: list[tuple[WatchedRetailer, list[tuple[str, Validators | None]]]] = []
@@ -123,7 +134,7 @@ class OffersSpider(WatchSpider):
         if moved_elsewhere(product_url, response.url):
             offer = unknown_offer(product_url, f"redirected to another page: {response.url}", response.url)
         else:
-            offer = await self.reader.read(response.body, response.url, retailer.profile)
+            offer = await self.read(response.body, response.url, product_url, retailer)
             if retailer.profile.render == "auto" and offer.availability is Availability.UNKNOWN:
                 # the page may fill its stock line in with JavaScript: read it again as a shopper sees it
                 self.count(retailer.slug, "auto_to_browser")
@@ -188,7 +199,7 @@ class OffersSpider(WatchSpider):
         if moved_elsewhere(product_url, response.url):
             offer = unknown_offer(product_url, f"redirected to another page: {response.url}", response.url)
         else:
-            offer = await self.reader.read(rendered.html, response.url, retailer.profile)
+            offer = await self.read(rendered.html, response.url, product_url, retailer)
             if not rendered.waited:
                 # before its condition is met a page shows placeholders (a disabled button, "chargement…"):
                 # not what a shopper would see, so neither availability nor orderability is read from it

@@ -13,6 +13,7 @@ import logging
 import math
 import os
 import pickle
+import signal
 import subprocess
 import sys
 from collections import deque
@@ -108,13 +109,18 @@ FAILED_STARTS = 3
 _Call = list[tuple[Page, "asyncio.Future[Offer]"]]
 
 
+class ReadingEnded(RuntimeError):
+    """Reading the page ended the reading process, alone in its call (a crash in a parser it uses)."""
+
+
 class ReadingProcess(asyncio.SubprocessProtocol):
-    """One reading process as the crawl sees it: the calls it holds, in order, and its answers as they come."""
+    """One reading process as the crawl sees it: the calls it holds, in order (each with whether it holds a
+    page read alone, after the process that held it ended), and its answers as they come."""
 
     def __init__(self, reader: PageReader) -> None:
         self.reader = reader
         self.transport: asyncio.SubprocessTransport | None = None
-        self.calls: deque[_Call] = deque()
+        self.calls: deque[tuple[_Call, bool]] = deque()
         self.incoming = bytearray()
         self.answered = False
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -123,9 +129,9 @@ class ReadingProcess(asyncio.SubprocessProtocol):
         assert isinstance(transport, asyncio.SubprocessTransport)
         self.transport = transport
 
-    def send(self, call: _Call, data: bytes) -> None:
+    def send(self, call: _Call, data: bytes, alone: bool) -> None:
         assert self.transport is not None
-        self.calls.append(call)
+        self.calls.append((call, alone))
         pipe = self.transport.get_pipe_transport(0)
         assert isinstance(pipe, asyncio.WriteTransport)
         pipe.write(data)  # buffered by the loop: at most CALLS_PER_PROCESS calls wait
@@ -139,7 +145,7 @@ class ReadingProcess(asyncio.SubprocessProtocol):
             answer = self.incoming[LENGTH:end]
             del self.incoming[:end]
             self.answered = True
-            self.reader.answered(self.calls.popleft(), answer)
+            self.reader.answered(self.calls.popleft()[0], answer)
 
     def connection_lost(self, exc: Exception | None) -> None:
         # the process has ended and its pipes are closed: every answer it gave has arrived
@@ -152,7 +158,8 @@ class ReadingProcess(asyncio.SubprocessProtocol):
 class PageReader:
     """Extracts offers in this process, or in ``processes`` reading processes once a crawl expects at least
     ``min_pages`` pages (below that, starting them costs more than it saves). A reading process that ends (one
-    killed) costs nothing: the pages it held are read here, the next ones in a new process."""
+    killed) costs nothing: a new one reads the pages it held, and a page that ends each process reading it
+    fails alone (:class:`ReadingEnded`) instead of ending the crawl that would read it here."""
 
     def __init__(self, processes: int, min_pages: int = 0) -> None:
         self.processes = processes
@@ -161,7 +168,9 @@ class PageReader:
         self.running: list[ReadingProcess] = []
         self.starting: asyncio.Task[None] | None = None
         self.waiting: _Call = []
+        self.alone: _Call = []  # pages to read a call each: one of them ended the process reading them
         self.failed_starts = 0
+        self.has_read = False  # a reading process answered: they can read here
 
     @classmethod
     def from_settings(cls, settings: Any) -> Self:
@@ -185,19 +194,23 @@ class PageReader:
     def _hand_over(self) -> None:
         """Waiting pages to the reading process that holds the fewest calls, while one holds fewer than
         CALLS_PER_PROCESS; the others when a call is answered."""
-        while self.pooled and self.waiting:
+        while self.pooled and (self.waiting or self.alone):
             if self._short() and (self.starting is None or self.starting.done()):
                 self.starting = asyncio.ensure_future(self._start())
             process = min(self.running, key=lambda p: len(p.calls), default=None)
             if process is None or len(process.calls) >= CALLS_PER_PROCESS:
                 return
-            call, self.waiting = self.waiting[:READ_BATCH], self.waiting[READ_BATCH:]
+            alone = bool(self.alone)
+            if alone:
+                call, self.alone = self.alone[:1], self.alone[1:]
+            else:
+                call, self.waiting = self.waiting[:READ_BATCH], self.waiting[READ_BATCH:]
             try:
                 data = frame([page for page, _ in call])
             except Exception:  # a page or profile that does not pickle: each page gives what it gives here
                 self._read_here(call)
                 continue
-            process.send(call, data)
+            process.send(call, data, alone)
 
     def _short(self) -> bool:
         """Fewer reading processes run than asked for, and new ones have not kept failing."""
@@ -224,6 +237,7 @@ class PageReader:
 
     def answered(self, call: _Call, answer: bytes | bytearray) -> None:
         """A reading process answered ``call``."""
+        self.has_read = True
         try:
             offers = pickle.loads(answer)
         except Exception:  # an error that pickles but does not unpickle here
@@ -235,24 +249,41 @@ class PageReader:
         self._hand_over()
 
     def ended(self, process: ReadingProcess) -> None:
-        """A reading process ended: the calls it held are read here."""
+        """A reading process ended. It reads its calls in order, so it ended reading the first it held (or was
+        killed between two): those pages are read again a call each, and one that was alone in its call fails
+        with :class:`ReadingEnded`, unless no reading process has read yet (then they cannot run here, and the
+        page is not to blame). Its other calls wait again, first."""
         if process not in self.running:  # close() ended it, or it ended as it started
             self.failed_starts += not process.answered
         else:
             self.running.remove(process)
             self.failed_starts = 0 if process.answered else self.failed_starts + 1
         calls, process.calls = process.calls, deque()
-        for call in calls:
-            self._read_here(call)
+        if calls:
+            (first, alone), *others = calls
+            if alone and self.has_read:
+                assert process.transport is not None
+                settle(
+                    first,
+                    [ReadingEnded(f"reading it ended its reading process ({ending(process.transport)})")],
+                )
+            else:
+                self.alone += first
+            self.waiting[:0] = [page for call, _ in others for page in call]
         if self.pooled and self.failed_starts >= FAILED_STARTS and not self.running:
             # none is started again (_start); the ones that read go on, and with none left the crawl reads
             self._give_up(f"{FAILED_STARTS} reading processes ended before they read a page")
+        elif not self.pooled:  # given up while this one still read
+            self._read_rest_here()
         self._hand_over()
 
     def _give_up(self, why: str) -> None:
         logger.warning("%s: this crawl reads its pages in its own process", why)
         self.pooled = False
-        waiting, self.waiting = self.waiting, []
+        self._read_rest_here()
+
+    def _read_rest_here(self) -> None:
+        waiting, self.waiting, self.alone = self.alone + self.waiting, [], []
         self._read_here(waiting)
 
     @staticmethod
@@ -262,11 +293,11 @@ class PageReader:
     async def close(self) -> None:
         """The crawl is over: nothing waits for a page any more, and the reading processes end."""
         self.pooled = False  # a read after this is read here
-        calls = [self.waiting] + [call for process in self.running for call in process.calls]
+        calls = [self.alone, self.waiting] + [call for process in self.running for call, _ in process.calls]
         for call in calls:
             for _, offer in call:
                 offer.cancel()
-        self.waiting = []
+        self.waiting, self.alone = [], []
         if self.starting is not None:
             self.starting.cancel()
             with suppress(asyncio.CancelledError):
@@ -277,6 +308,15 @@ class PageReader:
             assert process.transport is not None
             process.transport.close()  # kills it: what it would read now is for nobody
         await asyncio.gather(*(process.ended for process in processes))
+
+
+def ending(transport: asyncio.SubprocessTransport) -> str:
+    """How a reading process ended: the signal that ended it, or its exit code."""
+    code = transport.get_returncode()
+    if code is not None and code < 0:
+        with suppress(ValueError):
+            return signal.Signals(-code).name
+    return f"exit code {code}"
 
 
 def settle(call: _Call, offers: list[Offer | Exception]) -> None:

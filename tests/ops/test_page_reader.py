@@ -15,15 +15,18 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy.utils.test import get_crawler
 
 from promowatch.config import parse_profile
 from promowatch.domain import Availability, Offer
 from promowatch.extract import extract_offer
 from spiders import readers
+from spiders.offers import OffersSpider
 from spiders.readers import READ_BATCH, READING_PROCESS, PageReader, cpu_quota, reader_processes
 from spiders.reading_process import LENGTH, frame
 from tests.ops.conftest import run_crawl_process, write_watchlist
@@ -225,17 +228,7 @@ def test_a_page_that_cannot_be_read_fails_only_itself_in_its_call() -> None:
     object.__setattr__(unpicklable, "lock", threading.Lock())
     asks: list[Any] = [None, None, "not a profile", None, None, unpicklable, None]
 
-    async def read_all() -> list[object]:
-        reader = PageReader(processes=1)
-        reader.expect(len(asks))
-        try:
-            return list(
-                await asyncio.gather(*(reader.read(page, url, p) for p in asks), return_exceptions=True)
-            )
-        finally:
-            await reader.close()
-
-    results = asyncio.run(read_all())
+    results = read_each(asks, 1, page, url)
     assert isinstance(results[2], AttributeError)
     assert results[5] == extract_offer(page, url, unpicklable)
     assert [r for n, r in enumerate(results) if n not in (2, 5)] == [extract_offer(page, url, None)] * 5
@@ -321,16 +314,7 @@ def test_a_page_that_raises_stopiteration_fails_itself_and_no_other() -> None:
     url = "http://127.0.0.1:9/p/1"
     asks: list[Any] = [None, StopsReading(), None, None]
 
-    async def read_all(processes: int) -> list[object]:
-        reader = PageReader(processes=processes)
-        reader.expect(len(asks))
-        try:
-            reads = asyncio.gather(*(reader.read(page, url, p) for p in asks), return_exceptions=True)
-            return list(await asyncio.wait_for(reads, 30))
-        finally:
-            await reader.close()
-
-    here, there = asyncio.run(read_all(0)), asyncio.run(read_all(1))
+    here, there = read_each(asks, 0, page, url), read_each(asks, 1, page, url)
     assert isinstance(here[1], RuntimeError) and isinstance(there[1], RuntimeError)
     assert (
         [there[n] for n in (0, 2, 3)] == [here[n] for n in (0, 2, 3)] == [extract_offer(page, url, None)] * 3
@@ -374,6 +358,41 @@ def test_a_reading_process_that_reads_goes_on_when_new_ones_are_killed_at_start(
     assert "ended before they read a page" not in caplog.text  # the first one read on: not given up
 
 
+class EndsItsReader:
+    """Stands for a page that ends the process reading it (a crash in a parser): unpickled there, it exits."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (os._exit, (70,))
+
+
+def test_a_page_that_ends_its_reading_process_fails_alone() -> None:
+    # read here, it would end the crawl: its call is read again a page per call in reading processes, and the
+    # page that ends the one reading it alone fails with the reason; every other page of the call is read
+    page = product("Kaffeemaschine", "SKU-1", "An Lager")
+    url = "http://127.0.0.1:9/p/1"
+    asks: list[Any] = [None] * 5 + [EndsItsReader()] + [None] * 10 + [None] * 8
+
+    results = read_each(asks, 1, page, url)
+    assert isinstance(results[5], readers.ReadingEnded), results[5]
+    assert "exit code 70" in str(results[5])
+    assert [r for n, r in enumerate(results) if n != 5] == [extract_offer(page, url, None)] * (len(asks) - 1)
+
+
+def read_each(profiles: list[Any], processes: int, page: bytes, url: str) -> list[object]:
+    """The page read once with each profile, with ``processes`` reading processes: offers, or errors."""
+
+    async def read_all() -> list[object]:
+        reader = PageReader(processes=processes)
+        reader.expect(len(profiles))
+        try:
+            reads = asyncio.gather(*(reader.read(page, url, p) for p in profiles), return_exceptions=True)
+            return list(await asyncio.wait_for(reads, 60))
+        finally:
+            await reader.close()
+
+    return asyncio.run(read_all())
+
+
 def pids(reader: PageReader) -> list[int]:
     return [p.transport.get_pid() for p in reader.running if p.transport is not None]
 
@@ -388,3 +407,56 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_a_page_the_spider_cannot_read_is_an_unknown_look_that_says_why(tmp_path: Path) -> None:
+    # not a callback error that leaves no observation: the look is stored, unknown, with the error as its reason
+    watchlist = write_watchlist(tmp_path, "http://127.0.0.1:9", ["http://127.0.0.1:9/p/1"])
+    crawler = get_crawler(
+        settings_dict={"PROMOWATCH_WATCHLIST": str(watchlist), "PROMOWATCH_DATA_DIR": str(tmp_path / "data")}
+    )
+    spider = OffersSpider.from_crawler(crawler)
+    retailer = spider.config.watchlist.retailer("faulty")
+    page = product("Kaffeemaschine", "SKU-1", "An Lager")
+
+    async def read(profile: Any) -> Offer:
+        return await spider.read(
+            page, "http://127.0.0.1:9/p/1", "http://127.0.0.1:9/p/1", replace(retailer, profile=profile)
+        )
+
+    readable, unreadable = asyncio.run(read(retailer.profile)), asyncio.run(read(StopsReading()))
+    assert readable.availability is Availability.IN_STOCK
+    assert unreadable.availability is Availability.UNKNOWN
+    assert unreadable.reason == "the page could not be read: RuntimeError: coroutine raised StopIteration"
+
+
+def test_pages_of_a_reading_process_that_ends_after_the_crawl_gave_up_are_read_here() -> None:
+    # the second reading process cannot start (the crawl reads in its own process from then on) while the first
+    # still holds calls; killed, it leaves them to the crawl
+    pages = [product(f"Kaffeemaschine {n}", f"SKU-{n}", "An Lager") for n in range(64)]
+    urls = [f"http://127.0.0.1:9/p/{n}" for n in range(64)]
+
+    async def read_all() -> list[Offer]:
+        reader = PageReader(processes=2)
+        reader.expect(len(pages))
+        start_one, started = reader._start_one, 0
+
+        async def the_second_cannot_start() -> readers.ReadingProcess:
+            nonlocal started
+            started += 1
+            if started > 1:
+                raise OSError("no more processes")
+            return await start_one()
+
+        reader._start_one = the_second_cannot_start  # type: ignore[method-assign]
+        try:
+            reads = asyncio.gather(*(reader.read(p, u, None) for p, u in zip(pages, urls, strict=True)))
+            while not any(process.calls for process in reader.running):
+                await asyncio.sleep(0.001)
+            for pid in pids(reader):
+                os.kill(pid, signal.SIGKILL)
+            return list(await asyncio.wait_for(reads, 60))
+        finally:
+            await reader.close()
+
+    assert asyncio.run(read_all()) == [extract_offer(p, u, None) for p, u in zip(pages, urls, strict=True)]
