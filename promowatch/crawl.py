@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ from promowatch.clock import Clock
 from promowatch.config import SiteProfile, WatchedRetailer, Watchlist
 from promowatch.datadir import DataDir
 from promowatch.domain import Offer
+
+logger = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 # promotions first: a promotion found today is checked online and in the stores in the same run;
 # offers before stores: the offers spider learns the SKU the store API is asked for.
@@ -133,11 +137,14 @@ def run_crawl(settings: Settings, spiders: tuple[str, ...] = SPIDERS) -> CrawlRe
             await runner.crawl(crawler)
             report.stats[name] = dict(crawler.stats.get_stats()) if crawler.stats else {}
 
+    def stop_reactor() -> None:
+        with suppress(ReactorNotRunning):  # already shutting down
+            reactor.stop()  # type: ignore[misc]
+
     def finished(result: Any) -> None:
         if hasattr(result, "value"):
             errors.append(result.value)
-        with suppress(ReactorNotRunning):  # already shutting down after a signal
-            reactor.stop()  # type: ignore[misc]
+        stop_reactor()
 
     crawling = deferred_from_coro(crawl_all())
 
@@ -146,12 +153,33 @@ def run_crawl(settings: Settings, spiders: tuple[str, ...] = SPIDERS) -> CrawlRe
         # end (its pipelines commit what they hold, the browser and the reading processes are closed), and start
         # no other
         report.interrupted = not crawling.called
+        if report.interrupted:
+            logger.warning("interrupted: storing what was looked at; interrupt again to stop at once")
         return deferred_from_coro(runner.stop())
 
+    def stop(number: int, frame: object) -> None:
+        # Ctrl+C or SIGTERM stops the reactor (then ``interrupted``); another one ends the process at once, as a
+        # SIGKILL would, and what is committed stays. Twisted's own handler would ask the stopping reactor to stop
+        # again and print its refusal.
+        for each in STOP_SIGNALS:
+            signal.signal(each, signal.SIG_DFL)
+        reactor.callFromThread(stop_reactor)
+
+    def handle_signals() -> None:  # in place of Twisted's, installed as the reactor starts
+        for each in STOP_SIGNALS:
+            signal.signal(each, stop)
+
+    reactor.callWhenRunning(handle_signals)
     reactor.addSystemEventTrigger("before", "shutdown", interrupted)  # type: ignore[arg-type]
     crawling.addBoth(finished)
-    with collector_set_for_crawling():
-        reactor.run(installSignalHandlers=True)  # type: ignore[misc,call-arg]
+    handlers = {each: signal.getsignal(each) for each in STOP_SIGNALS}
+    try:
+        with collector_set_for_crawling():
+            reactor.run(installSignalHandlers=True)  # type: ignore[misc,call-arg]
+    finally:
+        for each, handler in handlers.items():  # the steps after the crawl (evaluate, notify) have their own
+            if handler is not None:
+                signal.signal(each, handler)
     if errors:
         raise errors[0]
     return report

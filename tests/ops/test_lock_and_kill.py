@@ -190,3 +190,32 @@ def test_the_database_file_alone_holds_every_look_after_a_crawl(
     copy = tmp_path / "copy.db"
     shutil.copyfile(tmp_path / "data" / "promowatch.db", copy)
     assert count(copy) == len(pages)
+
+
+def test_a_second_ctrl_c_stops_at_once_and_keeps_what_is_committed(
+    tmp_path: Path, fault_server: FaultServer
+) -> None:
+    # the first Ctrl+C stops the crawl as at its end; a second one while it stops ends it there, as a SIGKILL
+    # would (no traceback of a reactor asked to stop twice)
+    pages = [f"{fault_server.url}/p/slow"] + [f"{fault_server.url}/p/item-{i}" for i in range(600)]
+    watchlist = write_watchlist(tmp_path, fault_server.url, pages, concurrency=4)
+    data = tmp_path / "data"
+    settings = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0.01, "PROMOWATCH_EXTRACT_POOL_PAGES": 1}
+    command = crawl_command(watchlist, data, spiders="offers", overrides=settings)
+    crawl = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and count(data / "promowatch.db") < 30:
+        time.sleep(0.05)
+    os.killpg(crawl.pid, signal.SIGINT)
+    time.sleep(0.3)  # stopping: the slow page is still loading
+    os.killpg(crawl.pid, signal.SIGINT)
+    _, stderr = crawl.communicate(timeout=60)
+
+    assert crawl.returncode == -signal.SIGINT, stderr[-3000:]
+    assert "Traceback" not in stderr, stderr[-3000:]
+    committed = count(data / "promowatch.db")
+    assert 30 <= committed < len(pages)
+    with open_database(f"sqlite:///{data / 'promowatch.db'}")() as session:
+        assert verify_chain(session).ok
