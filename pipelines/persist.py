@@ -55,6 +55,9 @@ _PRODUCT_IDENTITY = (
     .where(_PRODUCTS.c.id == bindparam("product_id"))
     .values(sku=bindparam("sku"), gtin=bindparam("gtin"), name=bindparam("name"))
 )
+# Scrapy signal sent with the items of each transaction once it is committed (``items``): the item_scraped signal
+# comes as an item leaves the pipelines, which can be before the end of the turn that commits it
+LOOKS_COMMITTED = object()
 # blob hashes a crawl remembers as indexed (about 150 bytes each), so that a long crawl's memory stays flat
 INDEXED_REMEMBERED = 100_000
 
@@ -208,8 +211,8 @@ class PersistPipeline:
             self._replay(replay)
             return
         session.close()
-        self.pending = []
-        self._committed()
+        stored, self.pending = self.pending, []
+        self._committed(stored)
 
     def _replay(self, items: list[object]) -> None:
         """Store each item of a group taken apart in a transaction of its own: an item the database refuses
@@ -231,7 +234,7 @@ class PersistPipeline:
         except Exception:
             self._forget_fresh()
             raise
-        self._committed()
+        self._committed([item])
 
     def _finish(self, session: Session) -> None:
         """What the group's items left for the end: identity updates, blob index rows, one flush (one
@@ -273,13 +276,16 @@ class PersistPipeline:
             session.close()
         self._forget_fresh()
 
-    def _committed(self) -> None:
+    def _committed(self, items: list[object]) -> None:
+        """``items`` are committed: what their transaction learned is known from now on, and whoever waits for
+        them to be stored hears of it (``LOOKS_COMMITTED``)."""
         self.retailer_ids.update(self._fresh_retailers)
         self.products.update(self._fresh_products)
         if len(self.indexed) > INDEXED_REMEMBERED:
             self.indexed = set()  # only spares a look-up: record_blobs skips rows that exist
         self.indexed.update(self._fresh_indexed)
         self._forget_fresh()
+        self.crawler.signals.send_catch_log(signal=LOOKS_COMMITTED, items=items)
 
     def _forget_fresh(self) -> None:
         self._fresh_retailers, self._fresh_products, self._fresh_indexed = {}, {}, set()

@@ -189,8 +189,9 @@ def run_crawl(settings: Settings, spiders: tuple[str, ...] = SPIDERS) -> CrawlRe
 def collector_set_for_crawling() -> Iterator[None]:
     """While crawling, what is loaded by now (modules, settings, the watchlist) is set aside from the cyclic
     garbage collector, which would otherwise walk it on each full collection, and young objects are collected
-    less often. After, the collector is as it was and collects the crawl's garbage: its database connections
-    close, which folds SQLite's write-ahead log into the database file."""
+    less often. After, the collector is as it was and collects the crawl's garbage: the spiders and pipelines made
+    before the reactor ran are frozen with the imports, and a frozen object is never collected, not even as the
+    process exits; their database connections would stay open, and SQLite's write-ahead log unfolded."""
     thresholds = gc.get_threshold()
     gc.collect()
     gc.freeze()

@@ -16,6 +16,8 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
+from w3lib.util import to_unicode
 
 from promowatch.datadir import DataDir
 from promowatch.evidence.blobs import BlobStore, sha256_hex
@@ -55,6 +57,9 @@ BLOCK_SCAN_BYTES = 64 * 1024
 INTERSTITIAL_BYTES = 24 * 1024  # challenge pages are small; product pages are not
 # Scrapy looks for a meta refresh in a page's first 4,096 characters: at most 4 bytes each in UTF-8
 REFRESH_SCAN_BYTES = 4 * 4096
+# encodings that write each ASCII character as its own byte and none in more than 4 bytes: in them the word is
+# in those bytes (EBCDIC, UTF-16 or ISO-2022-JP are not, and go to Scrapy's check)
+REFRESH_SCANNABLE = ("utf-8", "ascii", "cp125", "iso8859", "latin", "koi8")
 
 
 class BlockedPage(IgnoreRequest):
@@ -291,16 +296,27 @@ class RefreshTagMiddleware(MetaRefreshMiddleware):
 
     Scrapy's check decodes the whole page to read its first 4,096 characters, and the text then lives as long as
     the response: a second copy of every page waiting for the pipelines (10 MB on the bench). A page in an
-    encoding that is not a superset of ASCII (UTF-16: it has NUL bytes) goes to Scrapy's check as it is.
+    encoding that does not write ASCII as ASCII, or that may take more bytes per character, goes to Scrapy's check.
     """
 
     def process_response(
         self, request: Request, response: Response, spider: Any = None
     ) -> Request | Response:
         head = response.body[:REFRESH_SCAN_BYTES]
-        if b"\0" not in head and b"refresh" not in head.lower():
+        if declared_encoding(response, head).startswith(REFRESH_SCANNABLE) and b"refresh" not in head.lower():
             return response
         return super().process_response(request, response)
+
+
+def declared_encoding(response: Response, head: bytes) -> str:
+    """The encoding a page declares, in Scrapy's order (byte-order mark, HTTP header, meta tag), as Python names
+    it; "utf-8" when it declares none (Scrapy then tries ASCII, UTF-8 and cp1252)."""
+    declared = (
+        read_bom(head)[0]
+        or http_content_type_encoding(to_unicode(response.headers.get("Content-Type") or b"", "latin-1"))
+        or html_body_declared_encoding(head)
+    )
+    return (resolve_encoding(declared) or declared) if declared else "utf-8"
 
 
 class StartPacingMiddleware:

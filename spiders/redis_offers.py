@@ -13,6 +13,7 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy_redis.spiders import RedisMixin
 
+from pipelines.persist import LOOKS_COMMITTED
 from promowatch.revalidation import Validators
 from spiders.offers import OffersSpider
 
@@ -31,13 +32,21 @@ def error_key(run: str) -> str:
 class RedisOffersSpider(RedisMixin, OffersSpider):
     name = "redis_offers"
     redis_key = QUEUE_KEY
+    runs: dict[
+        int, tuple[str, str]
+    ]  # id of an item out of the pipelines, not yet committed -> (run, product URL)
+    stored: set[int]  # ids of items committed before they left the pipelines
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.spider_idle_start_time = int(time.time())  # the mixin's class attribute dates from import time
         spider.setup_redis(crawler)
-        crawler.signals.connect(spider.committed, signal=signals.item_scraped)
+        # a look is done once it is committed, which can be before or after it leaves the pipelines: the item
+        # says nothing of its run, its response does, and it is the same object at both signals
+        spider.runs, spider.stored = {}, set()
+        crawler.signals.connect(spider.scraped, signal=signals.item_scraped)
+        crawler.signals.connect(spider.committed, signal=LOOKS_COMMITTED)
         crawler.signals.connect(spider.not_committed, signal=signals.item_error)
         return spider
 
@@ -64,13 +73,30 @@ class RedisOffersSpider(RedisMixin, OffersSpider):
             return None
         return request.meta["run"], request.meta["product_url"]
 
-    def committed(self, item: Any, response: Any, spider: Any) -> None:
-        """The pipelines stored the look: tell the coordinator."""
+    def scraped(self, item: Any, response: Any, spider: Any) -> None:
+        """The look left the pipelines: done if it is committed already, else once it is."""
         found = self._run_of(response)
+        if id(item) in self.stored:
+            self.stored.discard(id(item))
+            self._done(found)
+        elif found is not None:
+            self.runs[id(item)] = found
+
+    def committed(self, items: list[Any]) -> None:
+        """These looks are committed (pipelines.persist.LOOKS_COMMITTED)."""
+        for item in items:
+            if id(item) in self.runs:
+                self._done(self.runs.pop(id(item)))
+            else:
+                self.stored.add(id(item))
+
+    def _done(self, found: tuple[str, str] | None) -> None:
+        """Tell the coordinator that a look at the run's page is stored."""
         if found is not None and self.server is not None:
             self.server.hincrby(done_key(found[0]), found[1], 1)
 
     def not_committed(self, item: Any, response: Any, spider: Any, failure: Any) -> None:
+        self.stored.discard(id(item))
         found = self._run_of(response)
         if found is not None and self.server is not None:
             self.server.hset(error_key(found[0]), found[1], str(failure.value)[:300])

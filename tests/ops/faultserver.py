@@ -139,6 +139,11 @@ class FaultHandler(BaseHTTPRequestHandler):
                 200,
                 product("Ausgelaufen", "SKU-refresh").replace(b"<head>", b"<head>" + REFRESH_HEAD.encode()),
             )
+        elif path == "/p/refresh-ebcdic":
+            page = (
+                product("Ausgelaufen", "SKU-refresh500").decode().replace("<head>", "<head>" + REFRESH_HEAD)
+            )
+            self.send(200, page.replace("utf-8", "cp500").encode("cp500"), "text/html; charset=cp500")
         elif path == "/p/refresh-utf16":
             page = product("Ausgelaufen", "SKU-refresh16").decode().replace("<head>", "<head>" + REFRESH_HEAD)
             self.send(200, page.replace("utf-8", "utf-16").encode("utf-16"), "text/html; charset=utf-16")

@@ -6,22 +6,31 @@ Source: the scripted fault server's /p/item-N pages (tests/ops/faultserver.py); 
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
+from scrapy import Request, signals
+from scrapy.http import HtmlResponse
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
 from sqlalchemy import func, inspect, select
 
+from pipelines.persist import PersistPipeline
 from promowatch.config import load_watchlist
 from promowatch.datadir import DataDir
 from promowatch.db.engine import create_db_engine, open_database
 from promowatch.db.models import Base, OfferObservation, Product
 from promowatch.db.queries import due_products, sync_watchlist
-from promowatch.distributed import enqueue_due, wait_for_workers
+from promowatch.distributed import enqueue_due, wait_for_workers, worker_settings
 from promowatch.evidence.chain import verify_chain
+from promowatch.extract import extract_offer
+from promowatch.items import OfferItem
+from spiders.redis_offers import RedisOffersSpider, done_key
 from tests.ops.conftest import PYTHON, ROOT, crawl_command, run_crawl_process, write_watchlist
-from tests.ops.faultserver import FaultServer
+from tests.ops.faultserver import FaultServer, product
 
 FAST = {"AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "ERROR"}
 
@@ -152,3 +161,40 @@ def test_waiting_with_no_worker_says_so_once_and_gives_up(tmp_path: Path, redis_
     assert report.timed_out
     assert len(heard) == 1 and "is a `promowatch worker` running" in heard[0] and "0/1 done" in heard[0]
     redis.Redis.from_url(redis_url).flushdb()
+
+
+def test_a_worker_reports_a_look_done_only_once_it_is_committed(tmp_path: Path, redis_url: str) -> None:
+    # By default a look is committed as the turn of the event loop that stored it ends, after it has left the
+    # pipelines (item_scraped): a worker killed in between must not have told the coordinator it was stored.
+    # Real SQLite, Redis and Scrapy signals; the engine's part (the item leaving the pipelines) is sent here.
+    url = "http://127.0.0.1:9/p/1"
+    watchlist = write_watchlist(tmp_path, "http://127.0.0.1:9", [url])
+    settings = {
+        "PROMOWATCH_WATCHLIST": str(watchlist),
+        "PROMOWATCH_DATA_DIR": str(tmp_path / "data"),
+        "PROMOWATCH_COMMIT_EVERY": 100,  # promowatch's default (promowatch/settings.py)
+        "PROMOWATCH_COMMIT_SECONDS": 0.0,
+        **worker_settings(redis_url),
+    }
+    crawler = get_crawler(RedisOffersSpider, settings_dict=settings)
+    spider = RedisOffersSpider.from_crawler(crawler)
+    persist = build_from_crawler(PersistPipeline, crawler)
+    server = redis.Redis.from_url(redis_url)
+    server.flushdb()
+    response = HtmlResponse(url, request=Request(url, meta={"run": "r1", "product_url": url}))
+    item = OfferItem(
+        "faulty", url, datetime.now(UTC), extract_offer(product("Kaffee", "SKU-1"), url), "http", None
+    )
+
+    async def look() -> tuple[object, object]:
+        persist.process_item(item)
+        crawler.signals.send_catch_log(
+            signal=signals.item_scraped, item=item, response=response, spider=spider
+        )
+        reported_before = server.hget(done_key("r1"), url)
+        await asyncio.sleep(0.05)  # the turn ends: the look is committed
+        return reported_before, server.hget(done_key("r1"), url)
+
+    assert asyncio.run(look()) == (None, b"1")
+    with persist.sessions() as session:
+        assert session.scalar(select(func.count()).select_from(OfferObservation)) == 1

@@ -26,6 +26,7 @@ CASES = [
     pytest.param("/p/loop", "unknown", "redirect", id="redirect-loop"),
     pytest.param("/p/refresh", "unknown", "redirected to another page", id="meta-refresh-elsewhere"),
     pytest.param("/p/refresh-utf16", "unknown", "redirected to another page", id="meta-refresh-in-utf-16"),
+    pytest.param("/p/refresh-ebcdic", "unknown", "redirected to another page", id="meta-refresh-in-ebcdic"),
     pytest.param("/p/huge", "unknown", "max size", id="50-mb-page"),
     pytest.param("/p/malformed", "unknown", "", id="malformed-html"),
     pytest.param("/p/charset", "in_stock", None, id="wrong-charset"),

@@ -181,8 +181,10 @@ def test_the_default_commits_each_look_before_the_crawl_waits(
 def test_the_database_file_alone_holds_every_look_after_a_crawl(
     tmp_path: Path, fault_server: FaultServer
 ) -> None:
-    # a crawl closes its connections as it ends: SQLite's write-ahead log is folded into promowatch.db, so a copy
-    # of that one file (handed to an authority, backed up) misses no observation
+    # once the crawl's process has ended its connections are closed, and SQLite's write-ahead log is folded into
+    # promowatch.db: a copy of that one file (handed to an authority, backed up) misses no observation. The
+    # spiders and pipelines, made before the crawl set the collector aside from what existed, must not stay
+    # frozen out of the collection at exit.
     pages = [f"{fault_server.url}/p/item-{i}" for i in range(40)]
     watchlist = write_watchlist(tmp_path, fault_server.url, pages, concurrency=4)
     result, _ = run_crawl_process(watchlist, tmp_path / "data", spiders="offers")
