@@ -155,7 +155,7 @@ def bare(urls_file: Path, collector: bool) -> None:
 def row(label: str, checks: int, wall: float, cpu: float, rss: float, extra: str = "") -> dict[str, Any]:
     rate = checks / wall if wall else 0.0
     print(
-        f"{label:<44} {checks:>7} checks {wall:7.2f} s {rate:9.1f} checks/s  CPU {cpu / checks * 1000 if checks else 0:6.2f}"
+        f"{label:<46} {checks:>7} checks {wall:7.2f} s {rate:9.1f} checks/s  CPU {cpu / checks * 1000 if checks else 0:6.2f}"
         f" s/1000  peak RSS {rss:6.1f} MB {extra}"
     )
     return {"checks": checks, "wall": wall, "rate": rate, "cpu": cpu, "rss": rss}
@@ -219,8 +219,9 @@ def measure(args: argparse.Namespace, shop_url: str, work: Path) -> None:
         offers = int(stats.get(OBSERVED, 0))
         readers = int(stats.get("promowatch/extract_processes", 0))
         where = f"{readers} reading process{'es' if readers > 1 else ''}" if readers else "read in-process"
+        rate = offers / wall
         share = (
-            f"({offers / wall / base['rate']:.0%} of bare, {offers / wall / tuned['rate']:.0%} of the second)"
+            f"({rate / base['rate']:.0%} of bare, {rate / tuned['rate']:.0%} of it with the collector set)"
         )
         row(f"{label}, {where}", offers, wall, cpu, rss, share)
         return offers
@@ -231,14 +232,14 @@ def measure(args: argparse.Namespace, shop_url: str, work: Path) -> None:
     offers = offers_row("1 worker (default)", data)
     db_bytes = storage(data)["db"]
     print(
-        f"{'':<44} database {db_bytes / max(offers, 1) * 1000 / 1e6:.2f} MB per 1,000 offer observations "
+        f"{'':<46} database {db_bytes / max(offers, 1) * 1000 / 1e6:.2f} MB per 1,000 offer observations "
         f"(incl. evidence {size_of(data / 'evidence') / max(offers, 1) * 1000 / 1e6:.2f} MB)"
     )
     offers_row("  the same", work / "in-process", PROMOWATCH_EXTRACT_PROCESSES=0)
     if args.offers_only:
         return
-    offers_row("1 worker, a transaction per look", work / "per-look", PROMOWATCH_COMMIT_EVERY=1)
-    offers_row("1 worker, looks grouped over 1 s", work / "grouped", PROMOWATCH_COMMIT_SECONDS=1.0)
+    offers_row("1 worker, commit per look", work / "per-look", PROMOWATCH_COMMIT_EVERY=1)
+    offers_row("1 worker, grouped over 1 s", work / "grouped", PROMOWATCH_COMMIT_SECONDS=1.0)
 
     before = storage(data)
     wall, cpu, rss, out = measured(runner(watchlist, data, "offers"))

@@ -32,9 +32,8 @@ def error_key(run: str) -> str:
 class RedisOffersSpider(RedisMixin, OffersSpider):
     name = "redis_offers"
     redis_key = QUEUE_KEY
-    runs: dict[
-        int, tuple[str, str]
-    ]  # id of an item out of the pipelines, not yet committed -> (run, product URL)
+    # id of an item out of the pipelines, not yet committed -> (run, product URL)
+    runs: dict[int, tuple[str, str]]
     stored: set[int]  # ids of items committed before they left the pipelines
 
     @classmethod
