@@ -160,6 +160,10 @@ class EvidencePipeline:
                     self._file_group([one])
                 return
             failures = [error]
+        except BaseException as error:
+            # a SystemExit or the like from a library must not end this thread and leave the items waiting for it,
+            # nor reach the crawl's event loop through their futures
+            failures = [RuntimeError(f"the evidence could not be filed: {error!r}") for _ in group]
         for (_, filed), failure in zip(group, failures, strict=True):
             if failure is None:
                 filed.set_result(None)

@@ -283,6 +283,32 @@ def test_a_capture_that_cannot_be_filed_fails_only_its_own_item(tmp_path: Path) 
     assert len(list(read_index(pipeline.warc_dir))) == 2 * 5  # a response and a request for each filed one
 
 
+def test_an_exit_in_the_filing_thread_fails_its_items_and_the_crawl_goes_on(tmp_path: Path) -> None:
+    # a library's sys.exit() in the filing thread: its items fail (never a SystemExit on the crawl's event loop),
+    # the thread lives on and files the next ones
+    pipeline = make_pipeline(tmp_path)
+    store, calls = pipeline.blobs.put_all, []
+
+    def exits_once(blobs: Sequence[bytes]) -> list[tuple[str, bool]]:
+        calls.append(len(blobs))
+        if len(calls) == 1:
+            raise SystemExit(3)
+        return store(blobs)
+
+    pipeline.blobs.put_all = exits_once  # type: ignore[method-assign]
+    items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(4)]
+
+    async def crawl_hands_them_over() -> list[object]:
+        handed = [pipeline.process_item(item) for item in items]
+        first = await asyncio.wait_for(asyncio.gather(handed[0], return_exceptions=True), 10)
+        return first + await asyncio.wait_for(asyncio.gather(*handed[1:], return_exceptions=True), 10)
+
+    results = asyncio.run(crawl_hands_them_over())
+    pipeline.close_spider()
+    assert isinstance(results[0], RuntimeError) and "SystemExit(3)" in str(results[0])
+    assert results[1:] == items[1:]
+
+
 def test_a_capture_the_warc_refuses_fails_only_its_item_and_the_others_keep_their_responses(
     tmp_path: Path,
 ) -> None:
