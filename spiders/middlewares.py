@@ -17,7 +17,6 @@ from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
-from w3lib.util import to_unicode
 
 from promowatch.datadir import DataDir
 from promowatch.evidence.blobs import BlobStore, sha256_hex
@@ -313,7 +312,7 @@ def declared_encoding(response: Response, head: bytes) -> str:
     it; "utf-8" when it declares none (Scrapy then tries ASCII, UTF-8 and cp1252)."""
     declared = (
         read_bom(head)[0]
-        or http_content_type_encoding(to_unicode(response.headers.get("Content-Type") or b"", "latin-1"))
+        or http_content_type_encoding((response.headers.get("Content-Type") or b"").decode("latin-1"))
         or html_body_declared_encoding(head)
     )
     return (resolve_encoding(declared) or declared) if declared else "utf-8"
