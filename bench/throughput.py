@@ -145,10 +145,13 @@ def bare(urls_file: Path, collector: bool) -> None:
 
     process = CrawlerProcess()
     process.crawl(Bare)
+    if not collector:  # Scrapy as it comes: nothing of promowatch loaded, in its time or its memory
+        process.start()
+        return
     sys.path.insert(0, str(ROOT))
     from promowatch.crawl import collector_set_for_crawling
 
-    with collector_set_for_crawling() if collector else contextlib.nullcontext():
+    with collector_set_for_crawling():
         process.start()
 
 

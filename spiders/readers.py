@@ -193,7 +193,7 @@ class PageReader:
 
     def _hand_over(self) -> None:
         """Waiting pages to the reading process that holds the fewest calls, while one holds fewer than
-        CALLS_PER_PROCESS; the others when a call is answered."""
+        CALLS_PER_PROCESS; the others when a call is answered. Pages to read alone go first, a call each."""
         while self.pooled and (self.waiting or self.alone):
             if self._short() and (self.starting is None or self.starting.done()):
                 self.starting = asyncio.ensure_future(self._start())
