@@ -95,6 +95,8 @@ class Product(Base):
     sku: Mapped[str | None] = mapped_column(String(100), index=True)
     gtin: Mapped[str | None] = mapped_column(String(14))
     name: Mapped[str | None] = mapped_column(String(500))
+    # set when the page named another URL as canonical: this row is then an alias of that product
+    canonical_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
     retailer: Mapped[Retailer] = relationship()
 
 
@@ -114,6 +116,9 @@ class Promotion(Base):
     valid_until: Mapped[datetime | None]
     origin: Mapped[str] = mapped_column(String(16))  # "sweep" (promotions spider) or "watchlist"
     region: Mapped[str | None] = mapped_column(String(100))
+    # how the running window was established: "stated" (the ad gave its start), "listing" (the ad page's
+    # header gave it), "sighting" (no start given: it runs from the first ad sighting), "entered" (by hand)
+    window_basis: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime]
     product: Mapped[Product] = relationship()
     retailer: Mapped[Retailer] = relationship()
@@ -291,3 +296,12 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     delivered_at: Mapped[datetime | None]
     event: Mapped[Event] = relationship()
+
+
+class Subscription(Base):
+    """When promowatch first saw a subscription (keyed like a delivery target): it receives events from then on."""
+
+    __tablename__ = "subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(128), unique=True)
+    first_seen: Mapped[datetime]
