@@ -151,7 +151,7 @@ def extract_offer(
 
     # ---- visible text of the product block
     text = normalise_text(visible_text(block, skipped))
-    hits = [hit for hit in book.find(text) if _is_statement(text, hit)]
+    hits = [hit for hit in book.find(text) if _is_statement(text, hit) and not _shipping_limit(text, hit)]
     controls = buy_controls(block, book, visible)
     if not controls and block is not page and not any(h.category in NEGATIVE for h in hits):
         # One add-to-cart on the whole page is the main product's, wherever the layout puts it; not when the
@@ -818,8 +818,10 @@ _MAY_REFUSE = re.compile(
 def _refused_online(page_text: str, book: PhraseBook) -> PhraseHit | None:
     """A sentence anywhere on the page saying this very item cannot be bought online."""
     for hit in book.find(page_text, ("not_deliverable",)):
-        if _THIS_ITEM.search(page_text, max(0, hit.start - 30), hit.start) and not _ordered_for_pickup(
-            page_text, hit
+        if (
+            _THIS_ITEM.search(page_text, max(0, hit.start - 30), hit.start)
+            and not _ordered_for_pickup(page_text, hit)
+            and not _shipping_limit(page_text, hit)
         ):
             return hit
     return None
@@ -830,7 +832,22 @@ def categories_of(hits: list[PhraseHit]) -> set[str]:
     return {h.category for h in hits}
 
 
-_SHIPPING_WORDS = re.compile(r"ship|deliver|versand|liefer|livr|envío|envio|spedi|verzend|wysył")
+_SHIPPING_WORDS = re.compile(
+    r"ship|deliver|versand|liefer|livr|envío|envio|spedi|consegn|verzend|lever|wysył"
+)
+# where a delivery phrase may say it does not go: "nicht lieferbar nach Österreich", "cannot be delivered to
+# the Canary Islands", "non livrable en Corse", "non spedibile all'estero"
+_DESTINATION = re.compile(
+    r" ?(?:nach|ins|in|to|into|outside|abroad|internationally|en|vers|hors|à|au|aux|verso|fuori|all'estero|"
+    r"naar|buiten|na|do|till|utanför)(?!\w)(?! (?:ligne|linea)(?!\w))"
+)
+
+
+def _shipping_limit(text: str, hit: PhraseHit) -> bool:
+    """A delivery refusal that names where it does not deliver: a shipping limit, not a stock state."""
+    if hit.category not in NEGATIVE and hit.category != "not_deliverable":
+        return False
+    return bool(_SHIPPING_WORDS.search(hit.matched)) and _DESTINATION.match(text, hit.end) is not None
 
 
 def _ordered_for_pickup(text: str, hit: PhraseHit) -> bool:

@@ -3,6 +3,12 @@
 The phrases live in ``phrases/<locale>.toml`` (one list per category) and a profile can add its own under
 ``[phrases.<locale>]``. All locales are matched at once: a shop's language is not always declared, and the
 phrases are specific enough not to collide.
+
+Temporary unavailability is composed rather than listed: a ``currently`` word ("zurzeit", "at the moment",
+"momentanément") beside a not-available, not-deliverable or not-orderable phrase of the same line is one
+``temporarily_unavailable`` hit, in either order and with up to two words between ("zurzeit leider nicht
+lieferbar", "not available at the moment"). ``unavailable`` phrases ("not available", "nicht erhältlich") are
+too vague to say anything alone and count only so composed.
 """
 
 from __future__ import annotations
@@ -20,6 +26,8 @@ CATEGORIES = (
     "sold_out",
     "temporarily_unavailable",
     "not_deliverable",
+    "currently",
+    "unavailable",
     "store_only",
     "available_soon",
     "notify",
@@ -49,6 +57,17 @@ _REMEMBERED_TEXTS = 4096
 # their phrases are matched inside a run of letters, indexed by their first character.
 _UNSPACED = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 _APOSTROPHE = str.maketrans({"’": "'", "ʼ": "'", "\xa0": " ", "\u202f": " "})
+
+# What a "currently" word turns into a temporary stock state, and what it leaves alone: a not-deliverable
+# phrase that names a channel ("not available online", "we do not ship") refuses a way of buying, not stock.
+_MADE_TEMPORARY = frozenset({"out_of_stock", "sold_out", "unavailable", "not_deliverable"})
+_CHANNEL = re.compile(
+    r"online|en ligne|in linea|internet|ship|versand|spedi|env[ií]o|store|magasin|negozio|tienda|loja|filial|winkel"
+)
+# between a "currently" word and its phrase: at most two words, within one sentence of one line
+_GAP_WORDS = 2
+_GAP_CHARS = 30
+_GAP_STOP = re.compile(r"[|.!?]")
 
 PhraseTable: TypeAlias = Mapping[str, Mapping[str, tuple[str, ...]]]  # locale -> category -> phrases
 
@@ -173,9 +192,10 @@ class PhraseBook:
                 continue
             match, category, phrase, locale = best
             taken_until = match.end()
-            if wanted is None or category in wanted:
-                hits.append(PhraseHit(category, phrase, locale, match.group(0), start, match.end()))
-        return hits
+            hits.append(PhraseHit(category, phrase, locale, match.group(0), start, match.end()))
+        if any(hit.category == "currently" for hit in hits):
+            hits = _made_temporary(text, hits)
+        return hits if wanted is None else [hit for hit in hits if hit.category in wanted]
 
     def categories(self, text: str) -> frozenset[str]:
         """The categories of the phrases in a short normalised text (a button's label, a price's words).
@@ -195,6 +215,52 @@ class PhraseBook:
             if hit.category == category:
                 return hit
         return None
+
+
+def _made_temporary(text: str, hits: list[PhraseHit]) -> list[PhraseHit]:
+    """Join each "currently" word to the not-available phrase beside it ("zurzeit" + "nicht lieferbar").
+
+    The word before the phrase is preferred ("zurzeit nicht lieferbar, momentan ..."), then the one after.
+    """
+    joined: list[PhraseHit] = []
+    position = 0
+    while position < len(hits):
+        hit = hits[position]
+        after = hits[position + 1] if position + 1 < len(hits) else None
+        if not _may_be_temporary(hit):
+            joined.append(hit)
+        elif joined and joined[-1].category == "currently" and _adjacent(text, joined[-1], hit):
+            joined[-1] = _joined(text, joined[-1], hit)
+        elif after is not None and after.category == "currently" and _adjacent(text, hit, after):
+            joined.append(_joined(text, hit, after))
+            position += 1
+        else:
+            joined.append(hit)
+        position += 1
+    return joined
+
+
+def _may_be_temporary(hit: PhraseHit) -> bool:
+    if hit.category not in _MADE_TEMPORARY:
+        return False
+    return hit.category != "not_deliverable" or _CHANNEL.search(hit.phrase) is None
+
+
+def _adjacent(text: str, first: PhraseHit, second: PhraseHit) -> bool:
+    gap = text[first.end : second.start]
+    return (
+        len(gap) <= _GAP_CHARS
+        and _GAP_STOP.search(gap) is None
+        and len(re.findall(r"\w+", gap)) <= _GAP_WORDS
+    )
+
+
+def _joined(text: str, first: PhraseHit, second: PhraseHit) -> PhraseHit:
+    """One temporarily_unavailable hit from a "currently" word and its phrase, in the phrase's locale."""
+    stated = second if first.category == "currently" else first
+    phrase = f"{first.phrase} + {second.phrase}"
+    matched = text[first.start : second.end]
+    return PhraseHit("temporarily_unavailable", phrase, stated.locale, matched, first.start, second.end)
 
 
 def _starts(text: str) -> Iterator[tuple[int, str]]:

@@ -27,7 +27,7 @@ def test_every_bundled_phrase_is_found_in_a_stock_line(locale: str, category: st
 LINES = [
     (
         "Actuellement indisponible. Nous ne savons pas quand cet article sera de nouveau approvisionné",
-        "out_of_stock",
+        "temporarily_unavailable",
         "amazon.fr (corpus peb-4ff590718c)",
     ),
     ("Épuisé", "sold_out", "Swiss French buy box"),
@@ -39,7 +39,7 @@ LINES = [
     ("lieferbar - in 3-5 Werktagen", "in_stock", "otto.de (peb-040c3ea5ea)"),
     ("Nicht verfügbar", "out_of_stock", "German stock line"),
     ("Nur noch 2 Stück auf Lager", "limited", "German scarcity line"),
-    ("Derzeit nicht lieferbar", "not_deliverable", "Swiss German online shop"),
+    ("Derzeit nicht lieferbar", "temporarily_unavailable", "Swiss German online shop (issue 18)"),
     ("Nur in der Filiale erhältlich", "store_only", "German discounter"),
     ("Auf Lager.", "in_stock", "amazon.de (peb-95f9586d43)"),
     ("Nicht mehr im Sortiment", "discontinued", "German retailer"),
@@ -49,7 +49,7 @@ LINES = [
     ("Non disponibile", "out_of_stock", "Italian shop"),
     (
         "Currently unavailable. We don't know when or if this item will be back in stock.",
-        "out_of_stock",
+        "temporarily_unavailable",
         "amazon.com (peb-0094967f37)",
     ),
     ("Only 2 left in stock - order soon.", "limited", "amazon.com"),

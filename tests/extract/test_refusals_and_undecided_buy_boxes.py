@@ -139,7 +139,8 @@ _BIKE_SHOP = """<main><div class="product"><h1>Kryptolok U-lock with key</h1><sp
             id="campus-bike-shop-orders-are-collected-not-refused",
         ),
         pytest.param(
-            "We do not ship to P.O. boxes or overseas addresses.",
+            # (a limit such as "we do not ship to P.O. boxes" is no refusal: test_currently_unavailable.py)
+            "We do not ship ordered items.",
             False,
             id="campus-bike-shop-refusing-shipping-without-pickup-still-refuses",
         ),
