@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from notify.messages import format_message
+from notify.messages import STORE_DIGEST, format_message, format_store_digest
 from notify.routing import StorePlace, wants
 from notify.sender import Sender, target_id
+from notify.subscriptions import news_time, note_subscriptions, subscription_key
 from promowatch.config import Subscription, Watchlist
 from promowatch.db.models import Delivery, Event, Retailer, Store
 from promowatch.db.queries import insert_new
@@ -74,6 +75,7 @@ class DeliveryReport:
     """One notify run: counts overall and per target (names only, never URLs)."""
 
     fanned_out: int = 0
+    messages: int = 0  # messages sent: a digest of several store events is one
     sent: int = 0
     retried: int = 0
     failed: int = 0
@@ -89,6 +91,7 @@ class DeliveryReport:
     def to_json(self) -> dict[str, Any]:
         return {
             "deliveries_created": self.fanned_out,
+            "messages": self.messages,
             "sent": self.sent,
             "retry_later": self.retried,
             "failed": self.failed,
@@ -115,10 +118,21 @@ def _centres(stores: list[Store]) -> dict[str, tuple[float, float]]:
 
 
 def fan_out(session: Session, watchlist: Watchlist, now: datetime) -> int:
-    """Create the pending deliveries of events that have none yet; returns how many."""
+    """Create the pending deliveries of events that have none yet; returns how many.
+
+    A target gets only the events that became news since its subscription was first seen (notify/subscriptions.py).
+    """
+    first_seen = note_subscriptions(session, watchlist, now)
+    if not first_seen:
+        return 0
+    start = min(first_seen.values())  # an event that became news before every subscription is nobody's
     events = session.scalars(
         select(Event)
-        .where(Event.created_at >= now - FANOUT_WINDOW, ~exists().where(Delivery.event_id == Event.id))
+        .where(
+            Event.created_at >= now - FANOUT_WINDOW,
+            or_(Event.created_at >= start, Event.occurred_at >= start),
+            ~exists().where(Delivery.event_id == Event.id),
+        )
         .order_by(Event.id)
     ).all()
     if not events:
@@ -130,6 +144,7 @@ def fan_out(session: Session, watchlist: Watchlist, now: datetime) -> int:
     for event in events:
         row = by_id.get(event.payload.get("store_id") or -1)
         place = StorePlace(row.external_id, row.postcode, row.latitude, row.longitude) if row else None
+        news = news_time(event.kind, event.occurred_at, event.created_at)
         for subscription in watchlist.subscriptions:
             centre = centres.get(subscription.postcode or "")
             if not wants(subscription, event.kind, event.payload, place, centre):
@@ -143,11 +158,42 @@ def fan_out(session: Session, watchlist: Watchlist, now: datetime) -> int:
                     "next_attempt_at": now,
                 }
                 for url in subscription.urls
+                if news >= first_seen[subscription_key(subscription, url)]
             ]
             # two notifiers may fan the same event out at once: the unique (event, target) keeps one
             insert_new(session, Delivery, rows, ["event_id", "target"])
             created += len(rows)
     return created
+
+
+@dataclass(frozen=True)
+class _Due:
+    delivery_id: int
+    target: str
+    kind: str
+    product_id: int | None
+    store_scope: bool
+
+
+def _batches(due: list[_Due]) -> list[list[int]]:
+    """Due deliveries grouped into messages, in the order of their first delivery: a target's store events of
+    one product and kind make one digest ("back in stock in 3 of your stores"), anything else goes alone."""
+    batches: dict[tuple[object, ...], list[int]] = {}
+    for row in due:
+        digest = row.store_scope and row.kind in STORE_DIGEST and row.product_id is not None
+        key = ("store", row.target, row.kind, row.product_id) if digest else ("one", row.delivery_id)
+        batches.setdefault(key, []).append(row.delivery_id)
+    return list(batches.values())
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    delivery_id: int
+    event_id: int
+    kind: str
+    payload: dict[str, Any]
+    occurred_at: datetime
+    retailer: str | None
 
 
 def deliver_pending(
@@ -159,7 +205,8 @@ def deliver_pending(
     max_attempts: int = MAX_ATTEMPTS,
     backoff: timedelta = BACKOFF,
 ) -> DeliveryReport:
-    """Fan out new events, then send every pending delivery that is due at ``now``."""
+    """Fan out new events, then send every pending delivery that is due at ``now``: one message per delivery,
+    or per digest of a product's store events, each delivery marked delivered only when its message was."""
     report = DeliveryReport()
     with sessions.begin() as session:
         report.fanned_out = fan_out(session, watchlist, now)
@@ -171,57 +218,96 @@ def deliver_pending(
         slugs: dict[int, str] = {
             rid: slug for rid, slug in session.execute(select(Retailer.id, Retailer.slug))
         }
-        due = session.scalars(
-            select(Delivery.id)
-            .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
-            .order_by(Delivery.id)
-        ).all()
-    for delivery_id in due:
-        # claim the delivery with a lease, committed before sending: a second notifier (cron's run next to a
-        # manual `promowatch notify`) skips it, and a crash mid-send leaves it to be retried after the lease
-        with sessions.begin() as session:
-            claimed = session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.id == delivery_id, Delivery.status == "pending", Delivery.next_attempt_at <= now
-                )
-                .values(next_attempt_at=now + CLAIM_LEASE)
+        due = [
+            _Due(delivery_id, target, kind, product_id, payload.get("scope") == "store")
+            for delivery_id, target, kind, product_id, payload in session.execute(
+                select(Delivery.id, Delivery.target, Event.kind, Event.product_id, Event.payload)
+                .join(Event, Event.id == Delivery.event_id)
+                .where(Delivery.status == "pending", Delivery.next_attempt_at <= now)
+                .order_by(Delivery.id)
             )
-            if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        ]
+    for batch in _batches(due):
+        # claim the deliveries with a lease, committed before sending: a second notifier (cron's run next to a
+        # manual `promowatch notify`) skips them, and a crash mid-send leaves them to be retried after the lease
+        with sessions.begin() as session:
+            claimed: list[_Claimed] = []
+            for delivery_id in batch:
+                taken = session.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.id == delivery_id,
+                        Delivery.status == "pending",
+                        Delivery.next_attempt_at <= now,
+                    )
+                    .values(next_attempt_at=now + CLAIM_LEASE)
+                )
+                if taken.rowcount != 1:  # type: ignore[attr-defined]
+                    continue
+                event = session.get_one(Delivery, delivery_id).event
+                retailer = slugs.get(event.retailer_id) if event.retailer_id else None
+                claimed.append(
+                    _Claimed(
+                        delivery_id, event.id, event.kind, dict(event.payload), event.occurred_at, retailer
+                    )
+                )
+            if not claimed:
                 continue
-            delivery = session.get_one(Delivery, delivery_id)
-            event = delivery.event
-            kind, event_id, payload, target = event.kind, event.id, dict(event.payload), delivery.target
-            retailer = slugs.get(event.retailer_id) if event.retailer_id else None
+            target = session.get_one(Delivery, claimed[0].delivery_id).target
             if target not in targets:
-                delivery.status, delivery.last_error = "failed", "target no longer in the watchlist"
-                report.count(target, retailer, "failed")
+                for item in claimed:
+                    delivery = session.get_one(Delivery, item.delivery_id)
+                    delivery.status, delivery.last_error = "failed", "target no longer in the watchlist"
+                    report.count(target, item.retailer, "failed")
                 continue
         subscription, _ = targets[target]
-        message = format_message(kind, payload, subscription.language, as_html=sender.html(target))
-        result = sender.send(target, message, _screenshot(blobs, payload))
+        first, html = claimed[0], sender.html(target)
+        if len(claimed) == 1:
+            message = format_message(
+                first.kind, first.payload, subscription.language, as_html=html, seen=first.occurred_at
+            )
+            result = sender.send(target, message, _screenshot(blobs, first.payload))
+        else:
+            message = format_store_digest(
+                first.kind,
+                [item.payload for item in claimed],
+                subscription.language,
+                as_html=html,
+                seen=[item.occurred_at for item in claimed],
+            )
+            result = sender.send(target, message)
+        if result.ok:
+            report.messages += 1
+        events = ", ".join(str(item.event_id) for item in claimed)
         with sessions.begin() as session:
-            delivery = session.get_one(Delivery, delivery_id)
-            delivery.attempts += 1
-            if result.ok:
-                delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
-                report.count(target, retailer, "sent")
-                continue
-            delivery.last_error = result.error
-            if delivery.attempts >= max_attempts:
-                delivery.status = "failed"
-                report.count(target, retailer, "failed")
-                report.errors.append(
-                    f"{target}: gave up on {kind} event {event_id} after {delivery.attempts} attempts ({result.error})"
-                )
-            else:
-                wait = min(backoff * 2 ** (delivery.attempts - 1), MAX_BACKOFF)
-                delivery.next_attempt_at = now + wait
-                report.count(target, retailer, "retried")
-                report.errors.append(
-                    f"{target}: {kind} event {event_id} attempt {delivery.attempts}/{max_attempts} "
-                    f"failed ({result.error}); next at {delivery.next_attempt_at.isoformat()}"
-                )
+            for item in claimed:
+                delivery = session.get_one(Delivery, item.delivery_id)
+                delivery.attempts += 1
+                if result.ok:
+                    delivery.status, delivery.delivered_at, delivery.last_error = "delivered", now, None
+                    report.count(target, item.retailer, "sent")
+                    continue
+                delivery.last_error = result.error
+                if delivery.attempts >= max_attempts:
+                    delivery.status = "failed"
+                    report.count(target, item.retailer, "failed")
+                else:
+                    wait = min(backoff * 2 ** (delivery.attempts - 1), MAX_BACKOFF)
+                    delivery.next_attempt_at = now + wait
+                    report.count(target, item.retailer, "retried")
+            if not result.ok:
+                attempts = session.get_one(Delivery, first.delivery_id).attempts
+                if attempts >= max_attempts:
+                    report.errors.append(
+                        f"{target}: gave up on {first.kind} event {events} after {attempts} attempts "
+                        f"({result.error})"
+                    )
+                else:
+                    retry_at = session.get_one(Delivery, first.delivery_id).next_attempt_at
+                    report.errors.append(
+                        f"{target}: {first.kind} event {events} attempt {attempts}/{max_attempts} "
+                        f"failed ({result.error}); next at {retry_at.isoformat()}"
+                    )
     return report
 
 

@@ -193,10 +193,16 @@ def evaluate_step(
     watchlist: Watchlist, data: DataDir, *, clock: Clock, echo: Echo | None = print
 ) -> EvaluationReport:
     """Findings and events from the stored observations."""
+    from notify.subscriptions import note_subscriptions
     from promowatch.db.engine import open_database
     from promowatch.evaluate import evaluate
 
-    report = evaluate(open_database(data.db_url), watchlist, clock.now())
+    sessions, now = open_database(data.db_url), clock.now()
+    # a subscription begins before the first events it could receive are recorded: the findings this run
+    # reaches are its news, the shop changes its crawl saw before are not (notify/subscriptions.py)
+    with sessions.begin() as session:
+        note_subscriptions(session, watchlist, now)
+    report = evaluate(sessions, watchlist, now)
     if echo is not None:
         echo(
             f"evaluated {report.promotions} promotions: {report.opened} findings opened, {report.confirmed} "

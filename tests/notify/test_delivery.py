@@ -6,10 +6,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -17,42 +14,16 @@ from sqlalchemy import select
 
 from notify.outbox import deliver_pending
 from notify.sender import send_test, target_id
+from notify.subscriptions import note_subscriptions
 from promowatch.config import Subscription, Watchlist
 from promowatch.db.engine import open_database
 from promowatch.db.models import Delivery
 from promowatch.evaluate import evaluate
 from promowatch.evidence.blobs import BlobStore
 from promowatch.rules.thresholds import Thresholds
+from tests.notify.endpoints import Hook, free_port
 from tests.rules.dbdata import PRODUCT_URL, add_shop, offer
 from tests.rules.factories import at
-
-
-class Hook:
-    """A local json:// endpoint that records what it receives and answers ``status``."""
-
-    def __init__(self, status: int = 200, port: int = 0) -> None:
-        self.received: list[dict] = []
-        self.status = status
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                if hook.status == 200:
-                    hook.received.append(json.loads(body))
-                self.send_response(hook.status)
-                self.end_headers()
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 class Mailbox:
@@ -62,12 +33,6 @@ class Mailbox:
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.content)
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -124,6 +89,7 @@ def test_delivery_retry_backoff_and_no_duplicates(tmp_path, smtp, caplog):
     shot, _ = blobs.put(b"\x89PNG fake screenshot")
     sessions = open_database(f"sqlite:///{tmp_path}/t.db")
     with sessions.begin() as session:
+        note_subscriptions(session, watchlist, at(0))  # the subscriptions were there before the crawls
         _, product, _, _ = add_shop(session)
         for i in range(4):
             session.add(offer(product.id, at(2 + 3 * i), "out_of_stock", False, screenshot=shot))

@@ -6,9 +6,12 @@ Source of the payloads: the fields notify/outbox.py puts on its events (product,
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
-from notify.messages import RULE_LABELS, TEMPLATES, format_message
+from notify.messages import RULE_LABELS, TEMPLATES, format_message, format_store_digest
 
 PAYLOAD = {
     "product_name": "Machine à café De'Longhi",
@@ -70,3 +73,76 @@ def test_scraped_text_is_escaped_in_html_bodies() -> None:
     message = format_message("restock", payload, "it", as_html=True)
     assert "<script>" not in message.body and "&lt;script&gt;" in message.body
     assert message.body_format == "html"
+
+
+SEEN = datetime(2026, 11, 8, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("language", "seen"),
+    [
+        pytest.param("en", "Seen 2026-11-08 10:00 UTC.", id="en"),
+        pytest.param("fr", "Constaté le 08.11.2026 à 10:00 UTC.", id="fr"),
+        pytest.param("de", "Festgestellt am 08.11.2026 um 10:00 UTC.", id="de"),
+        pytest.param("it", "Rilevato il 08.11.2026 alle 10:00 UTC.", id="it"),
+    ],
+)
+@pytest.mark.parametrize("kind", [k for k in KINDS if k != "test"])
+def test_every_message_says_when_the_change_was_seen(language: str, seen: str, kind: str) -> None:
+    zurich_time = SEEN.astimezone(ZoneInfo("Europe/Zurich"))  # written in UTC whatever zone it comes in
+    message = format_message(kind, PAYLOAD, language, seen=zurich_time)
+    assert seen in message.body.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("language", "title", "stores"),
+    [
+        pytest.param(
+            "en",
+            "Back in stock in 3 stores: Machine à café De'Longhi",
+            "back in stock in 3 of your stores: Lausanne Flon (1003), Morges, Renens Gare (1020).",
+            id="en",
+        ),
+        pytest.param(
+            "fr",
+            "De retour en stock dans 3 magasins : Machine à café De'Longhi",
+            "dans 3 de vos magasins : Lausanne Flon (1003), Morges, Renens Gare (1020).",
+            id="fr",
+        ),
+        pytest.param(
+            "de",
+            "Wieder erhältlich in 3 Filialen: Machine à café De'Longhi",
+            "in 3 Ihrer Filialen wieder erhältlich: Lausanne Flon (1003), Morges, Renens Gare (1020).",
+            id="de",
+        ),
+        pytest.param(
+            "it",
+            "Di nuovo disponibile in 3 filiali: Machine à café De'Longhi",
+            "in 3 delle sue filiali: Lausanne Flon (1003), Morges, Renens Gare (1020).",
+            id="it",
+        ),
+    ],
+)
+def test_a_store_digest_names_each_store_once(language: str, title: str, stores: str) -> None:
+    flon = {**PAYLOAD, "store": "Lausanne Flon", "postcode": "1003"}
+    payloads = [
+        {**PAYLOAD, "store": "Renens Gare", "postcode": "1020"},
+        flon,
+        {**PAYLOAD, "store": "Morges", "postcode": None},
+        flon,  # the same store twice in one pass (two intervals) is named once
+    ]
+    message = format_store_digest("restock", payloads, language, seen=[SEEN, SEEN + timedelta(minutes=4)])
+    assert message.title == title
+    assert stores in message.body
+    assert "10:04" in message.body and "{" not in message.body
+
+
+def test_a_store_digest_escapes_store_names_in_html() -> None:
+    payloads = [{**PAYLOAD, "store": f"<b>Store {n}</b>", "postcode": None} for n in range(2)]
+    message = format_store_digest("stockout", payloads, "en", as_html=True, seen=[SEEN])
+    assert "<b>" not in message.body and "&lt;b&gt;Store 0&lt;/b&gt;" in message.body
+
+
+@pytest.mark.parametrize("language", sorted(TEMPLATES))
+def test_every_language_has_every_template(language: str) -> None:
+    assert TEMPLATES[language].keys() == TEMPLATES["en"].keys()
