@@ -27,6 +27,7 @@ from notify.outbox import record_event
 from promowatch.config import Watchlist
 from promowatch.db.models import (
     AdSighting,
+    CrawlRun,
     Finding,
     OfferObservation,
     Product,
@@ -37,6 +38,7 @@ from promowatch.db.models import (
 )
 from promowatch.domain import Availability, money_str
 from promowatch.rules import (
+    Crawl,
     OfferPoint,
     PromotionFacts,
     Sighting,
@@ -45,6 +47,7 @@ from promowatch.rules import (
     Verdict,
     price_mismatch,
     reference_price_unsupported,
+    store_sellout,
     store_stockout,
     unorderable_online,
 )
@@ -115,6 +118,7 @@ class _History:
     intervals: list[StoreInterval]
     stores: list[Store]
     promotion_titles: list[str]
+    crawls: list[Crawl] | None  # the stores crawls, None before any was recorded
 
 
 def evaluate(sessions: sessionmaker[Session], watchlist: Watchlist, now: datetime) -> EvaluationReport:
@@ -128,6 +132,7 @@ def evaluate(sessions: sessionmaker[Session], watchlist: Watchlist, now: datetim
     with sessions() as session:
         planned = _load_promotions(session)
         stores = _load_stores(session)
+        crawls = load_store_crawls(session)
     by_retailer: dict[int, list[_Planned]] = defaultdict(list)
     titles: dict[int, list[str]] = defaultdict(list)
     for promotion in planned:  # retailers in the order of their first promotion, promotions by id
@@ -149,6 +154,7 @@ def evaluate(sessions: sessionmaker[Session], watchlist: Watchlist, now: datetim
                 intervals.get(promotion.product_id, []),
                 retailer_stores,
                 titles[promotion.product_id],
+                crawls,
             )
             with sessions.begin() as session:
                 _evaluate_promotion(session, promotion, history, rules, now, report, products_done)
@@ -183,6 +189,8 @@ def _load_promotions(session: Session) -> list[_Planned]:
             Product.url,
             Product.name,
             p.region,
+            p.origin,
+            p.window_basis,
         )
         .join(Retailer, Retailer.id == p.retailer_id)
         .join(Product, Product.id == p.product_id)
@@ -190,7 +198,19 @@ def _load_promotions(session: Session) -> list[_Planned]:
     ).all()
     return [
         _Planned(
-            PromotionFacts(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], tuple(sightings.get(r[0], ()))),
+            PromotionFacts(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                tuple(sightings.get(r[0], ())),
+                origin=r[15],
+                window_basis=r[16],
+            ),
             r[8],
             r[9],
             r[10],
@@ -201,6 +221,16 @@ def _load_promotions(session: Session) -> list[_Planned]:
         )
         for r in rows
     ]
+
+
+def load_store_crawls(session: Session) -> list[Crawl] | None:
+    """Every stores crawl, oldest first (None when no store stock was ever crawled: boundary samples)."""
+    rows = session.execute(
+        select(CrawlRun.started_at, CrawlRun.finished_at)
+        .where(CrawlRun.spider == "stores")
+        .order_by(CrawlRun.started_at, CrawlRun.id)
+    ).all()
+    return [Crawl(started, finished) for started, finished in rows] or None
 
 
 def _load_stores(session: Session) -> dict[int, list[Store]]:
@@ -372,7 +402,8 @@ def _evaluate_promotion(
     scope, scope_name = store_scope(history.stores, promotion.region, rules.stores)
     verdicts = [
         unorderable_online(facts, offers, thresholds, now),
-        store_stockout(facts, intervals, scope, thresholds, now, scope_name),
+        store_stockout(facts, intervals, scope, thresholds, now, scope_name, history.crawls, offers),
+        store_sellout(facts, intervals, scope, thresholds, now, scope_name, history.crawls, offers),
         price_mismatch(facts, offers, thresholds, now),
         reference_price_unsupported(facts, offers, thresholds, now, rules.reference_rule),
     ]

@@ -22,7 +22,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import promowatch
-from promowatch.db.models import ChainEntry, Finding, OfferObservation, Store, StoreObservation
+from promowatch.db.models import ChainEntry, CrawlRun, Finding, OfferObservation, Store, StoreObservation
 from promowatch.db.queries import chunks
 from promowatch.domain import as_utc, money_str, utcnow
 from promowatch.evidence.blobs import BlobStore
@@ -40,7 +40,14 @@ from promowatch.evidence.verify_guide import verify_guide
 from promowatch.evidence.warc import copy_record, find_rechecks, find_records
 from promowatch.report.summary import render_html, render_pdf
 from promowatch.report.texts import label
-from promowatch.report.timeline import build_timeline, max_zero_share, render_timeline_png, timeline_csv
+from promowatch.report.timeline import (
+    Timeline,
+    build_timeline,
+    max_zero_share,
+    render_timeline_png,
+    timeline_csv,
+)
+from promowatch.rules import Crawl, parse_thresholds
 
 FORMAT = "promowatch-case/1"
 MANIFEST = "manifest-sha256.txt"
@@ -48,6 +55,7 @@ TIMESTAMP_REPLY = MANIFEST + ".tsr"
 BUNDLE_WARC = "evidence.warc.gz"
 UNLISTED = (MANIFEST, TIMESTAMP_REPLY)
 CONTEXT_MARGIN = timedelta(days=2)
+STORE_RULES = ("store_stockout", "store_sellout")
 # rules that look back before the reduction need the price history of their look-back period
 HISTORY_MARGIN = {"reference_price_unsupported": timedelta(days=90)}
 
@@ -147,6 +155,36 @@ def _observation_lines(session: Session, finding: Finding) -> list[dict[str, Any
     return lines
 
 
+def _at(iso: str) -> datetime:
+    return as_utc(datetime.fromisoformat(iso.replace("Z", "+00:00")))
+
+
+def _store_crawls(
+    session: Session, lines: Sequence[Mapping[str, Any]]
+) -> list[tuple[datetime, datetime | None]]:
+    """The stores crawls over the bundle's store observations (none when it holds no store observation)."""
+    stores = [line for line in lines if line["kind"] == "store"]
+    if not stores:
+        return []
+    first = min(line["record"]["first_seen"] for line in stores)
+    last = max((line["extension"] or line["record"])["last_seen"] for line in stores)
+    rows = session.execute(
+        select(CrawlRun.started_at, CrawlRun.finished_at)
+        .where(CrawlRun.spider == "stores", CrawlRun.started_at <= _at(last))
+        .order_by(CrawlRun.started_at, CrawlRun.id)
+    ).all()
+    # a crawl that began before the first store observation may still have made it
+    return [(start, end) for start, end in rows if (end or start) >= _at(first)]
+
+
+def _headline_share(finding: Mapping[str, Any], timeline: Timeline) -> float | None:
+    """The share the summary quotes: a store finding's own worst crawl, else the largest in the window."""
+    facts = (finding["inputs"] or {}).get("facts") or {}
+    if finding["rule"] in STORE_RULES and facts.get("worst_known"):
+        return round(facts["worst_zero_stock"] / facts["worst_known"], 4)
+    return max_zero_share(timeline)
+
+
 def _chain_excerpt(session: Session, lines: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The contiguous run of chain entries from the first to the last entry touching an exported record."""
     keys = [(line["kind"], line["id"]) for line in lines]
@@ -234,6 +272,7 @@ def _promotion_json(finding: Finding, session: Session) -> dict[str, Any]:
         "valid_from": iso_utc(p.valid_from),
         "valid_until": iso_utc(p.valid_until),
         "origin": p.origin,
+        "window_basis": p.window_basis,
         "region": p.region,
         "created_at": iso_utc(p.created_at),
         "product": {
@@ -380,11 +419,19 @@ def export_case(
         chain = _chain_excerpt(session, lines)
         promotion = _promotion_json(finding, session)
         finding_data = _finding_json(finding)
+        crawls = _store_crawls(session, lines)
         head = session.scalars(select(ChainEntry).order_by(ChainEntry.seq.desc()).limit(1)).first()
         chain_head = None if head is None else {"seq": head.seq, "entry_sha256": head.entry_sha256}
     files: dict[str, bytes] = {}
     evidence_index, missing, rechecks = _evidence(lines, BlobStore(blobs_root), warc_dir, files)
-    timeline = build_timeline(lines, promotion)
+    inputs = finding_data["inputs"] or {}
+    timeline = build_timeline(
+        lines,
+        promotion,
+        scope=inputs.get("scope_store_ids"),
+        crawls=[Crawl(start, end) for start, end in crawls] if crawls else None,
+        thresholds=parse_thresholds(inputs.get("thresholds") or {}, "finding thresholds"),
+    )
     ad_sightings = [
         dict(line["record"], **(line["extension"] or {})) for line in lines if line["kind"] == "ad"
     ]
@@ -402,7 +449,9 @@ def export_case(
         "promotion": promotion,
         "ad_sightings": ad_sightings,
         "coverage": _coverage(lines),
-        "figures": {"max_store_zero_share": max_zero_share(timeline)},
+        "figures": {"max_store_zero_share": _headline_share(finding_data, timeline)},
+        # the stores crawls the store rules sample by (case verify recomputes with the same ones)
+        "store_crawls": [[iso_utc(start), iso_utc(end)] for start, end in crawls] if crawls else None,
         "limitations": _limitations(language, lines, missing),
         "evidence": evidence_index,
         "missing_evidence": missing,

@@ -55,6 +55,8 @@ def _facts(promotion: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> 
         valid_until=_time(promotion["valid_until"]),
         created_at=_at(promotion["created_at"]),
         sightings=tuple(sorted(sightings, key=lambda s: s.seen_at)),
+        origin=promotion.get("origin") or "sweep",
+        window_basis=promotion.get("window_basis"),
     )
 
 
@@ -118,9 +120,12 @@ def run_rule(case: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> Ver
         return rules.unorderable_online(facts, _offers(lines), thresholds, now)
     if rule == "price_mismatch":
         return rules.price_mismatch(facts, _offers(lines), thresholds, now)
-    if rule == "store_stockout":
+    if rule in ("store_stockout", "store_sellout"):
         scope, name = _scope(case)
-        return rules.store_stockout(facts, _intervals(lines), scope, thresholds, now, name)
+        crawls = case.get("store_crawls")
+        sampled = None if crawls is None else [rules.Crawl(_at(a), _time(b)) for a, b in crawls]
+        check = rules.store_stockout if rule == "store_stockout" else rules.store_sellout
+        return check(facts, _intervals(lines), scope, thresholds, now, name, sampled, _offers(lines))
     if rule == "reference_price_unsupported":
         return rules.reference_price_unsupported(
             facts, _offers(lines), thresholds, now, inputs.get("variant", "eu")

@@ -120,12 +120,20 @@ RULE_STATEMENTS: dict[str, dict[str, str]] = {
         "between {first} and {last}.",
     },
     "store_stockout": {
-        "fr": "Pendant la promotion, jusqu'à {max_share} des magasins observés n'avaient pas de stock "
-        "({n_store} observations de magasins entre {first} et {last}).",
-        "de": "Während der Aktion hatten bis zu {max_share} der beobachteten Filialen keinen Bestand "
-        "({n_store} Filialbeobachtungen zwischen {first} und {last}).",
-        "en": "During the promotion, up to {max_share} of the observed stores had no stock "
+        "fr": "Au début de la promotion, jusqu'à {max_share} des magasins observés lors d'un passage n'avaient "
+        "pas de stock ({n_store} observations de magasins entre {first} et {last}).",
+        "de": "Zu Beginn der Aktion hatten bei einem Durchgang bis zu {max_share} der beobachteten Filialen keinen "
+        "Bestand ({n_store} Filialbeobachtungen zwischen {first} und {last}).",
+        "en": "At the start of the promotion, up to {max_share} of the stores observed in one crawl had no stock "
         "({n_store} store observations between {first} and {last}).",
+    },
+    "store_sellout": {
+        "fr": "Pendant que la promotion était encore annoncée, jusqu'à {max_share} des magasins observés lors d'un "
+        "passage n'avaient plus de stock ({n_store} observations de magasins entre {first} et {last}).",
+        "de": "Während die Aktion noch beworben wurde, hatten bei einem Durchgang bis zu {max_share} der beobachteten "
+        "Filialen keinen Bestand mehr ({n_store} Filialbeobachtungen zwischen {first} und {last}).",
+        "en": "While the promotion was still advertised, up to {max_share} of the stores observed in one crawl had "
+        "no stock left ({n_store} store observations between {first} and {last}).",
     },
     "price_mismatch": {
         "fr": "Pendant la promotion, le prix observé en ligne différait du prix annoncé lors de {n_offer} "

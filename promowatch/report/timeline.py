@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -17,7 +17,10 @@ matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.dates as mdates
 from matplotlib.figure import Figure
 
+from promowatch.domain import Availability
 from promowatch.report.texts import label
+from promowatch.rules import Crawl, StoreInterval, Thresholds
+from promowatch.rules.stores import StoreSample, store_samples
 
 
 def parse_time(value: str) -> datetime:
@@ -39,18 +42,14 @@ class OfferPoint:
 
 
 @dataclass(frozen=True, slots=True)
-class StoreSharePoint:
+class StoreRow:
+    """One store observation (an interval's first look) as the CSV lists it."""
+
     at: datetime
     observation_id: int
     store_id: int
     availability: str
     quantity: int | None
-    zero: int  # stores known to have none, after this observation
-    known: int  # stores with a known state, after this observation
-
-    @property
-    def share(self) -> float | None:
-        return self.zero / self.known if self.known else None
 
 
 @dataclass
@@ -60,17 +59,21 @@ class Timeline:
     currency: str
     window: tuple[datetime | None, datetime | None]
     offers: list[OfferPoint] = field(default_factory=list)
-    stores: list[StoreSharePoint] = field(default_factory=list)
-    stores_until: datetime | None = None  # the last re-check of any store interval
+    stores: list[StoreRow] = field(default_factory=list)
+    # one figure per crawl, computed by the store rules' own sampling (so chart, headline and rule agree)
+    shares: list[StoreSample] = field(default_factory=list)
 
 
-def is_zero_stock(availability: str, quantity: int | None) -> bool:
-    """A store positively without the item (``unknown`` never counts)."""
-    return availability in ("out_of_stock", "discontinued") or (availability != "unknown" and quantity == 0)
-
-
-def build_timeline(observations: Iterable[Mapping[str, Any]], promotion: Mapping[str, Any]) -> Timeline:
-    """Series from ``observations.jsonl`` lines: offer points, and the share of stores at zero stock."""
+def build_timeline(
+    observations: Iterable[Mapping[str, Any]],
+    promotion: Mapping[str, Any],
+    *,
+    scope: Collection[int] | None = None,
+    crawls: Sequence[Crawl] | None = None,
+    thresholds: Thresholds | None = None,
+) -> Timeline:
+    """Series from ``observations.jsonl`` lines: offer points, store rows, and per crawl the share of the stores
+    in ``scope`` (all stores seen when None) at zero stock, sampled as the store rules sample it."""
     window_from = promotion.get("valid_from")
     window_until = promotion.get("valid_until")
     timeline = Timeline(
@@ -82,7 +85,7 @@ def build_timeline(observations: Iterable[Mapping[str, Any]], promotion: Mapping
             parse_time(window_until) if window_until else None,
         ),
     )
-    store_events: list[tuple[datetime, int, Mapping[str, Any]]] = []
+    intervals = []
     for line in observations:
         record = line["record"]
         if line["kind"] == "offer":
@@ -97,38 +100,44 @@ def build_timeline(observations: Iterable[Mapping[str, Any]], promotion: Mapping
                 )
             )
         elif line["kind"] == "store":
-            store_events.append((parse_time(record["first_seen"]), record["id"], record))
-            seen = parse_time((line.get("extension") or record).get("last_seen") or record["first_seen"])
-            timeline.stores_until = max(timeline.stores_until or seen, seen)
-    timeline.offers.sort(key=lambda p: (p.at, p.observation_id))
-    store_events.sort(key=lambda e: (e[0], e[1]))
-    state: dict[int, bool | None] = {}  # store -> zero stock? (None: unknown)
-    zero = known = 0
-    for at, obs_id, record in store_events:
-        before = state.get(record["store_id"])
-        if before is not None:
-            known -= 1
-            zero -= int(before)
-        now: bool | None = None
-        if record["availability"] != "unknown":
-            now = is_zero_stock(record["availability"], record["quantity"])
-            known += 1
-            zero += int(now)
-        state[record["store_id"]] = now
-        timeline.stores.append(
-            StoreSharePoint(
-                at, obs_id, record["store_id"], record["availability"], record["quantity"], zero, known
+            first = parse_time(record["first_seen"])
+            extension = line.get("extension") or record
+            timeline.stores.append(
+                StoreRow(first, record["id"], record["store_id"], record["availability"], record["quantity"])
             )
-        )
+            intervals.append(
+                StoreInterval(
+                    record["id"],
+                    record["store_id"],
+                    first,
+                    parse_time(extension.get("last_seen") or record["first_seen"]),
+                    extension.get("checks") or 1,
+                    _availability(record["availability"]),
+                    record["quantity"],
+                )
+            )
+    timeline.offers.sort(key=lambda p: (p.at, p.observation_id))
+    timeline.stores.sort(key=lambda s: (s.at, s.observation_id))
+    if intervals:
+        until = max(i.last_seen for i in intervals)
+        stores = scope if scope is not None else {i.store_id for i in intervals}
+        timeline.shares = store_samples(intervals, stores, thresholds or Thresholds(), until, crawls)
     return timeline
 
 
+def _availability(value: str) -> Availability:
+    try:
+        return Availability(value)
+    except ValueError:
+        return Availability.UNKNOWN
+
+
 def max_zero_share(timeline: Timeline) -> float | None:
-    """The largest share of stores at zero stock inside the promotion window (whole series without one)."""
+    """The largest per-crawl share of stores at zero stock inside the promotion window (whole series without)."""
     start, end = timeline.window
     shares = [
         s.share
-        for s in timeline.stores
+        for s in timeline.shares
         if s.share is not None and (start is None or s.at >= start) and (end is None or s.at <= end)
     ]
     return round(max(shares), 4) if shares else None
@@ -151,7 +160,8 @@ CSV_COLUMNS = [
 
 
 def timeline_csv(timeline: Timeline) -> str:
-    """One row per offer observation and per store observation, in time order."""
+    """One row per offer observation and per store observation, and per crawl the share of stores at zero
+    stock (channel ``stores``), in time order."""
     rows: list[tuple[datetime, int, list[Any]]] = []
     for p in timeline.offers:
         orderable = "" if p.orderable is None else str(p.orderable).lower()
@@ -176,7 +186,7 @@ def timeline_csv(timeline: Timeline) -> str:
             )
         )
     for s in timeline.stores:
-        share = "" if s.share is None else f"{s.share:.4f}"
+        quantity = "" if s.quantity is None else s.quantity
         rows.append(
             (
                 s.at,
@@ -190,11 +200,20 @@ def timeline_csv(timeline: Timeline) -> str:
                     s.availability,
                     "",
                     s.store_id,
-                    "" if s.quantity is None else s.quantity,
-                    s.zero,
-                    s.known,
-                    share,
+                    quantity,
+                    "",
+                    "",
+                    "",
                 ],
+            )
+        )
+    for sample in timeline.shares:
+        share = "" if sample.share is None else f"{sample.share:.4f}"
+        rows.append(
+            (
+                sample.at,
+                2,
+                [sample.at, "stores", "", "", "", "", "", "", "", sample.zero, sample.known, share],
             )
         )
     rows.sort(key=lambda r: (r[0], r[1]))
@@ -216,7 +235,7 @@ def _shade_window(ax: Any, timeline: Timeline, first: datetime, last: datetime) 
 
 def draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
     """Three panels on one time axis: price, orderable online, share of stores at zero stock."""
-    times = [p.at for p in timeline.offers] + [s.at for s in timeline.stores]
+    times = [p.at for p in timeline.offers] + [s.at for s in timeline.shares]
     times += [t for t in timeline.window if t is not None]
     if not times:
         fig.text(0.5, 0.5, label("no_data", language), ha="center")
@@ -272,15 +291,12 @@ def draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
     band_ax.set_ylabel(label("orderable", language), fontsize=7)
     band_ax.legend(loc="upper right", fontsize=6, ncol=3)
 
-    shares = [s for s in timeline.stores if s.share is not None]
+    shares = [s for s in timeline.shares if s.share is not None]
     if shares:
+        # one marker per crawl: the share is measured at crawls, not in between
         xs, ys = [s.at for s in shares], [100 * (s.share or 0) for s in shares]
-        if timeline.stores_until is not None and timeline.stores_until > xs[-1]:
-            xs, ys = (
-                [*xs, timeline.stores_until],
-                [*ys, ys[-1]],
-            )  # the last state holds until its last re-check
         store_ax.step(xs, ys, where="post", color="#9467bd", lw=2)
+        store_ax.plot(xs, ys, "o", color="#9467bd", ms=3)
     store_ax.set_ylim(-5, 105)
     store_ax.set_ylabel(label("stores_zero", language), fontsize=7)
     store_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(store_ax.xaxis.get_major_locator()))

@@ -6,13 +6,21 @@ No SQL and no Apprise here; :mod:`promowatch.evaluate` is the edge that loads ro
 from promowatch.rules.model import Episode, OfferPoint, PromotionFacts, Sighting, StoreInterval, Verdict
 from promowatch.rules.online import price_mismatch, unorderable_online
 from promowatch.rules.reference import reference_price_unsupported
-from promowatch.rules.stores import store_stockout
+from promowatch.rules.stores import Crawl, store_sellout, store_stockout
 from promowatch.rules.thresholds import Thresholds, parse_thresholds
 
-RULES = ("unorderable_online", "store_stockout", "price_mismatch", "reference_price_unsupported")
+RULES = (
+    "unorderable_online",
+    "store_sellout",
+    "store_stockout",
+    "store_sellout",
+    "price_mismatch",
+    "reference_price_unsupported",
+)
 
 __all__ = [
     "RULES",
+    "Crawl",
     "Episode",
     "OfferPoint",
     "PromotionFacts",
@@ -23,6 +31,7 @@ __all__ = [
     "parse_thresholds",
     "price_mismatch",
     "reference_price_unsupported",
+    "store_sellout",
     "store_stockout",
     "unorderable_online",
 ]

@@ -89,6 +89,8 @@ class PromotionFacts:
     valid_until: datetime | None
     created_at: datetime
     sightings: tuple[Sighting, ...] = ()
+    origin: str = "sweep"  # "sweep" (found on the shop's ad pages) or "watchlist" (entered by hand)
+    window_basis: str | None = None  # "listing" when the ad page's header stated the start (see rules.window)
 
 
 @dataclass(frozen=True)

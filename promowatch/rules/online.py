@@ -10,11 +10,16 @@ from promowatch.domain import money_str
 from promowatch.rules.model import OfferPoint, PromotionFacts, Verdict
 from promowatch.rules.persistence import Point, episodes
 from promowatch.rules.thresholds import Thresholds
-from promowatch.rules.window import fmt_span, fmt_time, is_running
+from promowatch.rules.window import fmt_span, fmt_time, is_running, window_facts
 
 
 def _verdict(
-    rule: str, points: list[Point], thresholds: Thresholds, describe: Any, extra: dict[str, Any]
+    rule: str,
+    promotion: PromotionFacts,
+    points: list[Point],
+    thresholds: Thresholds,
+    describe: Any,
+    extra: dict[str, Any],
 ) -> Verdict:
     found = episodes(points, thresholds, describe)
     counted = [p for p in points if p.holds is not None]
@@ -23,6 +28,7 @@ def _verdict(
         "ignored_observations": len(points) - len(counted),
         "confirming_observations": sum(1 for p in counted if p.holds),
         **extra,
+        "window": window_facts(promotion, thresholds),
         "thresholds": thresholds.to_json(),
     }
     if not counted:
@@ -54,7 +60,9 @@ def unorderable_online(
     points = [
         Point(
             at=o.observed_at,
-            holds=(o.orderable is False) if o.known and o.orderable is not None else None,
+            # a firm "cannot be ordered" (a disabled buy box) counts even when the stock state is unknown;
+            # a page that could not be read leaves orderable null and counts for nothing (invariant 1)
+            holds=None if o.orderable is None else o.orderable is False,
             offer_ids=(o.id,),
             facts=(("availability", str(o.availability)),),
         )
@@ -75,7 +83,7 @@ def unorderable_online(
         )
         return facts, summary
 
-    return _verdict("unorderable_online", points, thresholds, describe, {})
+    return _verdict("unorderable_online", promotion, points, thresholds, describe, {})
 
 
 def price_mismatch(
@@ -111,5 +119,10 @@ def price_mismatch(
         return facts, summary
 
     return _verdict(
-        "price_mismatch", points, thresholds, describe, {"other_currency_observations": other_currency}
+        "price_mismatch",
+        promotion,
+        points,
+        thresholds,
+        describe,
+        {"other_currency_observations": other_currency},
     )

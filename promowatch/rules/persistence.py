@@ -51,7 +51,8 @@ def episodes(
 ) -> tuple[Episode, ...]:
     """Walk the points in time order and return the episodes of the condition.
 
-    ``may_open(run_start)`` can refuse a run (e.g. a stockout that began after the first days).
+    ``may_open(run_start)`` can refuse a run (e.g. a stockout that began after the first days); a refused run
+    opens nothing until the condition stops, so one continuous run is never split into two kinds.
     ``describe(points)`` turns an episode's confirming points into (facts, summary).
     """
     span = thresholds.min_span.total_seconds()
@@ -78,11 +79,15 @@ def episodes(
             )
         )
 
+    refused = False  # the current run of holding points began where may_open refused it
     for point in sorted((p for p in points if p.holds is not None), key=lambda p: p.at):
         if opened_at is None:
             if point.holds:
+                if refused:
+                    continue  # still the refused run: its later points do not start another
                 if holding is None:
                     if may_open is not None and not may_open(point.at):
+                        refused = True
                         continue
                     holding = _Run(point)
                 else:
@@ -95,6 +100,7 @@ def episodes(
                         confirmed_at = point.at
             else:
                 holding = None
+                refused = False
             continue
         # an episode is open
         if point.holds:

@@ -30,11 +30,13 @@ class Thresholds:
     price_tolerance: Decimal = Decimal("0.01")
     # [stockout_share] share of the stores in scope with zero stock that counts as a stockout
     stockout_share: float = 0.5
+    # [sellout_share] share of the stores in scope with zero stock that counts as a sell-out during the promotion
+    sellout_share: float = 0.5
     # [min_stores] stores with a known state needed before a store sample counts at all
     min_stores: int = 1
     # [first_day_grace_hours] store checks count from one hour after opening on day one
     first_day_grace: timedelta = timedelta(hours=1)
-    # [min_stock_days] a stockout that starts later than this after the promotion starts is an ordinary sell-out
+    # [min_stock_days] a stockout that starts later than this after the promotion starts is a sell-out
     min_stock_duration: timedelta = timedelta(days=2)
     # [store_stale_hours] a store's last known state holds this long after its last check
     store_stale_after: timedelta = timedelta(hours=24)
@@ -85,6 +87,7 @@ _SPECS = (
     _Spec("confirm_span_hours", "confirm_span", "duration", _HOUR),
     _Spec("price_tolerance", "price_tolerance", "money"),
     _Spec("stockout_share", "stockout_share", "share"),
+    _Spec("sellout_share", "sellout_share", "share"),
     _Spec("min_stores", "min_stores", "int"),
     _Spec("first_day_grace_hours", "first_day_grace", "duration", _HOUR),
     _Spec("min_stock_days", "min_stock_duration", "duration", _DAY),

@@ -58,7 +58,7 @@ def series(spec: str, every: float = 3.0, start: float = 2.0) -> list[OfferPoint
         "n": (False, "out_of_stock"),
         "o": (True, "in_stock"),
         "u": (None, "unknown"),
-        "x": (False, "unknown"),  # says not orderable but availability unknown: never counts
+        "x": (False, "unknown"),  # a disabled buy box while the stock state is unknown
     }
     return [offer(i + 1, start + i * every, kinds[c][0], kinds[c][1]) for i, c in enumerate(spec)]
 

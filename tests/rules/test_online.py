@@ -23,8 +23,9 @@ NOW = at(7 * 24)
         pytest.param("nn", 12.0, "clear", None, None, id="span-but-one-short"),
         # unknown in between neither counts nor breaks the run: n u n n at 2, 5, 8, 11 -> opens at 11
         pytest.param("nunn", 3.0, "fires", 11.0, None, id="unknown-in-between-skipped"),
-        # availability unknown with orderable False is unknown too (invariant 1)
-        pytest.param("nxxn", 3.0, "clear", None, None, id="unknown-availability-never-counts"),
+        # a firm "not orderable" (disabled buy box) counts though the stock state is unknown (issue 18: the
+        # bait "Zurzeit nicht lieferbar" was missed); an unreadable page has orderable None ("u") and never counts
+        pytest.param("nxxn", 3.0, "fires", 8.0, None, id="firm-not-orderable-counts-with-unknown-stock"),
         # an orderable observation breaks the run
         pytest.param("nnonn", 3.0, "clear", None, None, id="orderable-breaks-run"),
         # opens at 8 h, then 3 orderable over 6 h (11, 14, 17) close it at 17 h
