@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from promowatch.db.models import AdSighting, ChainEntry, OfferObservation, StoreObservation
 from promowatch.domain import money_str
@@ -241,15 +241,19 @@ class ChainReport:
 
 
 def check_links(
-    entries: Iterable[Mapping[str, Any]], evidence_of: Mapping[tuple[str, int], list[str]]
+    entries: Iterable[Mapping[str, Any]],
+    evidence_of: Mapping[tuple[str, int], list[str]],
+    *,
+    previous: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Problems in a run of consecutive entries: seq gaps, broken prev links, entry hashes that differ.
 
     ``evidence_of`` gives the evidence hashes of each (kind, id) record; records absent from it are
-    taken to cite no evidence (extensions) — a wrong guess shows up as a hash mismatch.
+    taken to cite no evidence (extensions) — a wrong guess shows up as a hash mismatch. ``previous`` is
+    the entry just before the run, already checked: only its link to the run's first entry is checked
+    here, since ``evidence_of`` need not know its record.
     """
     problems: list[str] = []
-    previous: Mapping[str, Any] | None = None
     for entry in entries:
         seq = entry["seq"]
         if previous is not None:
@@ -274,18 +278,27 @@ CHAINED_MODELS: dict[str, type[OfferObservation] | type[StoreObservation] | type
 
 
 def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
-    """Walk the whole chain: links, entry hashes, each record against its row, intervals against extensions."""
+    """Walk the whole chain: links, entry hashes, each record against its row, intervals against extensions.
+
+    The walk reads the chain in batches of ``batch`` entries up to the head it finds as it starts, so a
+    crawl may go on writing meanwhile: what was committed after the start is left to the next walk.
+    """
     problems: list[str] = []
-    count = 0
-    previous: dict[str, Any] | None = None
+    head = session.scalar(select(func.max(ChainEntry.seq))) or 0
+    # an entry before the first: the chain must start at seq 1 from the genesis hash
+    previous: dict[str, Any] = {"seq": 0, "entry_sha256": GENESIS}
     latest_extension: dict[tuple[str, int], str] = {}
     chained: set[tuple[str, int]] = set()
-    last_seq = 0
-    while True:
+    count = 0
+    while previous["seq"] < head:
         rows = session.scalars(
-            select(ChainEntry).where(ChainEntry.seq > last_seq).order_by(ChainEntry.seq).limit(batch)
+            select(ChainEntry)
+            .where(ChainEntry.seq > previous["seq"], ChainEntry.seq <= head)
+            .order_by(ChainEntry.seq)
+            .limit(batch)
         ).all()
-        if not rows:
+        if not rows:  # the head's entry went missing while walking
+            problems.append(f"chain entry {head}: missing (the chain ends at entry {previous['seq']})")
             break
         records = _load_records(session, rows)
         evidence_of: dict[tuple[str, int], list[str]] = {}
@@ -310,14 +323,15 @@ def verify_chain(session: Session, *, batch: int = 5000) -> ChainReport:
                     "chained record"
                 )
         run = [entry_json(r) for r in rows]
-        if previous is not None:
-            run.insert(0, previous)
-        problems.extend(check_links(run, evidence_of))
+        problems.extend(check_links(run, evidence_of, previous=previous))
         previous = run[-1]
         count += len(rows)
-        last_seq = rows[-1].seq
-    problems.extend(_check_intervals(session, latest_extension))
-    problems.extend(_check_unchained(session, chained))
+    intervals = _read_intervals(session)
+    unchained = _read_unchained(session, chained)
+    # read after the rows above, so it holds the entries of every row committed after the head that they saw
+    later = _chained_after(session, head)
+    problems.extend(_check_intervals(intervals, latest_extension, later))
+    problems.extend(_check_unchained(unchained, later))
     return ChainReport(
         ok=not problems, entries=count, first_problem=problems[0] if problems else None, problems=problems
     )
@@ -328,20 +342,62 @@ def _load_records(session: Session, rows: Sequence[ChainEntry]) -> dict[tuple[st
     for kind, model in CHAINED_MODELS.items():
         ids = [r.record_id for r in rows if r.record_kind == kind]
         if ids:
-            found = cast(Sequence[Observation], session.scalars(select(model).where(model.id.in_(ids))).all())
+            query = select(model).where(model.id.in_(ids))
+            if model is OfferObservation:  # an offer's record holds its signals: load them all at once
+                query = query.options(selectinload(OfferObservation.signals))
+            found = cast(Sequence[Observation], session.scalars(query).all())
             for obs in found:
                 records[(kind, obs.id)] = observation_record(obs)
     return records
 
 
-def _check_intervals(session: Session, latest_extension: Mapping[tuple[str, int], str]) -> list[str]:
-    problems: list[str] = []
-    intervals: list[tuple[str, Sequence[StoreObservation | AdSighting]]] = [
-        ("store", session.scalars(select(StoreObservation).order_by(StoreObservation.id)).all()),
-        ("ad", session.scalars(select(AdSighting).order_by(AdSighting.id)).all()),
+Intervals = list[tuple[str, Sequence[StoreObservation | AdSighting]]]
+
+
+def _read_intervals(session: Session) -> Intervals:
+    # populate_existing: a row the walk loaded earlier may have been extended since
+    fresh = {"populate_existing": True}
+    return [
+        (
+            "store",
+            session.scalars(
+                select(StoreObservation).order_by(StoreObservation.id), execution_options=fresh
+            ).all(),
+        ),
+        ("ad", session.scalars(select(AdSighting).order_by(AdSighting.id), execution_options=fresh).all()),
     ]
+
+
+def _read_unchained(session: Session, chained: set[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The (kind, id) of the rows the walk did not find in the chain."""
+    found: list[tuple[str, int]] = []
+    for kind, model in CHAINED_MODELS.items():
+        found += [
+            (kind, i)
+            for i in session.scalars(select(model.id).order_by(model.id))
+            if (kind, i) not in chained
+        ]
+    return found
+
+
+def _chained_after(session: Session, head: int) -> set[tuple[str, int]]:
+    """The (kind, id) of the records chained or extended after entry ``head``."""
+    rows = session.execute(
+        select(ChainEntry.record_kind, ChainEntry.record_id).where(ChainEntry.seq > head)
+    ).all()
+    return {(kind.removesuffix(EXTENSION_SUFFIX), record_id) for kind, record_id in rows}
+
+
+def _check_intervals(
+    intervals: Intervals,
+    latest_extension: Mapping[tuple[str, int], str],
+    later: set[tuple[str, int]],
+) -> list[str]:
+    problems: list[str] = []
     for kind, rows in intervals:
         for obs in rows:
+            if (kind, obs.id) in later:  # extended after the walk's head: the next walk checks it
+                continue
             expected = latest_extension.get((kind, obs.id))
             start = obs.first_seen if isinstance(obs, StoreObservation) else obs.seen_at
             if expected is None:
@@ -354,11 +410,9 @@ def _check_intervals(session: Session, latest_extension: Mapping[tuple[str, int]
     return problems
 
 
-def _check_unchained(session: Session, chained: set[tuple[str, int]]) -> list[str]:
-    problems: list[str] = []
-    for kind, model in CHAINED_MODELS.items():
-        total = session.scalar(select(func.count()).select_from(model)) or 0
-        have = sum(1 for k, _ in chained if k == kind)
-        if total != have:
-            problems.append(f"{total - have} {kind} observations are not in the chain")
-    return problems
+def _check_unchained(unchained: Sequence[tuple[str, int]], later: set[tuple[str, int]]) -> list[str]:
+    missing: dict[str, int] = {}
+    for key in unchained:
+        if key not in later:  # otherwise committed after the walk's head
+            missing[key[0]] = missing.get(key[0], 0) + 1
+    return [f"{n} {kind} observations are not in the chain" for kind, n in missing.items()]

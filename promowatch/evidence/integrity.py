@@ -48,8 +48,10 @@ def verify_evidence(sessions: sessionmaker[Session], blobs: BlobStore) -> Report
     with sessions() as session:
         chain = verify_chain(session)
         problems += chain.problems
-        indexed = {b.sha256: b for b in session.scalars(select(EvidenceBlob))}
+        # cited first: a blob is indexed no later than the row citing it, so a crawl writing meanwhile
+        # cannot make a blob look cited but not indexed
         referenced = _referenced(session)
+        indexed = {b.sha256: b for b in session.scalars(select(EvidenceBlob))}
     for sha, row in sorted(indexed.items()):
         if not blobs.exists(sha):
             problems.append(f"blob {sha[:12]} is indexed but missing on disk")
