@@ -23,6 +23,7 @@ AUDIENCE = {
     "finding_opened": "watchdog",
     "finding_closed": "watchdog",
     "crawl_unhealthy": "ops",
+    "crawl_recovered": "ops",
 }
 
 
@@ -85,7 +86,7 @@ def wants(
     """True when ``subscription`` should be told about this event."""
     if kind not in kinds_of(subscription):
         return False
-    if kind == "crawl_unhealthy":
+    if kind in ("crawl_unhealthy", "crawl_recovered"):
         return not subscription.retailers or payload.get("retailer") in subscription.retailers
     if kind in ("finding_opened", "finding_closed"):
         return subscription.all_findings or follows_subject(subscription, payload)

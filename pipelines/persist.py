@@ -32,13 +32,15 @@ from promowatch.db.models import (
     OfferObservation,
     OfferSignal,
     Product,
+    Promotion,
     Store,
     StoreObservation,
 )
-from promowatch.db.queries import product_row, promotion_key, promotion_row, record_blobs, retailer_row
+from promowatch.db.queries import product_row, record_blobs, retailer_row, swept_promotion
 from promowatch.domain import utcnow
 from promowatch.evidence import chain
 from promowatch.evidence.capture import StoredBlob
+from promowatch.extract.blocked import BLOCKED_REASON
 from promowatch.items import AdItem, Capture, OfferItem, StoreListItem, StoreStockItem
 from promowatch.runconfig import RunConfig
 
@@ -350,17 +352,36 @@ class PersistPipeline:
             self._fresh_products[key] = state
         return state
 
+    def _canonical(
+        self, session: Session, retailer_id: int, url: str, alias: _ProductState, canonical_url: str
+    ) -> _ProductState:
+        """The product the page names as canonical, created if needed. The product at ``url`` becomes its
+        alias, and the alias's promotions move to it. Observations the alias already has stay where they are:
+        their hash-chain entries name the product they were filed under."""
+        product = self._product(session, retailer_id, canonical_url)
+        if product.id == alias.id:
+            return product
+        session.execute(update(_PRODUCTS).where(_PRODUCTS.c.id == alias.id).values(canonical_id=product.id))
+        session.execute(
+            update(Promotion).where(Promotion.product_id == alias.id).values(product_id=product.id)
+        )
+        self._fresh_products[(retailer_id, url)] = product
+        return product
+
     def _preload_products(self, retailer_id: int) -> None:
         """Read the retailer's committed products once (the watchlist sync created them before the crawl)."""
         self.preloaded.add(retailer_id)
         with self.sessions() as session:
             rows = session.execute(
-                select(Product.url, Product.id, Product.sku, Product.gtin, Product.name).where(
-                    Product.retailer_id == retailer_id
-                )
+                select(
+                    Product.url, Product.id, Product.sku, Product.gtin, Product.name, Product.canonical_id
+                ).where(Product.retailer_id == retailer_id)
             ).all()
-        for url, product_id, sku, gtin, name in rows:
-            self.products.setdefault((retailer_id, url), _ProductState(product_id, sku, gtin, name))
+        states = {row.id: _ProductState(row.id, row.sku, row.gtin, row.name) for row in rows}
+        for row in rows:
+            # an alias's observations are filed under its canonical product
+            state = states.get(row.canonical_id, states[row.id]) if row.canonical_id else states[row.id]
+            self.products.setdefault((retailer_id, row.url), state)
 
     def _inc(self, retailer: str, key: str, count: int = 1) -> None:
         if self.stats is not None:
@@ -369,9 +390,13 @@ class PersistPipeline:
     def store_offer(self, session: Session, item: OfferItem) -> None:
         retailer_id = self._retailer_id(session, item.retailer)
         product = self._product(session, retailer_id, item.product_url)
+        if item.canonical_url is not None:
+            product = self._canonical(session, retailer_id, item.product_url, product, item.canonical_url)
         offer = item.offer
-        # identity learned from the page; keep what we knew when this look could not read it
-        sku, gtin, name = offer.sku or product.sku, offer.gtin or product.gtin, offer.title or product.name
+        # identity learned from the page; keep what we knew when this look could not read it (a block page's
+        # title is never the product's name)
+        title = None if (offer.reason or "").startswith(BLOCKED_REASON) else offer.title
+        sku, gtin, name = offer.sku or product.sku, offer.gtin or product.gtin, title or product.name
         if (sku, gtin, name) != (product.sku, product.gtin, product.name):
             self._product_updates[product.id] = {
                 "product_id": product.id,
@@ -380,7 +405,7 @@ class PersistPipeline:
                 "name": name,
             }
             changed = _ProductState(product.id, sku, gtin, name)
-            self._fresh_products[(retailer_id, item.product_url)] = changed
+            self._fresh_products[(retailer_id, item.canonical_url or item.product_url)] = changed
         capture = item.capture
         observation = _NewOffer(
             row={
@@ -498,25 +523,11 @@ class PersistPipeline:
         """A promotion per advertised product and window; a re-sighting of the same ad extends it."""
         retailer = retailer_row(session, self.config.watchlist.retailer(item.retailer))
         evidence = item.capture.body_sha256 if item.capture else None
+        adjoining = self.config.watchlist.retailer(item.retailer).thresholds.sighting_grace
         for ad in item.promotions:
             product = product_row(session, retailer.id, ad.product_url)
-            key = promotion_key(item.retailer, ad.product_url, ad.valid_from, ad.advertised_price)
-            promotion, new = promotion_row(
-                session,
-                key,
-                {
-                    "retailer_id": retailer.id,
-                    "product_id": product.id,
-                    "title": ad.title,
-                    "advertised_price": ad.advertised_price,
-                    "reference_price": ad.reference_price,
-                    "currency": ad.currency,
-                    "valid_from": ad.valid_from,
-                    "valid_until": ad.valid_until,
-                    "origin": "sweep",
-                    "region": ad.region,
-                    "created_at": item.observed_at,
-                },
+            promotion, new = swept_promotion(
+                session, retailer.id, product.id, ad, item.observed_at, adjoining
             )
             if new:
                 self._inc(item.retailer, "promotions_new")

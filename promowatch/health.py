@@ -1,6 +1,8 @@
 """After a crawl: is each retailer still readable? A canary that reads unknown or out of stock, a jump in the
 share of unknown looks, or block and captcha pages mean the shop changed its layout or blocks us. That is told to
-the operator (a ``crawl_unhealthy`` event, tag ``ops``), never turned into a finding about the shop."""
+the operator, never turned into a finding about the shop: a ``crawl_unhealthy`` event (tag ``ops``) when an outage
+starts and a ``crawl_recovered`` event when it ends, not one each run. The retailer's state between runs is its
+latest health event, so the check holds no state of its own and a re-run of the same check tells nobody twice."""
 
 from __future__ import annotations
 
@@ -11,10 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from promowatch.config import Watchlist
-from promowatch.db.models import OfferObservation, Product, Retailer
+from promowatch.db.models import Event, OfferObservation, Product, Retailer
 from promowatch.db.queries import absolute
+from promowatch.extract.blocked import BLOCKED_REASON
 
-BLOCKED_REASON = "blocked or captcha page"  # spiders.middlewares.BLOCKED_REASON (no Scrapy import here)
+UNHEALTHY, RECOVERED = "crawl_unhealthy", "crawl_recovered"
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,7 @@ def judge(
     if canary in ("unknown", "out_of_stock"):
         health.problems.append(f"canary product read {canary.replace('_', ' ')} (layout change or block?)")
     if run.blocked:
-        health.problems.append(f"{run.blocked} of {run.looks} looks met a {BLOCKED_REASON}")
+        health.problems.append(f"{run.blocked} of {run.looks} looks met a block or captcha page")
     if run.looks >= limits.min_looks and run.unknown_share >= limits.unknown_floor:
         baseline = before.unknown_share if before.looks else 0.0
         if run.unknown_share - baseline >= limits.unknown_jump:
@@ -77,7 +80,7 @@ def _counts(session: Session, retailer_id: int, start: datetime, end: datetime |
     base = select(func.count(OfferObservation.id)).join(Product, Product.id == OfferObservation.product_id)
     looks = session.scalar(base.where(*window)) or 0
     unknown = session.scalar(base.where(*window, OfferObservation.availability == "unknown")) or 0
-    blocked = session.scalar(base.where(*window, OfferObservation.reason.contains(BLOCKED_REASON))) or 0
+    blocked = session.scalar(base.where(*window, OfferObservation.reason.startswith(BLOCKED_REASON))) or 0
     return LookCounts(looks, unknown, blocked)
 
 
@@ -109,6 +112,16 @@ def assess(
     return results
 
 
+def last_health_event(session: Session, retailer_id: int) -> str | None:
+    """The kind of the retailer's latest health event: ``crawl_unhealthy`` while an outage lasts."""
+    return session.scalar(
+        select(Event.kind)
+        .where(Event.retailer_id == retailer_id, Event.kind.in_((UNHEALTHY, RECOVERED)))
+        .order_by(Event.occurred_at.desc(), Event.id.desc())
+        .limit(1)
+    )
+
+
 def check_crawl_health(
     sessions: sessionmaker[Session],
     watchlist: Watchlist,
@@ -116,7 +129,8 @@ def check_crawl_health(
     now: datetime,
     limits: Thresholds = Thresholds(),
 ) -> list[RetailerHealth]:
-    """Assess every retailer after a crawl and write one ``crawl_unhealthy`` event per unhealthy retailer.
+    """Assess every retailer after a crawl; tell the operator when a retailer's outage starts
+    (``crawl_unhealthy``) and when it ends (``crawl_recovered``, after a run that looked at its pages again).
 
     ``since`` is when the crawl started on the run's clock; the event's dedup key holds it, so re-running the
     check for the same crawl does not tell the operator twice.
@@ -126,23 +140,44 @@ def check_crawl_health(
     with sessions.begin() as session:
         results = assess(session, watchlist, since, limits)
         for health in results:
-            if health.healthy:
-                continue
             retailer_id = session.scalar(select(Retailer.id).where(Retailer.slug == health.retailer))
-            record_event(
-                session,
-                "crawl_unhealthy",
-                f"crawl_unhealthy|{health.retailer}|{since.isoformat()}",
-                now,
-                {
-                    "retailer": health.retailer,
-                    "summary": "; ".join(health.problems),
-                    "problems": health.problems,
-                    "looks": health.run.looks,
-                    "unknown": health.run.unknown,
-                    "blocked": health.run.blocked,
-                    "canary": health.canary,
-                },
-                retailer_id=retailer_id,
-            )
+            if retailer_id is None:
+                continue
+            in_outage = last_health_event(session, retailer_id) == UNHEALTHY
+            if not health.healthy and not in_outage:
+                record_event(
+                    session,
+                    UNHEALTHY,
+                    f"{UNHEALTHY}|{health.retailer}|{since.isoformat()}",
+                    now,
+                    {
+                        "retailer": health.retailer,
+                        "summary": "; ".join(health.problems),
+                        "problems": health.problems,
+                        "looks": health.run.looks,
+                        "unknown": health.run.unknown,
+                        "blocked": health.run.blocked,
+                        "canary": health.canary,
+                    },
+                    retailer_id=retailer_id,
+                    created_at=now,
+                )
+            elif health.healthy and in_outage and health.run.looks:
+                record_event(
+                    session,
+                    RECOVERED,
+                    f"{RECOVERED}|{health.retailer}|{since.isoformat()}",
+                    now,
+                    {
+                        "retailer": health.retailer,
+                        "summary": f"readable again: {health.run.looks} looks, "
+                        f"{health.run.unknown} unknown, none blocked",
+                        "looks": health.run.looks,
+                        "unknown": health.run.unknown,
+                        "blocked": health.run.blocked,
+                        "canary": health.canary,
+                    },
+                    retailer_id=retailer_id,
+                    created_at=now,
+                )
     return results

@@ -44,6 +44,8 @@ class OfferItem:
     capture: Capture | None  # None when nothing was received (timeout, DNS, reset)
     vantage: dict[str, Any] = field(default_factory=dict)
     wait: str | None = None  # browser: the wait condition met, or why not
+    # the product's URL as the page names it (rel=canonical, same site, tracking stripped) when not product_url
+    canonical_url: str | None = None
 
 
 @dataclass
@@ -58,6 +60,8 @@ class AdvertisedPromotion:
     valid_from: datetime | None
     valid_until: datetime | None
     region: str | None = None
+    # how valid_from was established: "stated" on the card, "listing" from the page's header, None: not at all
+    window_basis: str | None = None
 
 
 @dataclass

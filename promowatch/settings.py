@@ -36,6 +36,14 @@ PROMOWATCH_EXTRACT_PROCESSES = "auto"
 PROMOWATCH_EXTRACT_POOL_PAGES = 500
 # re-check a product page with If-None-Match / If-Modified-Since from its last full response (HTTP reads only)
 PROMOWATCH_CONDITIONAL_REQUESTS = True
+# 403/429/503 answers are retried this many times, waiting Retry-After or BASE * 2^n seconds (at most MAX) with the
+# shop's download slot; a block or captcha page that came with a 200 is asked for again later in the same run
+# at most PROMOWATCH_BLOCKED_RETRIES times, with the same backoff
+PROMOWATCH_BACKOFF_HTTP_CODES = [403, 429, 503]
+PROMOWATCH_BACKOFF_TIMES = 3
+PROMOWATCH_BACKOFF_BASE = 1.0
+PROMOWATCH_BACKOFF_MAX = 120.0
+PROMOWATCH_BLOCKED_RETRIES = 2
 COOKIES_ENABLED = True
 TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = "INFO"

@@ -5,11 +5,11 @@ a real state of the offer; and tell the start pacing (spiders/pacing.py) when a 
 from __future__ import annotations
 
 import contextlib
-import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from time import monotonic
-from typing import Any, Self
+from typing import Any, ClassVar, Self
+from weakref import WeakKeyDictionary
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -20,40 +20,10 @@ from w3lib.encoding import html_body_declared_encoding, http_content_type_encodi
 
 from promowatch.datadir import DataDir
 from promowatch.evidence.blobs import BlobStore, sha256_hex
+from promowatch.extract.blocked import BLOCKED_REASON, block_reason
 from promowatch.revalidation import Validators, conditional_headers
 from spiders.pacing import StartPacer
 
-BLOCKED_REASON = "blocked or captcha page"
-
-# Words only a block or challenge page says, in its text, looked for as plain bytes: one regex alternation of
-# them is tried at every position of every page, about 0.15 ms a page
-BLOCK_PHRASES = (
-    b"are you a human",
-    b"are you a robot",
-    b"verify you are human",
-    b"verify you are a human",
-    b"unusual traffic",
-    b"you have been blocked",
-    b"request blocked",
-    b"access denied",
-    b"zugriff verweigert",
-    b"acces refus",
-    "accès refus".encode(),
-)
-# ... or in its title
-BLOCK_TITLE = re.compile(rb"<title>[^<]{0,60}(?:captcha|attention required|just a moment)")
-# Anti-bot scripts (reCAPTCHA/hCaptcha, Cloudflare, DataDome, PerimeterX). Real product pages include them too
-# (a reCAPTCHA on the review form, Cloudflare's bot script), so they only mark a small page or an error answer:
-# an interstitial, not a shop page that carries the script.
-BLOCK_SCRIPTS = re.compile(
-    rb"g-recaptcha|h-captcha|hcaptcha\.com|recaptcha/api|cf-challenge|challenge-platform|cf-browser-verification"
-    rb"|captcha-delivery|datadome|px-captcha|_pxcaptcha"
-)
-# every alternative of BLOCK_SCRIPTS holds one of these: looked for as plain bytes first, the alternation (tried at
-# every position) runs only on the few pages that hold one
-BLOCK_SCRIPT_WORDS = (b"captcha", b"challenge", b"cf-browser-verification", b"datadome")
-BLOCK_SCAN_BYTES = 64 * 1024
-INTERSTITIAL_BYTES = 24 * 1024  # challenge pages are small; product pages are not
 # Scrapy looks for a meta refresh in a page's first 4,096 characters: at most 4 bytes each in UTF-8
 REFRESH_SCAN_BYTES = 4 * 4096
 # encodings that write each ASCII character as its own byte and none in more than 4 bytes: in them the word is
@@ -62,29 +32,15 @@ REFRESH_SCANNABLE = ("utf-8", "ascii", "cp125", "iso8859", "latin", "koi8")
 
 
 class BlockedPage(IgnoreRequest):
-    """A block or captcha page came back instead of the page asked for. Carries the page for the evidence."""
+    """A block or captcha page came back instead of the page asked for (``why``: what gave it away). Carries the
+    page for the evidence and the request that tries the page again later in the run (None once the attempts are
+    spent)."""
 
-    def __init__(self, page: Response) -> None:
-        super().__init__(BLOCKED_REASON)
-        self.page = (
-            page  # not ``response``: spiders.base.failure_reason would then report only the HTTP status
-        )
-
-
-def is_block_page(status: int, body: bytes) -> bool:
-    """True when the response is an anti-bot interstitial or a block page rather than the shop's page."""
-    if status in (401, 407):
-        return True
-    head = body[:BLOCK_SCAN_BYTES].lower()  # lower once: a case-insensitive regex costs 5x on every page
-    if any(phrase in head for phrase in BLOCK_PHRASES):
-        return True
-    if BLOCK_TITLE.search(head):
-        return True
-    return (
-        (status >= 400 or len(body) < INTERSTITIAL_BYTES)
-        and any(word in head for word in BLOCK_SCRIPT_WORDS)
-        and BLOCK_SCRIPTS.search(head) is not None
-    )
+    def __init__(self, page: Response, why: str, retry: Request | None = None) -> None:
+        super().__init__(f"{BLOCKED_REASON}: {why}")
+        # not ``response``: spiders.base.failure_reason would then report only the HTTP status
+        self.page = page
+        self.retry = retry
 
 
 def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) -> float | None:
@@ -113,28 +69,24 @@ def backoff_delay(attempt: int, retry_after: float | None, base: float, cap: flo
     return min(base * 2 ** (attempt - 1), cap)
 
 
-class BackoffMiddleware:
-    """Exponential backoff honouring Retry-After on 403/429/503 (design.md invariant 8).
+class SlotBackoff:
+    """Slows a retailer's download slot down for a while: the retried request and every other request to that
+    shop wait, while other shops go on, and the reactor never blocks. The slot's own delay comes back after the
+    first response that arrives once the wait is over. One per crawl, shared by the middlewares that back off."""
 
-    The wait never blocks the reactor: the retailer's download slot gets the delay, so the retried request and
-    every other request to that shop wait, while other shops go on. The slot's own delay comes back after the
-    first response that is not a backoff status.
-    """
+    _of: ClassVar[WeakKeyDictionary[Crawler, SlotBackoff]] = WeakKeyDictionary()
 
     def __init__(self, crawler: Crawler) -> None:
-        settings = crawler.settings
         self.crawler = crawler
-        self.codes = {int(c) for c in settings.getlist("PROMOWATCH_BACKOFF_HTTP_CODES", [403, 429, 503])}
-        self.max_attempts = settings.getint("PROMOWATCH_BACKOFF_TIMES", 3)
-        self.base = settings.getfloat("PROMOWATCH_BACKOFF_BASE", 1.0)
-        self.cap = settings.getfloat("PROMOWATCH_BACKOFF_MAX", 120.0)
         self.normal_delay: dict[
             str, tuple[float, float]
         ] = {}  # slot -> (its delay before we raised it, until)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
+    def of(cls, crawler: Crawler) -> SlotBackoff:
+        if crawler not in cls._of:
+            cls._of[crawler] = cls(crawler)
+        return cls._of[crawler]
 
     def _slot(self, request: Request) -> tuple[str, Any] | None:
         engine = self.crawler.engine
@@ -145,54 +97,96 @@ class BackoffMiddleware:
         slot = downloader.slots.get(key)
         return (key, slot) if slot is not None else None
 
-    def process_response(self, request: Request, response: Response) -> Request | Response:
+    def slow_down(self, request: Request, wait: float) -> None:
+        """Hold the request's slot back ``wait`` seconds from now."""
         found = self._slot(request)
+        if found is None:
+            return
+        key, slot = found
+        normal = self.normal_delay.get(key, (slot.delay, 0.0))[0]
+        self.normal_delay[key] = (normal, monotonic() + wait)
+        slot.delay = max(slot.delay, wait)
+        slot.lastseen = monotonic()
+
+    def answered(self, request: Request) -> None:
+        """A response that needs no backoff: the slot's own delay comes back once the wait is over (a response
+        that left before the backoff began must not end it early)."""
+        found = self._slot(request)
+        if (
+            found is not None
+            and found[0] in self.normal_delay
+            and monotonic() >= self.normal_delay[found[0]][1]
+        ):
+            key, slot = found
+            slot.delay = self.normal_delay.pop(key)[0]
+
+
+def retry_later(request: Request, attempt_key: str, attempt: int, wait: float) -> Request:
+    """The request again, after the others waiting (a lower priority), with its attempt counted."""
+    retry = request.replace(dont_filter=True)
+    retry.meta[attempt_key] = attempt
+    retry.meta["backoff_wait"] = wait
+    retry.priority = request.priority - 1
+    return retry
+
+
+class BackoffMiddleware:
+    """Exponential backoff honouring Retry-After on 403/429/503 (design.md invariant 8), through the retailer's
+    download slot (:class:`SlotBackoff`)."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.crawler = crawler
+        self.codes = {int(c) for c in settings.getlist("PROMOWATCH_BACKOFF_HTTP_CODES")}
+        self.max_attempts = settings.getint("PROMOWATCH_BACKOFF_TIMES")
+        self.base = settings.getfloat("PROMOWATCH_BACKOFF_BASE")
+        self.cap = settings.getfloat("PROMOWATCH_BACKOFF_MAX")
+        self.slots = SlotBackoff.of(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    def process_response(self, request: Request, response: Response) -> Request | Response:
         if response.status not in self.codes:
-            # a response that left before the backoff began must not end it early
-            if (
-                found is not None
-                and found[0] in self.normal_delay
-                and monotonic() >= self.normal_delay[found[0]][1]
-            ):
-                key, slot = found
-                slot.delay = self.normal_delay.pop(key)[0]
+            self.slots.answered(request)
             return response
         attempt = int(request.meta.get("backoff_attempts", 0)) + 1
         if attempt > self.max_attempts:
             # give up: the spider records the look as unknown; Scrapy's RetryMiddleware must not retry again
             request.meta["dont_retry"] = True
-            self._inc(request, "backoff_gave_up")
+            _inc(self.crawler, request, "backoff_gave_up")
             return response
         wait = backoff_delay(
             attempt, retry_after_seconds(response.headers.get("Retry-After")), self.base, self.cap
         )
-        if found is not None:
-            key, slot = found
-            normal = self.normal_delay.get(key, (slot.delay, 0.0))[0]
-            self.normal_delay[key] = (normal, monotonic() + wait)
-            slot.delay = max(slot.delay, wait)
-            slot.lastseen = monotonic()
-        self._inc(request, "backoff")
-        retry = request.replace(dont_filter=True)
-        retry.meta["backoff_attempts"] = attempt
-        retry.meta["backoff_wait"] = wait
-        retry.priority = request.priority - 1
-        return retry
+        self.slots.slow_down(request, wait)
+        _inc(self.crawler, request, "backoff")
+        return retry_later(request, "backoff_attempts", attempt, wait)
 
-    def _inc(self, request: Request, key: str) -> None:
-        retailer = request.meta.get("retailer")
-        if self.crawler.stats is not None and retailer:
-            self.crawler.stats.inc_value(f"promowatch/{retailer}/{key}")
+
+def _inc(crawler: Crawler, request: Request, key: str) -> None:
+    retailer = request.meta.get("retailer")
+    if crawler.stats is not None and retailer:
+        crawler.stats.inc_value(f"promowatch/{retailer}/{key}")
 
 
 class BlockPageMiddleware:
-    """Turns a block or captcha page into a failed look with the reason "blocked or captcha page".
+    """Turns a block or captcha page into a failed look whose reason starts with ``BLOCKED_REASON``
+    (promowatch.extract.blocked), and tries a product page again later in the run: the shop's download slot
+    backs off as for a 429 (``PROMOWATCH_BACKOFF_BASE``, ``_MAX``), at most ``PROMOWATCH_BLOCKED_RETRIES`` times.
+    The spider stores the blocked look (its evidence, for the health check) and schedules the retry.
 
     It sits after the retry and backoff middlewares, so it sees only the response they finally let through.
     """
 
     def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
         self.crawler = crawler
+        self.max_attempts = settings.getint("PROMOWATCH_BLOCKED_RETRIES")
+        self.base = settings.getfloat("PROMOWATCH_BACKOFF_BASE")
+        self.cap = settings.getfloat("PROMOWATCH_BACKOFF_MAX")
+        self.slots = SlotBackoff.of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -202,12 +196,25 @@ class BlockPageMiddleware:
         if request.meta.get("allow_block_page"):
             return response
         body = response.body if isinstance(response, TextResponse) or response.status >= 400 else b""
-        if not is_block_page(response.status, body):
+        why = block_reason(response.status, body, product_page="product_url" in request.meta)
+        if why is None:
             return response
-        retailer = request.meta.get("retailer")
-        if self.crawler.stats is not None and retailer:
-            self.crawler.stats.inc_value(f"promowatch/{retailer}/blocked")
-        raise BlockedPage(response)
+        _inc(self.crawler, request, "blocked")
+        attempt = int(request.meta.get("blocked_attempts", 0)) + 1
+        retry = None
+        # an error answer was backed off already (BackoffMiddleware) or is a hard block; a browser page is the
+        # spider's to close, its read is not tried again here
+        if (
+            response.status < 400
+            and "product_url" in request.meta
+            and "playwright" not in request.meta
+            and attempt <= self.max_attempts
+        ):
+            wait = backoff_delay(attempt, None, self.base, self.cap)
+            self.slots.slow_down(request, wait)
+            retry = retry_later(request, "blocked_attempts", attempt, wait)
+            _inc(self.crawler, request, "blocked_retries")
+        raise BlockedPage(response, why, retry)
 
 
 class RevalidationMiddleware:

@@ -17,8 +17,10 @@ from promowatch.db.queries import due_products, page_validators
 from promowatch.domain import Availability, Offer, Signal, SignalSource
 from promowatch.items import OfferItem
 from promowatch.revalidation import Validators
+from promowatch.urls import canonical_link, canonical_url
 from spiders.base import WatchSpider, capture
 from spiders.browser import browser_gone, browser_meta, close_page, read_page, rendered_capture
+from spiders.middlewares import BlockedPage
 from spiders.progress import due_key
 from spiders.readers import PageReader
 
@@ -39,6 +41,20 @@ def unknown_offer(url: str, reason: str, raw: str) -> Offer:
         reason=reason,
         signals=(Signal("availability", SignalSource.HTTP, raw, Availability.UNKNOWN.value),),
     )
+
+
+def without_product(offer: Offer) -> Offer:
+    """A page read as unknown that shows no product at all (no price, SKU or GTIN: an error or interstitial
+    page the block check did not know) tells neither whether the product can be ordered nor its name."""
+    if offer.availability is not Availability.UNKNOWN or offer.price is not None or offer.sku or offer.gtin:
+        return offer
+    return replace(offer, title=None, orderable=None)
+
+
+def page_canonical(body: bytes, page_url: str, product_url: str, retailer: WatchedRetailer) -> str | None:
+    """The product's canonical URL when its page names one other than ``product_url`` on the same site."""
+    found = canonical_url(canonical_link(body), page_url, retailer.profile.tracking_params)
+    return found if found is not None and found != product_url else None
 
 
 # request meta that follows a page from its HTTP read to its browser read and retries
@@ -62,7 +78,7 @@ class OffersSpider(WatchSpider):
         """The offer the page shows. A page whose reading fails (a fault of the extraction, or a page that ends
         its reading process) is an unknown look that says why, stored with its evidence like any other."""
         try:
-            return await self.reader.read(body, url, retailer.profile)
+            return without_product(await self.reader.read(body, url, retailer.profile))
         except Exception as error:
             self.logger.exception("%s: the page could not be read", product_url)
             self.count(retailer.slug, "unreadable")
@@ -131,6 +147,7 @@ class OffersSpider(WatchSpider):
         self.seen(response)
         product_url = request.meta["product_url"]
         retailer = self.config.watchlist.retailer(request.meta["retailer"])
+        canonical = None
         if moved_elsewhere(product_url, response.url):
             offer = unknown_offer(product_url, f"redirected to another page: {response.url}", response.url)
         else:
@@ -140,6 +157,7 @@ class OffersSpider(WatchSpider):
                 self.count(retailer.slug, "auto_to_browser")
                 yield self.browser_request(retailer, product_url, carry=request)
                 return
+            canonical = page_canonical(response.body, response.url, product_url, retailer)
         yield OfferItem(
             retailer=retailer.slug,
             product_url=product_url,
@@ -148,11 +166,12 @@ class OffersSpider(WatchSpider):
             render="http",
             capture=capture(response),
             vantage=self.vantage(request),
+            canonical_url=canonical,
         )
 
-    def failed(self, failure: Failure) -> Iterator[OfferItem]:
+    def failed(self, failure: Failure) -> Iterator[OfferItem | Request]:
         request = failure.request  # type: ignore[attr-defined]
-        reason, response = self.lost(failure)
+        reason, response = self.lost_page(failure)
         product_url = request.meta["product_url"]
         if response is not None and response.status in (404, 410):
             self.count(request.meta["retailer"], "gone")  # a watched page that moved or was removed
@@ -165,6 +184,16 @@ class OffersSpider(WatchSpider):
             capture=capture(response, validators=False) if response is not None else None,
             vantage=self.vantage(request),
         )
+        if isinstance(failure.value, BlockedPage) and failure.value.retry is not None:
+            yield failure.value.retry
+
+    def lost_page(self, failure: Failure) -> tuple[str, Response | None]:
+        """Why a product page was not read, and the response that came back instead, when one did: a block page
+        is the evidence of its look (its reason starts with ``BLOCKED_REASON``)."""
+        reason, response = self.lost(failure)
+        if isinstance(failure.value, BlockedPage):
+            return str(failure.value), failure.value.page
+        return reason, response
 
     async def parse_rendered(self, response: Response) -> AsyncIterator[OfferItem | Request]:
         """Wait for the profile's condition, keep screenshot and rendered DOM, extract; the page is always closed."""
@@ -196,6 +225,7 @@ class OffersSpider(WatchSpider):
         await close_page(request.meta)
         if not rendered.waited:
             self.count(retailer.slug, "browser_wait_timeouts")
+        canonical = None
         if moved_elsewhere(product_url, response.url):
             offer = unknown_offer(product_url, f"redirected to another page: {response.url}", response.url)
         else:
@@ -206,6 +236,7 @@ class OffersSpider(WatchSpider):
                 offer = replace(
                     offer, availability=Availability.UNKNOWN, orderable=None, reason=rendered.wait
                 )
+            canonical = page_canonical(rendered.html, response.url, product_url, retailer)
         yield self.rendered_item(
             retailer.slug,
             product_url,
@@ -213,6 +244,7 @@ class OffersSpider(WatchSpider):
             request,
             rendered_capture(response, rendered),
             wait=rendered.wait,
+            canonical=canonical,
         )
 
     async def failed_rendered(self, failure: Failure) -> AsyncIterator[OfferItem | Request]:
@@ -232,7 +264,7 @@ class OffersSpider(WatchSpider):
                 retailer, product_url, request.meta["browser_attempt"] + 1, carry=request
             )
             return
-        reason, response = self.lost(failure)
+        reason, response = self.lost_page(failure)
         yield self.rendered_item(
             retailer.slug,
             product_url,
@@ -243,7 +275,14 @@ class OffersSpider(WatchSpider):
         )
 
     def rendered_item(
-        self, retailer: str, product_url: str, offer: Offer, request: Request, evidence: Any, wait: str | None
+        self,
+        retailer: str,
+        product_url: str,
+        offer: Offer,
+        request: Request,
+        evidence: Any,
+        wait: str | None,
+        canonical: str | None = None,
     ) -> OfferItem:
         return OfferItem(
             retailer=retailer,
@@ -254,4 +293,5 @@ class OffersSpider(WatchSpider):
             capture=evidence,
             vantage=self.vantage(request),
             wait=wait,
+            canonical_url=canonical,
         )

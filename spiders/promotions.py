@@ -39,11 +39,19 @@ class PromotionsSpider(WatchSpider):
         self.seen(response)
         retailer = self.config.watchlist.retailer(request.meta["retailer"])
         selectors = retailer.profile.promotions
+        now = self.config.clock.now()
         yield AdItem(
             retailer=retailer.slug,
             source_url=response.url,
-            observed_at=self.config.clock.now(),
-            promotions=parse_promotions(response.body, response.url, selectors, retailer.profile.currency),
+            observed_at=now,
+            promotions=parse_promotions(
+                response.body,
+                response.url,
+                selectors,
+                retailer.profile.currency,
+                retailer.profile.tracking_params,
+                seen_at=now,
+            ),
             capture=capture(response),
         )
         following = first_text(Selector(text=response.text), selectors.next_page)

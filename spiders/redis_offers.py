@@ -15,6 +15,7 @@ from scrapy_redis.spiders import RedisMixin
 
 from pipelines.persist import LOOKS_COMMITTED
 from promowatch.revalidation import Validators
+from spiders.middlewares import BlockedPage
 from spiders.offers import OffersSpider
 
 QUEUE_KEY = "promowatch:offers:queue"
@@ -70,6 +71,9 @@ class RedisOffersSpider(RedisMixin, OffersSpider):
         request = response.request if isinstance(response, Response) else getattr(response, "request", None)
         if request is None or "run" not in request.meta:
             return None
+        blocked = getattr(response, "value", None)
+        if isinstance(blocked, BlockedPage) and blocked.retry is not None:
+            return None  # a block page tried again later: the page is done when the retry's look is stored
         return request.meta["run"], request.meta["product_url"]
 
     def scraped(self, item: Any, response: Any, spider: Any) -> None:

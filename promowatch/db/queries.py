@@ -24,7 +24,9 @@ from promowatch.db.models import (
 )
 from promowatch.evidence import chain
 from promowatch.evidence.capture import StoredBlob
+from promowatch.items import AdvertisedPromotion
 from promowatch.revalidation import Validators
+from promowatch.urls import strip_tracking
 
 # A swept promotion stays watched this long after its window ends or its last ad sighting, so that a finding
 # can close and the restock after the promotion is still seen.
@@ -85,12 +87,15 @@ def retailer_row(session: Session, retailer: WatchedRetailer) -> Retailer:
 
 
 def product_row(session: Session, retailer_id: int, url: str) -> Product:
-    """The product at ``url``, created on first use."""
+    """The product at ``url``, created on first use; the canonical product when ``url`` is one of its aliases
+    (its page named another URL as canonical)."""
     query = select(Product).where(Product.retailer_id == retailer_id, Product.url == url)
     row = session.scalar(query)
     if row is None:
         insert_new(session, Product, [{"retailer_id": retailer_id, "url": url}], ["retailer_id", "url"])
         row = session.scalars(query).one()
+    if row.canonical_id is not None:
+        return session.get_one(Product, row.canonical_id)
     return row
 
 
@@ -109,6 +114,72 @@ def promotion_row(session: Session, key: str, values: dict[str, Any]) -> tuple[P
         return row, False
     insert_new(session, Promotion, [{"key": key, **values}], ["key"])
     return session.scalars(query).one(), True
+
+
+def swept_promotion(
+    session: Session,
+    retailer_id: int,
+    product_id: int,
+    ad: AdvertisedPromotion,
+    seen_at: datetime,
+    adjoining: timedelta,
+) -> tuple[Promotion, bool]:
+    """The promotion an ad card shows, and whether it is new.
+
+    The same product at the same advertised price whose window overlaps or adjoins (within ``adjoining``) the
+    card's is the same promotion, extended: a weekly listing that shows a two-week promotion again, with a later
+    listing start, does not split it. A changed price or a gap makes a new one. A card's window runs from its
+    stated start (else from now, when it is seen) to its stated end (else now).
+    """
+    start = ad.valid_from or seen_at
+    end = ad.valid_until or seen_at
+    candidates = session.scalars(
+        select(Promotion)
+        .where(
+            Promotion.retailer_id == retailer_id,
+            Promotion.product_id == product_id,
+            Promotion.origin == "sweep",
+            Promotion.advertised_price == ad.advertised_price,
+            Promotion.currency == ad.currency,
+        )
+        .order_by(Promotion.id.desc())
+    )
+    for promotion in candidates:
+        last_seen = max((s.last_seen for s in promotion.sightings), default=promotion.created_at)
+        known_start = promotion.valid_from or promotion.created_at
+        known_end = max(promotion.valid_until or last_seen, last_seen)
+        if start <= known_end + adjoining and known_start <= end + adjoining:
+            _extend(promotion, ad)
+            return promotion, False
+    key = f"{ad.product_url}|{ad.advertised_price}|{start.isoformat()}"
+    values = {
+        "retailer_id": retailer_id,
+        "product_id": product_id,
+        "title": ad.title,
+        "advertised_price": ad.advertised_price,
+        "reference_price": ad.reference_price,
+        "currency": ad.currency,
+        "valid_from": ad.valid_from,
+        "valid_until": ad.valid_until,
+        "window_basis": ad.window_basis,
+        "origin": "sweep",
+        "region": ad.region,
+        "created_at": seen_at,
+    }
+    return promotion_row(session, f"{retailer_id}|{key}"[:300], values)
+
+
+def _extend(promotion: Promotion, ad: AdvertisedPromotion) -> None:
+    """Widen a promotion's stated window by what a later card states (the earliest start, the latest end)."""
+    if ad.valid_from is not None and (promotion.valid_from is None or ad.valid_from < promotion.valid_from):
+        promotion.valid_from = ad.valid_from
+        promotion.window_basis = ad.window_basis
+    if ad.valid_until is not None and (
+        promotion.valid_until is None or ad.valid_until > promotion.valid_until
+    ):
+        promotion.valid_until = ad.valid_until
+    if promotion.reference_price is None and ad.reference_price is not None:
+        promotion.reference_price = ad.reference_price
 
 
 def sync_watchlist(session: Session, watchlist: Watchlist, now: datetime) -> None:
@@ -175,7 +246,8 @@ def absolute(retailer: WatchedRetailer, url: str) -> str:
 def watched_urls(retailer: WatchedRetailer) -> list[str]:
     """The product URLs the watchlist names for a retailer, its canary included."""
     return [
-        absolute(retailer, url) for url in retailer.products + ((retailer.canary,) if retailer.canary else ())
+        strip_tracking(absolute(retailer, url), retailer.profile.tracking_params)
+        for url in retailer.products + ((retailer.canary,) if retailer.canary else ())
     ]
 
 

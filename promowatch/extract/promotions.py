@@ -11,8 +11,11 @@ from parsel import Selector, SelectorList
 from promowatch.config import PromotionSelectors
 from promowatch.extract.prices import parse_amount
 from promowatch.items import AdvertisedPromotion
+from promowatch.urls import strip_tracking
 
 _DMY = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+# a day and month without the year, as listing headers write them ("vom 30.11. bis 06.12.")
+_DM = re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(?!\d)")
 
 
 def select(node: Selector, selector: str) -> SelectorList[Selector]:
@@ -61,13 +64,43 @@ def parse_day(text: str | None, *, end_of_day: bool = False) -> datetime | None:
     return moment.astimezone(UTC)
 
 
+def parse_listing_start(text: str | None, near: datetime) -> datetime | None:
+    """The first day stated in a listing header, at its start; a day without a year takes the year that puts
+    it nearest to ``near`` (a header "vom 30.11. bis 06.12." read on 2 January is the previous year's)."""
+    if not text:
+        return None
+    full, short = _DMY.search(text), _DM.search(text)
+    if full is not None and (short is None or full.start() <= short.start()):
+        return parse_day(full.group(0))
+    if short is None:
+        return parse_day(text)  # an ISO date, as in <time datetime>
+    day, month = int(short.group(1)), int(short.group(2))
+    candidates = []
+    for year in (near.year - 1, near.year, near.year + 1):
+        try:
+            candidates.append(datetime(year, month, day, tzinfo=UTC))
+        except ValueError:
+            continue
+    return min(candidates, key=lambda moment: abs(moment - near)) if candidates else None
+
+
 def parse_promotions(
-    body: bytes | str, page_url: str, selectors: PromotionSelectors, default_currency: str | None
+    body: bytes | str,
+    page_url: str,
+    selectors: PromotionSelectors,
+    default_currency: str | None,
+    tracking_params: tuple[str, ...] = (),
+    seen_at: datetime | None = None,
 ) -> list[AdvertisedPromotion]:
-    """Every promotion card with a product link and an advertised price; others are skipped."""
+    """Every promotion card with a product link and an advertised price; others are skipped. Links lose their
+    tracking parameters (promowatch.urls, plus the profile's ``tracking_params``): the card's product is the
+    product watched at the plain URL."""
     page = Selector(text=body.decode("utf-8", "replace") if isinstance(body, bytes) else body)
     if selectors.item is None or selectors.link is None or selectors.price is None:
         return []
+    listing_start = parse_listing_start(
+        first_text(page, selectors.listing_valid_from), seen_at or datetime.now(UTC)
+    )
     promotions = []
     for card in select(page, selectors.item):
         link = first_text(card, selectors.link)
@@ -75,16 +108,21 @@ def parse_promotions(
         if not link or amount is None or (currency or default_currency) is None:
             continue
         reference, _ = parse_amount(first_text(card, selectors.regular_price) or "", default_currency)
+        valid_from = parse_day(first_text(card, selectors.valid_from))
+        basis = "stated" if valid_from is not None else None
+        if valid_from is None and listing_start is not None:
+            valid_from, basis = listing_start, "listing"
         promotions.append(
             AdvertisedPromotion(
-                product_url=urljoin(page_url, link),
+                product_url=strip_tracking(urljoin(page_url, link), tracking_params),
                 title=first_text(card, selectors.title) or link,
                 advertised_price=amount,
                 reference_price=reference,
                 currency=currency or default_currency or "",
-                valid_from=parse_day(first_text(card, selectors.valid_from)),
+                valid_from=valid_from,
                 valid_until=parse_day(first_text(card, selectors.valid_until), end_of_day=True),
                 region=first_text(card, selectors.region),
+                window_basis=basis,
             )
         )
     return promotions

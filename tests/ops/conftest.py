@@ -38,11 +38,13 @@ def write_watchlist(
     slug: str = "faulty",
     canary: str | None = None,
     concurrency: int = 4,
+    profile: str = "",
 ) -> Path:
-    """A watchlist with one retailer watching ``products`` (paths on ``base_url``)."""
+    """A watchlist with one retailer watching ``products`` (paths on ``base_url``); ``profile``: more of the
+    site profile's TOML."""
     (where / "sites").mkdir(parents=True, exist_ok=True)
     (where / "sites" / f"{slug}.toml").write_text(
-        PROFILE.format(slug=slug, base_url=base_url, concurrency=concurrency)
+        PROFILE.format(slug=slug, base_url=base_url, concurrency=concurrency) + profile
     )
     lines = ["[[retailers]]", f'slug = "{slug}"', f"products = {json.dumps(products)}"]
     if canary:
@@ -59,11 +61,15 @@ def crawl_command(
     db: str | None = None,
     overrides: Mapping[str, object] | None = None,
     spiders: str = "offers,stores",
+    now: str | None = None,
 ) -> list[str]:
-    """The command line of a crawl in its own process (tests/ops/runner.py); ``overrides`` are Scrapy settings."""
+    """The command line of a crawl in its own process (tests/ops/runner.py); ``overrides`` are Scrapy settings,
+    ``now`` the run's simulated time (ISO 8601)."""
     command = [PYTHON, "-m", "tests.ops.runner", str(watchlist), str(data_dir), "--spiders", spiders]
     if db:
         command += ["--db", db]
+    if now:
+        command += ["--now", now]
     for key, value in (overrides or {}).items():
         command += ["--set", f"{key}={json.dumps(value)}"]
     return command
@@ -77,9 +83,10 @@ def run_crawl_process(
     overrides: Mapping[str, object] | None = None,
     timeout: float = 300,
     spiders: str = "offers,stores",
+    now: str | None = None,
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, object]]:
     """Crawl in a subprocess (the reactor runs once per process); the runner's JSON summary."""
-    command = crawl_command(watchlist, data_dir, db=db, overrides=overrides, spiders=spiders)
+    command = crawl_command(watchlist, data_dir, db=db, overrides=overrides, spiders=spiders, now=now)
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     summary = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else {}
     return result, summary

@@ -21,6 +21,21 @@ PRODUCT = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>{
 CAPTCHA = b"""<!doctype html><html><head><title>Just a moment...</title></head><body>
 <div class="g-recaptcha" data-sitekey="x"></div><p>Please verify you are a human.</p></body></html>"""
 
+# the interstitial an unseen German shop served instead of every 37th product page (issue 18): status 200
+GERMAN_CAPTCHA = """<!doctype html><html lang="de"><head><meta charset="utf-8">
+<title>Sicherheitsüberprüfung</title><style>body{font-family:sans-serif}</style></head>
+<body><main class="challenge"><h1>Sicherheitsüberprüfung</h1>
+<p>Bitte bestätigen Sie, dass Sie kein Roboter sind.</p>
+<form method="post" action="/challenge"><input type="hidden" name="token" value="a8f3c1">
+<button type="submit">Weiter</button></form></main></body></html>""".encode()
+# a product page that names its canonical URL, as most shops' pages do
+CANONICAL_HEAD = '<link rel="canonical" href="{url}/p/canon">'
+PROMOTIONS = """<!doctype html><html lang="de"><head><meta charset="utf-8"><title>Aktionen</title></head><body>
+<div class="promo"><a href="/aktion/espresso-deal?src=wk48">Espresso</a><span class="price">CHF 399.00</span>
+<time class="until">13.12.2026</time></div>
+<div class="promo"><a href="/p/canon?src=wk48&amp;utm_source=newsletter">Espresso</a>
+<span class="price">CHF 399.00</span><time class="until">13.12.2026</time></div></body></html>"""
+
 HUGE_BYTES = 50 * 1024 * 1024
 # "this product is no more, off to the home page": the page itself still reads as a product in stock
 REFRESH_HEAD = '<meta http-equiv="Refresh" content="0; url=/p/ok">'
@@ -59,6 +74,24 @@ class FaultHandler(BaseHTTPRequestHandler):
             self.send(200, b"User-agent: *\nDisallow: /private/\nAllow: /\n", "text/plain")
         elif path == "/p/ok" or path.startswith("/p/item-"):
             self.send(200, product(f"Kaffeemaschine {name}", f"SKU-{name}"))
+        elif path.startswith("/p/shy-"):
+            # a shop that sends every Nth product page to a bot check while ``captcha_every`` is set
+            with self.server.lock:
+                self.server.shy_pages += 1
+                challenged = (
+                    bool(self.server.captcha_every) and self.server.shy_pages % self.server.captcha_every == 0
+                )
+            if challenged:
+                self.send(200, GERMAN_CAPTCHA)
+            else:
+                self.send(200, product(f"Kaffeemaschine {name}", f"SKU-{name}"))
+        elif path in ("/p/canon", "/aktion/espresso-deal"):
+            page = product("Espressomaschine Barista", "SKU-canon").decode()
+            self.send(
+                200, page.replace("<head>", "<head>" + CANONICAL_HEAD.format(url=self.server.url)).encode()
+            )
+        elif path == "/promotions":
+            self.send(200, PROMOTIONS.encode())
         elif path == "/p/slow":
             time.sleep(self.server.slow_seconds)
             self.send(200, product("Langsam", "SKU-slow"))
@@ -169,6 +202,8 @@ class FaultServer(ThreadingHTTPServer):
         self.versioned_stock = "An Lager"  # what /p/versioned says; a test changes it to change the page
         self.conditional: list[str | None] = []  # If-None-Match of each request for /p/versioned, /p/moving
         self.moved = False  # /p/moving redirects to /p/moving?v=2
+        self.captcha_every = 0  # /p/shy-*: every Nth of them is a captcha page (0: none)
+        self.shy_pages = 0
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
+from pathlib import Path
+
 import pytest
 
-from spiders.middlewares import is_block_page
+from promowatch.config import parse_profile
+from promowatch.domain import Availability
+from promowatch.extract.blocked import block_reason, is_block_page
+from promowatch.extract.offer import extract_offer
+from spiders.offers import without_product
+from tests.ops.faultserver import product
 
 # a real-sized product page (the corpus pages are 50-500 KB) with the reCAPTCHA of its review form
 PRODUCT = (
@@ -77,3 +85,98 @@ def test_is_block_page(status: int, body: bytes, blocked: bool) -> None:
 def test_every_anti_bot_script_marks_a_small_page(marker: bytes) -> None:
     # the plain-bytes words looked for first must not let any of the script markers through
     assert is_block_page(200, b"<html><body>" + marker + b"</body></html>")
+
+
+# Interstitials as shops serve them instead of a product page, status 200. Sources: the German one is the page an
+# unseen Swiss shop served for every 37th product page (issue 18); the others follow the wording of the captcha
+# and bot-check pages of Cloudflare, DataDome, PerimeterX and Akamai in each language, cut to their text.
+def interstitial(title: str, text: str, extra: str = "") -> bytes:
+    return (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head><body><main>'
+        f'<h1>{title}</h1><p>{text}</p>{extra}<form method="post" action="/verify">'
+        '<input type="hidden" name="t" value="1"><button>OK</button></form></main></body></html>'
+    ).encode()
+
+
+CHALLENGES = [
+    pytest.param(
+        interstitial("Sicherheitsüberprüfung", "Bitte bestätigen Sie, dass Sie kein Roboter sind."),
+        id="de-issue-18",
+    ),
+    pytest.param(interstitial("Sicherheitsüberprüfung", "Einen Moment bitte."), id="de-title-only"),
+    pytest.param(interstitial("Shop", "Bitte bestätigen Sie, dass Sie ein Mensch sind."), id="de-human"),
+    pytest.param(interstitial("Vérification de sécurité", "Un instant…"), id="fr-title"),
+    pytest.param(interstitial("Boutique", "Êtes-vous un robot ? Cochez la case."), id="fr-robot"),
+    pytest.param(interstitial("Boutique", "Confirmez que vous n'êtes pas un robot."), id="fr-not-a-robot"),
+    pytest.param(interstitial("Verifica di sicurezza", "Attendere prego."), id="it-title"),
+    pytest.param(interstitial("Negozio", "Conferma che non sei un robot."), id="it-robot"),
+    pytest.param(interstitial("Verificación de seguridad", "Un momento."), id="es-title"),
+    pytest.param(interstitial("Tienda", "Confirma que no eres un robot."), id="es-robot"),
+    pytest.param(interstitial("Beveiligingscontrole", "Even geduld."), id="nl-title"),
+    pytest.param(interstitial("Winkel", "Bevestig dat je geen robot bent."), id="nl-robot"),
+    pytest.param(
+        interstitial("Robot Check", "Type the characters you see in this image."), id="en-robot-check"
+    ),
+    pytest.param(
+        interstitial("Pardon Our Interruption", "Something about your browser made us think"), id="en-imperva"
+    ),
+    pytest.param(
+        interstitial("Shop", "Bitte warten.", '<iframe src="/challenge/frame"></iframe>'),
+        id="no-product-a-frame",
+    ),
+]
+
+
+@pytest.mark.parametrize("body", CHALLENGES)
+def test_captcha_pages_in_every_language_are_block_pages(body: bytes) -> None:
+    assert block_reason(200, body, product_page=True) is not None
+
+
+# Pages that are not block pages although they are small, say "robot", or carry a form.
+NOT_BLOCKED = [
+    pytest.param(product("Kaffeemaschine", "SKU-1"), True, id="small-product-page"),
+    pytest.param(product("Saugroboter R2", "SKU-2", "Ausverkauft"), True, id="robot-vacuum-sold-out"),
+    pytest.param(
+        b"<html><head><title>Roboter-Rasenm\xc3\xa4her</title></head><body><h1>Roboter</h1>"
+        b"<p class=price>CHF 899.-</p><form action=/newsletter><input name=email></form></body></html>",
+        True,
+        id="price-and-newsletter-form",
+    ),
+    pytest.param(
+        b"<html><head><title>Aktionen</title></head><body><form action=/suche><input name=q></form></body></html>",
+        False,
+        id="promotions-page-with-search-form",
+    ),
+    pytest.param(b'[{"store_id": "s1", "stock": 0}]', False, id="store-api-json"),
+]
+
+
+@pytest.mark.parametrize(("body", "product_page"), NOT_BLOCKED)
+def test_shop_pages_are_not_block_pages(body: bytes, product_page: bool) -> None:
+    assert block_reason(200, body, product_page=product_page) is None
+
+
+CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "pages"
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the corpus of real product pages is not beside the project")
+def test_no_real_product_page_is_taken_for_a_block_page() -> None:
+    flagged = [
+        page.name
+        for page in sorted(CORPUS.glob("*.html.gz"))
+        if block_reason(200, gzip.decompress(page.read_bytes()), product_page=True) is not None
+    ]
+    assert flagged == []
+
+
+def test_a_page_without_any_product_tells_nothing_of_ordering_nor_of_its_name() -> None:
+    # the issue's shop: a profile buy button missing from a page that is no product page read as orderable=false
+    profile = parse_profile(
+        {"slug": "x", "offer": {"buy_button": "button.add-to-cart", "price": ".price"}}, "x"
+    )
+    page = interstitial("Bitte warten", "Ihre Anfrage wird geprüft.")
+    offer = without_product(extract_offer(page, "http://127.0.0.1/p/1", profile))
+    assert (offer.availability, offer.orderable, offer.title) == (Availability.UNKNOWN, None, None)
+    # a product page keeps what it says
+    real = without_product(extract_offer(product("Kaffeemaschine", "SKU-1"), "http://127.0.0.1/p/1", profile))
+    assert (real.title, real.orderable) == ("Kaffeemaschine", True)

@@ -1,0 +1,104 @@
+"""Which product an offer observation is filed under, and what it may teach of that product's identity (issue 18,
+items 8 and 9): the persistence pipeline, built from real settings against a temporary database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from scrapy.utils.misc import build_from_crawler
+from scrapy.utils.test import get_crawler
+from sqlalchemy import select
+
+from pipelines.persist import PersistPipeline
+from promowatch.db.models import OfferObservation, Product, Promotion
+from promowatch.db.queries import product_row, retailer_row
+from promowatch.domain import Availability, Offer
+from promowatch.items import OfferItem
+
+T0 = datetime(2026, 12, 1, 6, tzinfo=UTC)
+SHOP = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> PersistPipeline:
+    (tmp_path / "sites").mkdir()
+    (tmp_path / "sites" / "acme.toml").write_text(f'slug = "acme"\ncurrency = "CHF"\nbase_url = "{SHOP}"\n')
+    watchlist = tmp_path / "watchlist.toml"
+    watchlist.write_text('[[retailers]]\nslug = "acme"\n')
+    settings = {
+        "PROMOWATCH_WATCHLIST": str(watchlist),
+        "PROMOWATCH_DATA_DIR": str(tmp_path / "data"),
+        "PROMOWATCH_DB": f"sqlite:///{tmp_path / 'data.db'}",
+    }
+    return build_from_crawler(PersistPipeline, get_crawler(settings_dict=settings))
+
+
+def look(url: str, at: datetime, offer: Offer, canonical: str | None = None) -> OfferItem:
+    item = OfferItem("acme", url, at, offer, "http", None)
+    if canonical is not None:
+        item.canonical_url = canonical
+    return item
+
+
+def read_right(url: str) -> Offer:
+    return Offer(
+        url,
+        title="Kaffeemaschine Barista",
+        sku="B-1",
+        price=Decimal("499.00"),
+        currency="CHF",
+        availability=Availability.IN_STOCK,
+        orderable=True,
+    )
+
+
+def test_a_block_page_never_names_the_product(pipeline: PersistPipeline) -> None:
+    url = SHOP + "/p/1"
+    pipeline.process_item(look(url, T0, read_right(url)))
+    captcha = Offer(url, title="Sicherheitsüberprüfung", reason="blocked: the page says 'kein roboter sind'")
+    pipeline.process_item(look(url, T0 + timedelta(days=1), captcha))
+    pipeline.commit()
+    with pipeline.sessions() as session:
+        name, orderable = session.execute(
+            select(Product.name, OfferObservation.orderable)
+            .join(OfferObservation, OfferObservation.product_id == Product.id)
+            .order_by(OfferObservation.id.desc())
+            .limit(1)
+        ).one()
+    assert (name, orderable) == ("Kaffeemaschine Barista", None)
+
+
+def test_an_alias_page_is_filed_under_its_canonical_product(pipeline: PersistPipeline) -> None:
+    canonical, alias = SHOP + "/p/barista", SHOP + "/aktion/barista-deal"
+    with pipeline.sessions.begin() as session:
+        retailer = retailer_row(session, pipeline.config.watchlist.retailer("acme"))
+        promoted = product_row(session, retailer.id, alias)
+        session.add(
+            Promotion(
+                key="k",
+                retailer_id=retailer.id,
+                product_id=promoted.id,
+                title="Barista",
+                advertised_price=Decimal("399.00"),
+                currency="CHF",
+                origin="sweep",
+                created_at=T0,
+            )
+        )
+    pipeline.process_item(look(canonical, T0, read_right(canonical)))
+    pipeline.process_item(look(alias, T0 + timedelta(hours=1), read_right(alias), canonical=canonical))
+    pipeline.process_item(look(alias, T0 + timedelta(days=1), read_right(alias), canonical=canonical))
+    pipeline.commit()
+    with pipeline.sessions() as session:
+        products = {p.url: p for p in session.scalars(select(Product))}
+        filed = session.scalars(select(OfferObservation.product_id)).all()
+        promotion_product = session.scalars(select(Promotion.product_id)).one()
+        # a later look-up of the alias URL (a promotion card, the watchlist) finds the canonical product
+        found = product_row(session, products[alias].retailer_id, alias)
+    assert products[alias].canonical_id == products[canonical].id
+    assert filed == [products[canonical].id] * 3
+    assert promotion_product == products[canonical].id
+    assert found.id == products[canonical].id
