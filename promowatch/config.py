@@ -37,6 +37,7 @@ EVENT_KINDS = (
     "finding_opened",
     "finding_closed",
     "crawl_unhealthy",
+    "crawl_recovered",
 )
 LANGUAGES = ("fr", "de", "en", "it")
 
@@ -273,16 +274,20 @@ class PromotionSelectors:
     regular_price: str | None = None
     valid_from: str | None = None
     valid_until: str | None = None
+    # on the whole page, not a card: where the ad page states when its promotions start ("Angebote vom 30.11.
+    # bis 06.12."), for cards that state only an end
+    listing_valid_from: str | None = None
     region: str | None = None
     next_page: str | None = None
 
 
 @dataclass(frozen=True)
 class StoreApi:
-    """JSON endpoints for the store list and per-product store stock. Paths are dotted (``data.stores``)."""
+    """JSON endpoints for the store list and per-product store stock. Paths are dotted (``data.stores``);
+    ``"$"`` is the top level of the answer (an API that returns a bare array)."""
 
     list_url: str | None = None
-    list_path: str = ""
+    list_path: str = "$"
     id: str = "id"
     name: str = "name"
     postcode: str | None = None
@@ -290,7 +295,7 @@ class StoreApi:
     latitude: str | None = None
     longitude: str | None = None
     stock_url: str | None = None  # with {sku}, {gtin}, {product_url}
-    stock_path: str = ""
+    stock_path: str = "$"
     stock_store_id: str = "store_id"
     stock_quantity: str | None = None
     stock_status: str | None = None
@@ -339,6 +344,8 @@ class SiteProfile:
     stores: StoreApi
     browser: BrowserOptions
     phrases: Mapping[str, Mapping[str, tuple[str, ...]]]  # locale -> category -> phrases
+    # query parameters that only track the visitor, stripped from product links besides promowatch.urls'
+    tracking_params: tuple[str, ...] = ()
 
 
 def _url_template(entry: Entry, key: str, names: tuple[str, ...]) -> str | None:
@@ -354,6 +361,23 @@ def _url_template(entry: Entry, key: str, names: tuple[str, ...]) -> str | None:
     if unknown:
         known = ", ".join("{" + n + "}" for n in names)
         raise entry.fail(key, f"may use {known}, got {{{unknown[0]}}} in {_show(value)}")
+    return value
+
+
+def _json_path(entry: Entry, key: str, default: str | None = None, *, root: bool = False) -> str | None:
+    """A dotted path into a store API answer; ``"$"`` (the top level) only where a list is read (``root``)."""
+    from promowatch.extract.jsonpath import ROOT, path_problem
+
+    value = entry.raw(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise entry.fail(key, f"must be a string, got {_show(value)}")
+    problem = path_problem(value)
+    if problem is None and value == ROOT and not root:
+        problem = 'may not be "$": it names a field inside each entry, such as "id" or "address.zip"'
+    if problem is not None:
+        raise entry.fail(key, f"{problem}, got {_show(value)}")
     return value
 
 
@@ -387,6 +411,20 @@ def _phrases(entry: Entry) -> dict[str, dict[str, tuple[str, ...]]]:
             result[locale][category] = table.strings(category)
         table.finish()
     return result
+
+
+def _tracking_params(entry: Entry, key: str) -> tuple[str, ...]:
+    """Names of query parameters (``"campaign"``, or ``"trk_*"`` for every name starting ``trk_``)."""
+    from promowatch.urls import PARAM_NAME
+
+    names = entry.strings(key)
+    for name in names:
+        if not PARAM_NAME.fullmatch(name):
+            raise entry.fail(
+                key,
+                f'must list query parameter names (such as "campaign" or "trk_*"), got {_show(name)}',
+            )
+    return names
 
 
 def parse_profile(data: Mapping[str, Any], where: str, path: Path | None = None) -> SiteProfile:
@@ -438,24 +476,25 @@ def parse_profile(data: Mapping[str, Any], where: str, path: Path | None = None)
             regular_price=promotions.selector("regular_price"),
             valid_from=promotions.selector("valid_from"),
             valid_until=promotions.selector("valid_until"),
+            listing_valid_from=promotions.selector("listing_valid_from"),
             region=promotions.selector("region"),
             next_page=promotions.selector("next_page"),
         ),
         stores=StoreApi(
             list_url=stores.text("list_url"),
-            list_path=stores.text("list_path", "") or "",
-            id=stores.text("id", "id") or "id",
-            name=stores.text("name", "name") or "name",
-            postcode=stores.text("postcode"),
-            city=stores.text("city"),
-            latitude=stores.text("latitude"),
-            longitude=stores.text("longitude"),
+            list_path=_json_path(stores, "list_path", "$", root=True) or "$",
+            id=_json_path(stores, "id", "id") or "id",
+            name=_json_path(stores, "name", "name") or "name",
+            postcode=_json_path(stores, "postcode"),
+            city=_json_path(stores, "city"),
+            latitude=_json_path(stores, "latitude"),
+            longitude=_json_path(stores, "longitude"),
             stock_url=_url_template(stores, "stock_url", ("sku", "gtin", "product_url")),
-            stock_path=stores.text("stock_path", "") or "",
-            stock_store_id=stores.text("stock_store_id", "store_id") or "store_id",
-            stock_quantity=stores.text("stock_quantity"),
-            stock_status=stores.text("stock_status"),
-            stock_time=stores.text("stock_time"),
+            stock_path=_json_path(stores, "stock_path", "$", root=True) or "$",
+            stock_store_id=_json_path(stores, "stock_store_id", "store_id") or "store_id",
+            stock_quantity=_json_path(stores, "stock_quantity"),
+            stock_status=_json_path(stores, "stock_status"),
+            stock_time=_json_path(stores, "stock_time"),
             status_map=_availability_map(stores, "status_map"),
         ),
         browser=BrowserOptions(
@@ -469,6 +508,7 @@ def parse_profile(data: Mapping[str, Any], where: str, path: Path | None = None)
             screenshot=browser.boolean("screenshot", True),
         ),
         phrases=_phrases(phrases),
+        tracking_params=_tracking_params(top, "tracking_params"),
     )
     for section in (offer, promotions, stores, browser, phrases, top):
         section.finish()

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from promowatch.db.engine import open_database
 from promowatch.db.models import OfferObservation, Product, Promotion, StoreObservation
 from promowatch.demo.scenarios import DEFAULT_START, SCENARIOS
+from promowatch.demo.truth import Score
 
 DEMO_START = DEFAULT_START  # the Monday the shop's fortnight begins
 CHECK_HOUR = timedelta(hours=3)  # each simulated day is checked at 10:00 UTC, after the stores open
@@ -143,12 +144,16 @@ def _orderable(row: dict[str, Any]) -> str:
 
 def print_timeline(console: Console, data: dict[str, list[dict[str, Any]]], start: datetime) -> None:
     """One table per scenario product, in scenario order, then any other promoted product."""
-    letters = {s.title: s for s in SCENARIOS}
-    ordered = sorted(data, key=lambda title: (letters[title].letter if title in letters else "z", title))
+    from promowatch.demo.elektro.catalogue import ARTICLES
+
+    letters = {s.title: (s.letter, s.shows) for s in SCENARIOS} | {
+        a.title: (a.letter, a.shows) for a in ARTICLES
+    }
+    ordered = sorted(data, key=lambda title: (letters[title][0] if title in letters else "z", title))
     for title in ordered:
         rows = data[title]
         known = letters.get(title)
-        caption = f"({known.letter}) {title}: {known.shows}" if known else title
+        caption = f"({known[0]}) {title}: {known[1]}" if known else title
         table = Table(title=caption, title_justify="left")
         table.add_column("day")
         for row in rows:
@@ -178,11 +183,13 @@ def browser_profile(sites: Path) -> None:
 
 
 def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None, browser: bool = False) -> int:
-    """Start the shop, crawl ``days`` simulated days, print the timeline, findings and notifications.
+    """Start both demo retailers, crawl ``days`` simulated days (one ``promowatch run`` a day for both), print
+    the timeline, findings, notifications and the score against the truth tables.
 
     With ``browser``, pages that HTTP cannot read (scenario e) are rendered in Chromium."""
+    from promowatch.demo.elektro.shop import ElektroShop
     from promowatch.demo.shop import DemoShop
-    from promowatch.demo.watchlist import demo_watchlist
+    from promowatch.demo.watchlist import both_watchlist
 
     console = Console(width=160)
     data = data_dir or Path(tempfile.mkdtemp(prefix="promowatch-demo-"))
@@ -195,6 +202,7 @@ def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None, browse
             file=sys.stderr,
         )
         return 1
+    elektro = ElektroShop(DEMO_START).start()
     inbox = Inbox()
     began = time.monotonic()
     with inbox.serving():
@@ -202,11 +210,12 @@ def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None, browse
             watchlist = data / "watchlist.toml"
             if browser:
                 browser_profile(data / "sites")  # profiles beside the watchlist come first
-            watchlist.write_text(demo_watchlist(shop.url, inbox.url + "/consumer", inbox.url + "/watchdog"))
-            console.print(f"demo shop at {shop.url}, data in {data}")
+            watchlist.write_text(both_watchlist(shop.url, elektro.url, inbox.url))
+            console.print(f"demo shop at {shop.url}, Demo Elektromarkt at {elektro.url}, data in {data}")
             for day in range(days):
                 now = DEMO_START + timedelta(days=day) + CHECK_HOUR
                 shop.set_clock(now)
+                elektro.set_clock(now)
                 inbox.day = day
                 result = run_day(watchlist, data, now)
                 status = "ok" if result.returncode == 0 else f"exit {result.returncode}"
@@ -216,11 +225,13 @@ def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None, browse
                     return result.returncode
         finally:
             shop.stop()
+            elektro.stop()
         db_url = f"sqlite:///{data / 'promowatch.db'}"
         print_timeline(console, timeline(db_url, DEMO_START, days), DEMO_START)
         print_findings(console, db_url)
         print_notifications(console, inbox.messages)
         export_bait_case(console, data, db_url)
+        print_score(console, score_demo(db_url, inbox.messages, browser))
     console.print(f"demo finished in {time.monotonic() - began:.1f} s; data kept in {data}")
     return 0
 
@@ -269,3 +280,29 @@ def export_bait_case(console: Console, data: Path, db_url: str) -> None:
     report = verify_case(bundle)
     console.print(f"case bundle: {bundle}")
     console.print(f"case verify: {'ok' if report.ok else 'FAILED: ' + str(report.first_problem)}")
+
+
+def score_demo(db_url: str, messages: list[dict[str, Any]], browser: bool = False) -> Score:
+    """The demo's outcome scored against both retailers' truth tables."""
+    from promowatch.demo.truth import DEMO_SHOP, TRUTHS, load_outcome, received_from, score
+
+    findings, products = load_outcome(db_url, DEMO_START)
+    # over HTTP scenario (e)'s stock is unknown; the browser reads it, and its truth is not tabled
+    truths = TRUTHS if not browser else tuple(t for t in TRUTHS if t is not DEMO_SHOP)
+    return score(findings, received_from(messages), products, truths)
+
+
+def print_score(console: Console, result: Score) -> None:
+    table = Table(
+        "retailer",
+        "check",
+        "expected",
+        "observed",
+        "",
+        title="Score against the truth tables",
+        title_justify="left",
+    )
+    for row in result.rows:
+        table.add_row(row.retailer, row.check, row.expected, row.observed, "ok" if row.ok else "WRONG")
+    console.print(table)
+    console.print(f"score: {result.summary()}")

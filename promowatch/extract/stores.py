@@ -9,7 +9,7 @@ from typing import Any
 
 from promowatch.config import StoreApi
 from promowatch.domain import Availability, StoreInfo, StoreStock
-from promowatch.extract.jsonpath import lookup
+from promowatch.extract.jsonpath import ROOT, lookup
 
 
 class StoreDataError(ValueError):
@@ -21,10 +21,16 @@ def _decode(body: bytes, path: str) -> list[Any]:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise StoreDataError(f"not JSON: {error}") from None
+    return _list_at(data, path, "list_path")
+
+
+def _list_at(data: Any, path: str, key: str) -> list[Any]:
     items = lookup(data, path)
-    if not isinstance(items, list):
-        raise StoreDataError(f"no list at {path or 'the top level'!r}")
-    return items
+    if isinstance(items, list):
+        return items
+    if isinstance(data, list):  # a bare array read through a path meant for an object
+        raise StoreDataError(f'no list at {path!r}: the answer is a top-level array (write {key} = "$")')
+    raise StoreDataError(f"no list at {'the top level' if path in ('', ROOT) else repr(path)}")
 
 
 def _text(value: Any) -> str | None:
@@ -88,9 +94,7 @@ def parse_store_stock(body: bytes, api: StoreApi) -> list[StoreStock]:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise StoreDataError(f"not JSON: {error}") from None
-    entries = lookup(data, api.stock_path)
-    if not isinstance(entries, list):
-        raise StoreDataError(f"no list at {api.stock_path or 'the top level'!r}")
+    entries = _list_at(data, api.stock_path, "stock_path")
     data_time = _source_time(data, api.stock_time)
     stocks = []
     for entry in entries:
