@@ -35,7 +35,7 @@ from promowatch.evidence.chain import (
     extension_record,
     observation_record,
 )
-from promowatch.evidence.timestamp import request_timestamp
+from promowatch.evidence.timestamp import authority_of, request_timestamp
 from promowatch.evidence.verify_guide import verify_guide
 from promowatch.evidence.warc import copy_record, find_rechecks, find_records
 from promowatch.report.summary import render_html, render_pdf
@@ -458,7 +458,7 @@ def export_case(
         # offer observation id -> the shop's 304 to its conditional request, in evidence.warc.gz
         "not_modified": rechecks,
         "chain": {"excerpt": "chain.jsonl", "entries": len(chain), "head_at_export": chain_head},
-        "timestamp": {"authority": tsa_url, "file": TIMESTAMP_REPLY} if tsa_url else None,
+        "timestamp": {"authority": authority_of(tsa_url), "file": TIMESTAMP_REPLY} if tsa_url else None,
     }
     files["case.json"] = json.dumps(case, ensure_ascii=False, indent=2, sort_keys=True).encode()
     files["observations.jsonl"] = _jsonl(lines)

@@ -6,8 +6,10 @@ import hashlib
 import re
 import subprocess
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 
 class TimestampError(RuntimeError):
@@ -29,13 +31,31 @@ def timestamp_query(data: bytes) -> bytes:
         return _openssl("-query", "-data", str(source), "-sha256", "-cert")
 
 
+def authority_of(tsa_url: str) -> str:
+    """The authority as a case records and messages name it: scheme, host and port only. The path, query and
+    user info of a TSA URL can carry an API key, and a case bundle travels to third parties."""
+    parts = urlsplit(tsa_url)
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return f"{parts.scheme}://{host}" + ("" if port is None else f":{port}")
+
+
 def request_timestamp(data: bytes, tsa_url: str, timeout: float = 30.0) -> bytes:
     """POST a query for ``data`` to the authority; return its DER reply (``.tsr``), checked to be granted."""
     request = urllib.request.Request(
         tsa_url, data=timestamp_query(data), headers={"Content-Type": "application/timestamp-query"}
     )
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        reply: bytes = response.read()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            reply: bytes = response.read()
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise TimestampError(f"timestamp authority {authority_of(tsa_url)} not reachable: {reason}") from None
     status = reply_text(reply)
     if "Status: Granted" not in status:
         raise TimestampError(f"the timestamp authority refused: {status.splitlines()[:3]}")

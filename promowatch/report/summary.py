@@ -12,7 +12,7 @@ from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
 from promowatch.report.texts import label, rule_statement
-from promowatch.report.timeline import Timeline, draw_timeline
+from promowatch.report.timeline import Timeline, draw_timeline, literal_text
 
 MAX_TABLE_ROWS = 200
 
@@ -187,7 +187,8 @@ def _text_page(pdf: PdfPages, blocks: Sequence[tuple[str, str]]) -> None:
     def flush_run() -> None:
         nonlocal y
         if run:
-            fig.text(0.07, y, "\n".join(run), fontsize=8.5, va="top", linespacing=1.45)
+            # shop text (titles, store names): drawn as written, never as mathtext
+            fig.text(0.07, y, "\n".join(run), fontsize=8.5, va="top", linespacing=1.45, parse_math=False)
             y -= _LINE["p"] * len(run) + 0.006
             run.clear()
 
@@ -200,7 +201,7 @@ def _text_page(pdf: PdfPages, blocks: Sequence[tuple[str, str]]) -> None:
             y = 0.95
         if kind == "h":
             flush_run()
-            fig.text(0.07, y, line, fontsize=13, weight="bold", va="top")
+            fig.text(0.07, y, line, fontsize=13, weight="bold", va="top", parse_math=False)
             y -= _LINE["h"]
         else:
             run.append(line)
@@ -224,7 +225,10 @@ def render_pdf(
     blocks.append(("h", label("limitations", language)))
     blocks += [("p", "– " + x) for x in case.get("limitations", [])]
     out = io.BytesIO()
-    with PdfPages(out, metadata={"Title": label("title", language), "Creator": "promowatch"}) as pdf:
+    with (
+        literal_text(),
+        PdfPages(out, metadata={"Title": label("title", language), "Creator": "promowatch"}) as pdf,
+    ):
         _text_page(pdf, blocks)
         chart = Figure(figsize=(_A4[1], _A4[0]), layout="constrained")
         draw_timeline(chart, timeline, language)

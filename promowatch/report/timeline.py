@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -21,6 +22,14 @@ from promowatch.domain import Availability
 from promowatch.report.texts import label
 from promowatch.rules import Crawl, StoreInterval, Thresholds
 from promowatch.rules.stores import StoreSample, store_samples
+
+
+@contextmanager
+def literal_text() -> Iterator[None]:
+    """Draw every string as written. Store names and titles come from the shop: "was $5 now only $10" must not
+    become mathtext, nor "$\\bar{$" a parse error that stops the export."""
+    with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+        yield
 
 
 def parse_time(value: str) -> datetime:
@@ -235,6 +244,11 @@ def _shade_window(ax: Any, timeline: Timeline, first: datetime, last: datetime) 
 
 def draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
     """Three panels on one time axis: price, orderable online, share of stores at zero stock."""
+    with literal_text():
+        _draw_timeline(fig, timeline, language)
+
+
+def _draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
     times = [p.at for p in timeline.offers] + [s.at for s in timeline.shares]
     times += [t for t in timeline.window if t is not None]
     if not times:
@@ -268,7 +282,7 @@ def draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
             ls=":",
             label=f"{label('reference_price', language)} {timeline.reference_price}",
         )
-    price_ax.set_ylabel(timeline.currency)
+    price_ax.set_ylabel(timeline.currency, parse_math=False)
     price_ax.legend(loc="best", fontsize=7)
     price_ax.set_title(label("chart_title", language), fontsize=10)
 
