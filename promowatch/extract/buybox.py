@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from lxml.html import HtmlElement
 
+from promowatch.extract.budget import check
 from promowatch.extract.page import classes, is_hidden, shown_text
 from promowatch.extract.phrases import PhraseBook, normalise_text
 
@@ -51,7 +52,10 @@ def buy_controls(
     """
     found: list[BuyControl] = []
     chooser: bool | None = None
+    # disabled controls side by side share a buy box: read each box once, not once per control in it
+    sold_out_boxes: dict[HtmlElement, bool] = {}
     for element in block.xpath(_CONTROLS):
+        check("buy controls")
         named = buy_control_name(element, book, visible)
         if named is None:
             continue
@@ -60,7 +64,12 @@ def buy_controls(
         if not enabled and chooser is None and states:
             chooser = has_variant_chooser(block)
         awaiting = not enabled and bool(chooser or _AWAITING_CLASS.search(attributes.lower()))
-        beside = not enabled and states and _hidden_sold_out_beside(element, book)
+        beside = False
+        if not enabled and states:
+            box = _buy_box(element)
+            if box not in sold_out_boxes:
+                sold_out_boxes[box] = _hidden_sold_out_in(box, book)
+            beside = sold_out_boxes[box]
         found.append(BuyControl(label or attributes, enabled, why, awaiting and not beside, beside))
     return found
 
@@ -155,20 +164,27 @@ _NEGATIVE_LABELS = frozenset(
 )
 
 
-def _hidden_sold_out_beside(control: HtmlElement, book: PhraseBook) -> bool:
-    """A hidden "sold out" / "no longer available" message in the control's buy box (three levels up).
-
-    Shops render both states of the buy box and let a script show one: a disabled button beside a hidden
-    sold-out message may be waiting for a size, or be the sold-out state itself.
-    """
+def _buy_box(control: HtmlElement) -> HtmlElement:
+    """The control's buy box: three levels up."""
     box = control
     for _ in range(3):
         parent = box.getparent()
         if parent is None:
             break
         box = parent
+    return box
+
+
+def _hidden_sold_out_in(box: HtmlElement, book: PhraseBook) -> bool:
+    """A hidden "sold out" / "no longer available" message in a disabled control's buy box.
+
+    Shops render both states of the buy box and let a script show one: a disabled button beside a hidden
+    sold-out message may be waiting for a size, or be the sold-out state itself. (The control itself is
+    visible, so it is never the hidden message.)
+    """
     for element in box.iter():
-        if element is control or not isinstance(element.tag, str) or not is_hidden(element):
+        check("buy box")
+        if not isinstance(element.tag, str) or not is_hidden(element):
             continue
         words = normalise_text(shown_text(element))
         if len(words) <= _MESSAGE_MAX and book.categories(words) & _SOLD_OUT:

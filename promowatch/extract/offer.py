@@ -17,6 +17,15 @@ from lxml.html import HtmlElement
 
 from promowatch.config import SiteProfile
 from promowatch.domain import Availability, Offer, Signal, SignalSource
+from promowatch.extract.budget import (
+    MAX_ELEMENTS,
+    MAX_TEXT,
+    PAGE_SECONDS,
+    TOO_COMPLEX,
+    PageTooComplex,
+    page_budget,
+    profile_search,
+)
 from promowatch.extract.buybox import BuyControl, buy_control_name, buy_controls, holds_buy_control
 from promowatch.extract.listing import LISTING_CATEGORIES, Listing, ListingKind, current_bid, listing_of
 from promowatch.extract.page import (
@@ -86,10 +95,36 @@ _LOADING = re.compile(r"\b(chargement|loading|wird geladen|caricamento|cargando)
 
 
 def extract_offer(
-    body: bytes, url: str, profile: SiteProfile | None = None, *, encoding: str | None = None
+    body: bytes,
+    url: str,
+    profile: SiteProfile | None = None,
+    *,
+    encoding: str | None = None,
+    seconds: float = PAGE_SECONDS,
 ) -> Offer:
-    """Read one product page. Unknown stays unknown: every value is backed by signals, or absent."""
+    """Read one product page. Unknown stays unknown: every value is backed by signals, or absent.
+
+    A page that needs more than ``seconds`` of work, or holds more than ``MAX_ELEMENTS`` elements, is
+    ``unknown`` with the reason "page too complex ...": a shop cannot stall a run with one page.
+    """
+    with page_budget(seconds):
+        try:
+            return _read_offer(body, url, profile, encoding)
+        except PageTooComplex as error:
+            reason = str(error)
+            return Offer(
+                url=url,
+                availability=Availability.UNKNOWN,
+                reason=reason,
+                signals=(Signal("availability", SignalSource.TEXT, reason[:200], None),),
+            )
+
+
+def _read_offer(body: bytes, url: str, profile: SiteProfile | None, encoding: str | None) -> Offer:
     root = parse_html(body, encoding)
+    elements = sum(1 for _ in root.iter())
+    if elements > MAX_ELEMENTS:
+        raise PageTooComplex(f"{TOO_COMPLEX}: {elements} elements (at most {MAX_ELEMENTS} are read)")
     index = PageIndex(root)
     book = phrase_book(profile.phrases if profile else None)
     found = _Findings()
@@ -150,7 +185,7 @@ def extract_offer(
     offer_md, offers_md, _ = _main_offer(main_md, url)
 
     # ---- visible text of the product block
-    text = normalise_text(visible_text(block, skipped))
+    text = _words(block, skipped)
     hits = [hit for hit in book.find(text) if _is_statement(text, hit) and not _shipping_limit(text, hit)]
     controls = buy_controls(block, book, visible)
     if not controls and block is not page and not any(h.category in NEGATIVE for h in hits):
@@ -165,7 +200,7 @@ def extract_offer(
     listing = listing_of(hits)
     if listing.kind is ListingKind.SHOP and block is not page and not any(c.enabled for c in controls):
         # An enabled add-to-cart already settles how it is bought; otherwise read the rest of the page too.
-        page_text = normalise_text(visible_text(page, skipped))
+        page_text = _words(page, skipped)
         listing = listing_of(book.find(page_text, LISTING_CATEGORIES))
     if listing.kind is not ListingKind.SHOP:
         found.add("listing", SignalSource.TEXT, listing.evidence, listing.kind)
@@ -337,7 +372,7 @@ def extract_offer(
     if availability is Availability.OUT_OF_STOCK and block is not page:
         # "Discontinued" is often written in the description, below the product block: it refines out of
         # stock (never turns a buyable page unavailable).
-        page_text = page_text if page_text is not text else normalise_text(visible_text(page, skipped))
+        page_text = page_text if page_text is not text else _words(page, skipped)
         ended = next(
             (
                 h
@@ -361,7 +396,7 @@ def extract_offer(
         refused_text = text
         if refused is None and block is not page and _MAY_REFUSE.search(body):
             # "This item cannot be purchased online" is often written in the description, below the block
-            page_text = page_text if page_text is not text else normalise_text(visible_text(page, skipped))
+            page_text = page_text if page_text is not text else _words(page, skipped)
             refused = _refused_online(page_text, book)
             refused_text = page_text
         if refused is not None:
@@ -719,7 +754,7 @@ def _orderable(
 def _profile_state(raw: str, mapping: dict[str, Availability] | object, book: PhraseBook) -> Availability:
     if isinstance(mapping, dict):
         for pattern, state in mapping.items():
-            if re.search(pattern, raw, re.IGNORECASE):
+            if profile_search(pattern, raw):
                 return Availability(state)
     mapped = item_availability(raw)
     if mapped is not None:
@@ -780,7 +815,8 @@ _NEXT_DATE = re.compile(
 
 def _about_delivery_date(text: str, hit: PhraseHit) -> bool:
     """An unavailability phrase followed by the next date it can be delivered speaks of a date, not stock."""
-    return hit.category in NEGATIVE and bool(_NEXT_DATE.match(text, _sentence_end(text, hit.end)))
+    start = _sentence_end(text, hit.end)
+    return hit.category in NEGATIVE and bool(_NEXT_DATE.match(text, start, start + 80))
 
 
 def _sentence_end(text: str, position: int) -> int:
@@ -798,9 +834,7 @@ def _about_store_pickup(text: str, hit: PhraseHit) -> bool:
     """A stock phrase whose line speaks of store pickup or store stock, not of ordering online."""
     if hit.category not in NEGATIVE:
         return False
-    start = text.rfind(" | ", 0, hit.start)
-    end = text.find(" | ", hit.end)
-    segment = text[start + 1 if start >= 0 else 0 : end if end >= 0 else len(text)]
+    segment = _segment(text, hit)
     return bool(_STORE_SCOPE.search(segment))
 
 
@@ -854,9 +888,7 @@ def _ordered_for_pickup(text: str, hit: PhraseHit) -> bool:
     """ "We do not ship ordered items. Pick up is at our shop": the order is collected, not refused."""
     if hit.category != "not_deliverable" or not _SHIPPING_WORDS.search(hit.phrase):
         return False
-    start = text.rfind(" | ", 0, hit.start)
-    end = text.find(" | ", hit.end)
-    segment = text[start + 1 if start >= 0 else 0 : end if end >= 0 else len(text)]
+    segment = _segment(text, hit)
     return bool(_STORE_SCOPE.search(segment))
 
 
@@ -878,13 +910,27 @@ def _bare_dollar(raw: str) -> bool:
 _DOTTED_DOLLAR = re.compile(r"\$\s?\d{1,3}(?:\.\d{3})+(?![\d,])")
 
 
+_SEGMENT_REACH = 400
+
+
+def _segment(text: str, hit: PhraseHit) -> str:
+    """The line (between " | " block breaks) around a hit, at most ``_SEGMENT_REACH`` characters each side.
+
+    A longer line is a paragraph anyway; searching the whole text for every hit costs hits × text on a page
+    that is one huge paragraph of stock words.
+    """
+    low = max(0, hit.start - _SEGMENT_REACH)
+    high = min(len(text), hit.end + _SEGMENT_REACH)
+    start = text.rfind(" | ", low, hit.start)
+    end = text.find(" | ", hit.end, high)
+    return text[start + 1 if start >= 0 else low : end if end >= 0 else high]
+
+
 def _is_statement(text: str, hit: PhraseHit) -> bool:
     """Stock lines are short; the same words inside a long paragraph (shipping policy, FAQ) are not one."""
     if hit.category not in _STATE_OF_CATEGORY and hit.category not in ("store_only", "not_deliverable"):
         return True
-    start = text.rfind(" | ", 0, hit.start)
-    end = text.find(" | ", hit.end)
-    segment = text[start + 1 if start >= 0 else 0 : end if end >= 0 else len(text)]
+    segment = _segment(text, hit)
     return len(segment) <= _STATEMENT_LENGTH
 
 
@@ -903,9 +949,15 @@ def _field_of(category: str) -> str:
 
 def _snippet(text: str, hit: PhraseHit, before: int = 30) -> str:
     start = max(0, hit.start - before)
-    end = text.find(" | ", hit.end)
-    end = min(len(text), hit.end + 80) if end < 0 else min(end, hit.end + 80)
+    end = text.find(" | ", hit.end, hit.end + 83)
+    end = min(len(text), hit.end + 80) if end < 0 else end
     return text[start:end].strip(" |")
+
+
+def _words(root: HtmlElement, skipped: Callable[[HtmlElement], bool]) -> str:
+    """The visible text under ``root`` as phrases are matched on, its first ``MAX_TEXT`` characters: stock
+    lines are read near the product, and a page of megabytes of words is not read to its end."""
+    return normalise_text(visible_text(root, skipped)[:MAX_TEXT])
 
 
 def _first(*values: str | None) -> str | None:

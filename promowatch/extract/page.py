@@ -17,6 +17,8 @@ import lxml.html
 from lxml.html import HtmlElement
 from w3lib.encoding import html_to_unicode
 
+from promowatch.extract.budget import check
+
 
 def read_page(path: Path) -> bytes:
     """The bytes of a saved page, ``.html`` or ``.html.gz``."""
@@ -181,6 +183,7 @@ def visible_chunks(root: HtmlElement, skip: Callable[[HtmlElement], bool] = is_s
     (by default :func:`is_skipped`) is left out with everything in it, but not its tail."""
     stack: list[tuple[HtmlElement, bool]] = [(root, False)]
     while stack:
+        check("visible text")
         element, closing = stack.pop()
         if closing:
             yield " | " if element.tag in _BLOCK_TAGS else " "
@@ -240,6 +243,27 @@ _CODE_TAGS = frozenset({"script", "style", "template", "noscript"})
 def own_text(element: HtmlElement) -> str:
     """All text under an element, whitespace collapsed (hidden parts included: use on small nodes)."""
     return " ".join(element.text_content().split())
+
+
+def short_text(element: HtmlElement, limit: int) -> str | None:
+    """:func:`own_text` when it has at most ``limit`` characters, else None.
+
+    Reads no more of a large element than it takes to tell: a price's box is asked about once per price in
+    it, and a box of 200,000 prices must not be read 200,000 times. Markup with more than a few kilobytes of
+    whitespace around so few characters counts as long.
+    """
+    parts: list[str] = []
+    shown = raw = 0
+    most = 16 * limit + 4096
+    for piece in element.itertext():
+        piece = piece[: most - raw + 1]  # one huge text node costs no more than the limit either
+        parts.append(piece)
+        raw += len(piece)
+        shown += len("".join(piece.split()))
+        if shown > limit or raw > most:
+            return None
+    text = " ".join("".join(parts).split())
+    return text if len(text) <= limit else None
 
 
 _BLOCK_TAGS = frozenset(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from typing import Any
+
+import regex
 
 from promowatch.config import StoreApi
 from promowatch.domain import Availability, StoreInfo, StoreStock
@@ -75,14 +76,24 @@ def _source_time(data: Any, path: str | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+# a status word is short; a shop's API may send anything, and a profile pattern may backtrack without end, so a
+# match is cut short after STATUS_SECONDS
+STATUS_CHARS = 200
+STATUS_SECONDS = 0.1
+
+
 def stock_state(status: Any, quantity: int | None, api: StoreApi) -> Availability:
     """A store's state from its status word (``status_map``: regexes matching the whole word, any case) or,
     failing that, its quantity."""
-    if status is not None:
-        word = str(status).strip()
+    word = "" if status is None else str(status).strip()
+    if 0 < len(word) <= STATUS_CHARS:  # a longer "status" is no status word
         for pattern, state in api.status_map.items():
-            if re.fullmatch(pattern, word, re.IGNORECASE):
-                return state
+            try:
+                if regex.fullmatch(pattern, word, regex.IGNORECASE, timeout=STATUS_SECONDS):
+                    return state
+            except TimeoutError:
+                return Availability.UNKNOWN  # a pattern that backtracks without end says nothing
+
     if quantity is not None:
         return Availability.IN_STOCK if quantity > 0 else Availability.OUT_OF_STOCK
     return Availability.UNKNOWN

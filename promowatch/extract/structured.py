@@ -16,6 +16,7 @@ from typing import Any
 from lxml.html import HtmlElement
 
 from promowatch.domain import SignalSource
+from promowatch.extract.budget import check
 from promowatch.extract.prices import parse_amount, structured_amount
 
 PRODUCT_TYPES = frozenset(
@@ -91,6 +92,8 @@ def _loads(text: str) -> Any:
     text = re.sub(r"^\s*//\s*<!\[CDATA\[|//\s*\]\]>\s*$", "", text)
     try:
         return json.loads(text, strict=False)
+    except RecursionError:
+        return None  # nested deeper than Python's stack: no shop's product data, a page built to crash
     except ValueError:
         # Shops hand-write JSON-LD: trailing commas and raw newlines are the usual faults.
         repaired = re.sub(r",\s*([}\]])", r"\1", text)
@@ -235,9 +238,14 @@ def jsonld_products(root: HtmlElement) -> list[StructuredProduct]:
         kind = (script.get("type") or "").lower()
         if "ld+json" not in kind or not script.text:
             continue
+        check("JSON-LD")
         data = _loads(script.text)
-        if data is not None:
+        if data is None:
+            continue
+        try:
             _walk(data, False, found)
+        except RecursionError:
+            continue  # the products above the deep part are read; below it there is nothing of a shop's
     return found
 
 
@@ -257,6 +265,7 @@ def microdata_products(root: HtmlElement) -> list[StructuredProduct]:
     found: list[StructuredProduct] = []
     by_scope: dict[HtmlElement, StructuredProduct] = {}
     for scope in root.xpath('//*[@itemscope][contains(translate(@itemtype,"PRODUCT","product"),"product")]'):
+        check("microdata")
         outer = scope.xpath(
             'ancestor::*[@itemscope][contains(translate(@itemtype,"PRODUCT","product"),"product")]'
         )

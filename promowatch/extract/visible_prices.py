@@ -15,7 +15,8 @@ from functools import lru_cache
 from lxml.etree import Element
 from lxml.html import HtmlElement
 
-from promowatch.extract.page import shown_text
+from promowatch.extract.budget import MAX_PRICE_CANDIDATES, check
+from promowatch.extract.page import short_text, shown_text
 from promowatch.extract.phrases import PhraseBook, normalise_text
 from promowatch.extract.prices import parse_amount_in
 
@@ -37,15 +38,21 @@ def _price_candidates(block: HtmlElement) -> Iterator[HtmlElement]:
     """The elements under ``block`` that may show a price, in document order: by class, id, itemprop or tag.
 
     A walk with one cached look-up per distinct class attribute: the same test as an XPath of contains() and
-    translate() costs several times more, evaluated on every element of the block.
+    translate() costs several times more, evaluated on every element of the block. At most
+    ``MAX_PRICE_CANDIDATES`` are given: the product's own price comes first in reading order.
     """
+    given = 0
     for element in block.iterdescendants(Element):
+        check("price candidates")
+        if given >= MAX_PRICE_CANDIDATES:
+            return
         if (
             element.tag in _STRUCK_TAGS
             or _price_class(element.get("class") or "")
             or "price" in (element.get("id") or "").lower()
             or element.get("itemprop") == "price"
         ):
+            given += 1
             yield element
 
 
@@ -84,6 +91,7 @@ def price_nodes(
     accepted: list[PriceNode] = []
     taken: set[int] = set()
     for element in _price_candidates(block):
+        check("price nodes")
         if any(id(a) in taken for a in element.iterancestors()):
             continue
         node = price_node(element, book, visible, country)
@@ -105,8 +113,11 @@ def price_node(
 ) -> PriceNode | None:
     """The element as a price node when it shows one visible amount; the answer depends on the element
     alone, not on the block it is looked for in."""
-    raw = " ".join(element.text_content().split())
-    if len(raw) < 2000 and (len(raw) > 60 or _holds_code(element)):
+    full = short_text(element, 1999)
+    if full is None:
+        return None  # a whole section, not a price
+    raw = full
+    if len(raw) > 60 or _holds_code(element):
         raw = shown_text(element)  # an inline script or template beside the amount is not its text
     if element.find(".//sup") is not None:
         raw = _sup_cents(element, raw)
@@ -360,11 +371,12 @@ def amount_leaf(
     """
     digits = str(int(price))
     for element in block.iter():
+        check("price nodes")
         text = element.text
         if not text or not isinstance(element.tag, str) or len(element) > 2:
             continue
-        raw = " ".join(element.text_content().split())
-        if len(raw) > _LEAF_MAX or digits not in re.sub(r"\D", "", raw):
+        raw = short_text(element, _LEAF_MAX)
+        if raw is None or digits not in re.sub(r"\D", "", raw):
             continue
         if len(_AMOUNT.findall(raw)) != 1 and not _single_split_amount(raw):
             continue
@@ -423,10 +435,11 @@ def _higher_amounts(
 ) -> list[PriceNode]:
     higher: list[PriceNode] = []
     for element in box.iter():
+        check("price nodes")
         if element is main.element or not isinstance(element.tag, str) or len(element) > 2:
             continue
-        raw = " ".join(element.text_content().split())
-        if not raw or len(raw) > _LEAF_MAX or "%" in raw or not any(ch.isdigit() for ch in raw):
+        raw = short_text(element, _LEAF_MAX)
+        if not raw or "%" in raw or not any(ch.isdigit() for ch in raw):
             continue
         if main.element in element.iterdescendants() or element in main.element.iterdescendants():
             continue
@@ -464,15 +477,15 @@ _NET_LABEL = re.compile(
 
 def is_net_price(node: PriceNode) -> bool:
     """True when the label printed with the amount ("bez DPH 3,56 €", "excl. VAT") marks it net of tax."""
-    box = node.element
+    box, label = node.element, None
     for _ in range(2):
         parent = box.getparent()
         if parent is None:
             break
-        text = " ".join(parent.text_content().split())
-        if len(text) > 60:
+        text = short_text(parent, 60)  # the whole parent's text would make a list of n prices cost n²
+        if text is None:
             break
-        box = parent
+        box, label = parent, text
         if len(text) > len(node.raw) + 2:
             break  # the smallest box that holds a label beside the amount is the amount's own
-    return bool(_NET_LABEL.search(normalise_text(box.text_content())))
+    return bool(_NET_LABEL.search(normalise_text(label if label is not None else box.text_content())))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from promowatch.config import StoreApi
 from promowatch.domain import Availability
 from promowatch.extract.jsonpath import lookup
-from promowatch.extract.stores import StoreDataError, parse_store_list, parse_store_stock
+from promowatch.extract.stores import StoreDataError, parse_store_list, parse_store_stock, stock_state
 
 API = StoreApi(
     list_url="/api/stores",
@@ -112,3 +113,14 @@ def test_store_stock_states(
 def test_unreadable_stock_is_an_error_not_zero_stock(body: bytes) -> None:
     with pytest.raises(StoreDataError):
         parse_store_stock(body, API)
+
+
+def test_a_backtracking_status_pattern_on_a_hostile_status_ends_unknown() -> None:
+    # issue 19: a profile pattern such as (a+)+$ against a long status word from the shop's API backtracked
+    # without end; the store's state is then unknown, within the pattern's timeout
+    api = StoreApi(status_map={"(a+)+$": Availability.OUT_OF_STOCK})
+    started = time.monotonic()
+    assert stock_state("a" * 199 + "!", None, api) is Availability.UNKNOWN
+    assert stock_state("a" * 5000, 3, api) is Availability.IN_STOCK  # no status word: the quantity decides
+    assert time.monotonic() - started < 5
+    assert stock_state("aaa", None, api) is Availability.OUT_OF_STOCK
