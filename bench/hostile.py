@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from promowatch.extract import extract_offer  # noqa: E402
-from tests.extract import hostile_pages  # noqa: E402
+from promowatch.extract import extract_offer
+from tests.extract import hostile_pages
 
 # shape, the unit of its size, how many units per size step (huge text: characters, 50 per element)
 SHAPES = (

@@ -43,6 +43,7 @@ SHARED = {
     "ROBOTSTXT_OBEY": True,
     "LOG_LEVEL": "ERROR",
     "TELNETCONSOLE_ENABLED": False,
+    "REMOTE_CONTROL_ENABLED": False,
     "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
 }
 

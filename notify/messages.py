@@ -2,12 +2,15 @@
 
 French, German, Italian and English templates (the languages of Swiss shoppers, and English for everyone else);
 any other language falls back to English.
-Scraped text (product names, promotion titles, store names) is escaped when the body is HTML.
+Scraped text (product names, promotion titles, store names) is escaped when the body is HTML, and neutralised for
+chat services everywhere: a shop's ``@everyone``, role mention or masked link would otherwise ping a Discord
+server or hide where a link leads.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -249,10 +252,31 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+_ZWSP = "\u200b"  # what Discord's own docs put after an @ to keep it from pinging
+_MASS_MENTION = re.compile(r"@(?=(?:everyone|here)\b)", re.IGNORECASE)
+_MENTION = re.compile(r"<(?=[@#][!&]?\d|@&|a?:\w+:\d)")  # <@123>, <@!123>, <@&123> roles, <#123>, <:emoji:1>
+_MASKED_LINK = re.compile(r"\]\s*\(")  # [text](url): shows "text", hides the address
+
+
+def neutralised(text: str) -> str:
+    """Shop text that chat services show as text: mentions and masked links broken by a zero-width space,
+    invisible in every target.
+
+    >>> neutralised("[Deal](http://evil) for @everyone <@&42>") == (
+    ...     "[Deal]\\u200b(http://evil) for @\\u200beveryone <\\u200b@&42>"
+    ... )
+    True
+    """
+    text = _MASS_MENTION.sub("@" + _ZWSP, text)
+    text = _MENTION.sub("<" + _ZWSP, text)
+    return _MASKED_LINK.sub(lambda found: "]" + _ZWSP + found[0][1:], text)
+
+
 def _render(
     title_template: str, body_template: str, raw: dict[str, str], lang: str, as_html: bool
 ) -> Message:
     templates = TEMPLATES[lang]
+    raw = {key: neutralised(value) for key, value in raw.items()}
     fields = _Fields({k: html.escape(v) if as_html else v for k, v in raw.items()})
     fields["where"] = templates[raw.get("_scope", "_online")][0].format_map(fields)
     fields["price_text"] = templates["_price"][0].format_map(fields) if raw.get("price") else ""

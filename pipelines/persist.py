@@ -226,6 +226,8 @@ class PersistPipeline:
                 logger.exception("%s: not stored", getattr(item, "product_url", item))
                 if self.stats is not None:
                     self.stats.inc_value("promowatch/persist_failed")
+                if isinstance(getattr(item, "retailer", None), str):  # the run summary counts it as failed
+                    self._inc(item.retailer, "not_stored")  # type: ignore[attr-defined]
 
     def _store_alone(self, item: object) -> None:
         """Store one item of a group taken apart in a transaction of its own; a failure leaves nothing of it."""

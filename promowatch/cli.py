@@ -17,7 +17,7 @@ import platformdirs
 
 from promowatch import __version__
 from promowatch.clock import Clock
-from promowatch.config import ConfigError, Watchlist, load_profile, load_watchlist
+from promowatch.config import ConfigError, Watchlist, load_profile, load_watchlist, mask_urls
 from promowatch.datadir import DataDir
 from promowatch.domain import PUBLIC_OFFER_KEYS
 from promowatch.run import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunError
@@ -115,11 +115,24 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 
 
 def _redis(args: argparse.Namespace) -> str:
+    """The work queue's Redis URL, once Redis answers: a Redis that is down is one line, not a crawl's traceback."""
     url = args.redis or os.environ.get("PROMOWATCH_REDIS")
     if not url:
         raise RunError(
             "no Redis URL: pass --redis redis://HOST:PORT/0 or set PROMOWATCH_REDIS", EXIT_BAD_INPUT
         )
+    import redis
+
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=10)
+    except ValueError as error:
+        raise RunError(f"Redis URL {mask_urls(url)}: cannot be used ({error})", EXIT_BAD_INPUT) from None
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        raise RunError(f"Redis at {mask_urls(url)} does not answer: {error}", EXIT_FAILED) from None
+    finally:
+        client.close()
     return str(url)
 
 
@@ -193,17 +206,20 @@ def cmd_findings(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
+    from promowatch.terminal import rich_text
+
     table = Table("id", "retailer", "promotion", "rule", "state", "opened", "closed", "summary")
     for row in rows:
+        # titles and summaries quote the shop: data for rich and the terminal, never markup or escape codes
         table.add_row(
-            str(row["id"]),
-            str(row["retailer"]),
-            str(row["promotion"]),
-            str(row["rule"]),
-            str(row["state"]),
-            str(row["opened_at"])[:16],
-            str(row.get("closed_at") or "")[:16],
-            str(row["summary"]),
+            rich_text(row["id"]),
+            rich_text(row["retailer"]),
+            rich_text(row["promotion"]),
+            rich_text(row["rule"]),
+            rich_text(row["state"]),
+            rich_text(str(row["opened_at"])[:16]),
+            rich_text(str(row.get("closed_at") or "")[:16]),
+            rich_text(row["summary"]),
         )
     Console(width=200).print(table)
     return EXIT_OK
@@ -219,17 +235,18 @@ def _read_source(source: str) -> bytes:
 
 
 def _show_offer(offer_json: dict[str, Any], as_json: bool) -> None:
+    from promowatch.terminal import terminal_text
+
     if as_json:
         print(json.dumps({k: offer_json[k] for k in PUBLIC_OFFER_KEYS}, ensure_ascii=False, indent=2))
         return
     for key, value in offer_json.items():
         if key != "signals" and value is not None:
-            print(f"{key:>14}: {value}")
+            print(f"{key:>14}: {terminal_text(str(value))}")
     print("       signals:")
     for signal in offer_json["signals"]:
-        print(
-            f"    {signal['field']:<13} {signal['source']:<9} {signal['value']!s:<14} {signal['raw'][:70]!r}"
-        )
+        value = terminal_text(str(signal["value"]))
+        print(f"    {signal['field']:<13} {signal['source']:<9} {value:<14} {signal['raw'][:70]!r}")
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -245,9 +262,14 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from urllib.parse import urlsplit
+
     from promowatch.crawl import fetch_offer
     from promowatch.run import check_phrases
 
+    parts = urlsplit(args.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise RunError(f"{mask_urls(args.url)!r}: not an http(s) URL of a product page", EXIT_BAD_INPUT)
     check_phrases()
     profile = load_profile(args.profile) if args.profile else None
     offer = fetch_offer(args.url, profile).to_json()
@@ -301,6 +323,7 @@ def cmd_case(args: argparse.Namespace) -> int:
     if args.case_command == "export":
         from promowatch.db.engine import open_database
         from promowatch.evidence.case import export_case
+        from promowatch.evidence.timestamp import TimestampError
 
         data = _data(args, existing=True)
         tsa = args.tsa or (
@@ -318,11 +341,16 @@ def cmd_case(args: argparse.Namespace) -> int:
             )
         except LookupError:
             raise RunError(f"no finding {args.finding} (see `promowatch findings`)", EXIT_BAD_INPUT) from None
+        except TimestampError as error:  # an outside service down or refusing
+            raise RunError(str(error), EXIT_FAILED) from None
         print(f"case of finding {args.finding} written to {out}")
         return EXIT_OK
-    from promowatch.evidence.case_verify import verify_case
+    from promowatch.evidence.case_verify import NotABundle, verify_case
 
-    report = verify_case(Path(args.bundle), tsa_ca_file=Path(args.tsa_ca) if args.tsa_ca else None)
+    try:
+        report = verify_case(Path(args.bundle), tsa_ca_file=Path(args.tsa_ca) if args.tsa_ca else None)
+    except NotABundle as error:
+        raise RunError(str(error), EXIT_BAD_INPUT) from None
     for line in report.checks:
         print(f"  {line}")
     print(report.message)
@@ -458,11 +486,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _outside_failure(error: Exception) -> RunError | None:
+    """A database or Redis server that failed mid-command, as one line (exit 1); None for anything else.
+    Checked by the loaded modules, so that no command imports SQLAlchemy or redis just to recognise them."""
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_errors is not None and isinstance(error, sqlalchemy_errors.OperationalError):
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        return RunError(f"database: {mask_urls(reason)}", EXIT_FAILED)
+    redis_errors = sys.modules.get("redis.exceptions")
+    if redis_errors is not None and isinstance(
+        error, redis_errors.ConnectionError | redis_errors.TimeoutError
+    ):
+        return RunError(f"Redis: {mask_urls(str(error))}", EXIT_FAILED)
+    return None
+
+
+def _file_failure(error: OSError) -> RunError:
+    """A file or directory the command needs: a full or failing disk is exit 1, anything else bad input."""
+    import errno
+
+    where = f"{error.filename}: " if error.filename else ""
+    outside = error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS)
+    return RunError(f"{where}{error.strerror or error}", EXIT_FAILED if outside else EXIT_BAD_INPUT)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "test", None) and not args.test_url:
         print("promowatch: error: notify test needs an Apprise URL", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if getattr(args, "now", None):
+        try:
+            Clock.parse(args.now)
+        except ValueError:
+            print(
+                f"promowatch: error: --now {args.now!r}: not an ISO 8601 time such as 2026-11-23T10:00Z",
+                file=sys.stderr,
+            )
+            return EXIT_BAD_INPUT
     try:
         return int(args.handler(args))
     except ConfigError as error:
@@ -476,6 +537,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` and the like
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except OSError as error:  # a data directory that is a file, read-only or full
+        failure = _file_failure(error)
+        print(f"promowatch: error: {failure}", file=sys.stderr)
+        return failure.code
+    except Exception as error:
+        outside = _outside_failure(error)
+        if outside is None:
+            raise
+        print(f"promowatch: error: {outside}", file=sys.stderr)
+        return outside.code
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,12 @@ class DataDir:
         """The data directory (created when missing) and the database: ``--db`` / $PROMOWATCH_DB, else SQLite
         inside the directory."""
         root = cls.default_root(data_dir)
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:
+            raise NotADirectoryError(errno.ENOTDIR, "is a file, not a data directory", str(root)) from None
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "data directory not writable", str(root))
         return cls(
             root=root,
             db_url=db_url or os.environ.get("PROMOWATCH_DB") or f"sqlite:///{root / 'promowatch.db'}",

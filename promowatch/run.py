@@ -54,9 +54,14 @@ class CrawlSummary:
         observed = counts["offer_observations"]
         unknown = f" ({counts['availability/unknown'] / observed:.0%} unknown)" if observed else ""
         unchanged = f" ({counts['not_modified']} not modified)" if counts["not_modified"] else ""
+        lost = "".join(
+            f", {counts[key]} {label}"
+            for key, label in (("refused", "values refused"), ("not_stored", "observations not stored"))
+            if counts[key]
+        )
         return (
             f"{slug}: {counts['responses']} pages{unchanged}, {observed} offer observations{unknown}, "
-            f"{counts['store_checks']} store checks"
+            f"{counts['store_checks']} store checks{lost}"
         )
 
 
@@ -161,8 +166,18 @@ def crawl_step(
             "availability/unknown",
             "store_checks",
             "gone",
+            "refused",
+            "not_stored",
         ):
             counts[key] = report.retailer_count(slug, key)
+        if counts["refused"] or counts["not_stored"]:
+            # values the database cannot hold are refused at validation; either way the shop's data is not all
+            # stored, which the exit status says (crawl.log has each value and its reason)
+            warn(
+                f"promowatch: error: {slug}: {counts['refused']} value(s) refused as more than the database "
+                f"holds, {counts['not_stored']} observation(s) not stored (see logs/crawl.log)"
+            )
+            summary.failed_retailers.append(slug)
         if counts["gone"]:
             warn(
                 f"promowatch: warning: {slug}: {counts['gone']} watched product page(s) answered 404/410 "

@@ -10,8 +10,12 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
+
+from promowatch.config import mask_urls
+from promowatch.run import EXIT_BAD_INPUT, EXIT_FAILED, RunError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -77,8 +81,33 @@ def upgrade(engine: Engine) -> None:
                 connection.commit()
 
 
+def shown_url(url: str) -> str:
+    """A database URL fit for an error message: its password hidden."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return mask_urls(url)
+
+
 def open_database(url: str) -> sessionmaker[Session]:
-    """Create the engine, migrate, and return a session factory."""
-    engine = create_db_engine(url)
-    upgrade(engine)
+    """Create the engine, migrate, and return a session factory.
+
+    Raises RunError: a URL SQLAlchemy cannot use is bad input; a database server that cannot be reached, an
+    outside service down. An SQLite file that cannot be opened is bad input (its directory is missing or not
+    writable)."""
+    try:
+        engine = create_db_engine(url)
+    except (ArgumentError, NoSuchModuleError, ValueError) as error:
+        raise RunError(f"database URL {shown_url(url)}: cannot be used ({error})", EXIT_BAD_INPUT) from None
+    except ImportError as error:
+        raise RunError(
+            f"database URL {shown_url(url)}: its driver is not installed ({error.name})", EXIT_BAD_INPUT
+        ) from None
+    try:
+        upgrade(engine)
+    except DBAPIError as error:
+        engine.dispose()
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        code = EXIT_BAD_INPUT if engine.dialect.name == "sqlite" else EXIT_FAILED
+        raise RunError(f"database {shown_url(url)}: cannot be opened: {reason}", code) from None
     return sessionmaker(engine, expire_on_commit=False)

@@ -28,6 +28,7 @@ from promowatch.db.engine import open_database
 from promowatch.db.models import OfferObservation, Product, Promotion, StoreObservation
 from promowatch.demo.scenarios import DEFAULT_START, SCENARIOS
 from promowatch.demo.truth import Score
+from promowatch.terminal import rich_text
 
 DEMO_START = DEFAULT_START  # the Monday the shop's fortnight begins
 CHECK_HOUR = timedelta(hours=3)  # each simulated day is checked at 10:00 UTC, after the stores open
@@ -154,7 +155,7 @@ def print_timeline(console: Console, data: dict[str, list[dict[str, Any]]], star
         rows = data[title]
         known = letters.get(title)
         caption = f"({known[0]}) {title}: {known[1]}" if known else title
-        table = Table(title=caption, title_justify="left")
+        table = Table(title=rich_text(caption), title_justify="left")
         table.add_column("day")
         for row in rows:
             stamp = (start + timedelta(days=row["day"])).strftime("%d.%m")
@@ -221,7 +222,7 @@ def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None, browse
                 status = "ok" if result.returncode == 0 else f"exit {result.returncode}"
                 console.print(f"day {day:>2} {now:%a %d.%m.%Y %H:%M} UTC: {status}")
                 if result.returncode not in (0, 1):
-                    console.print(result.stderr[-3000:])
+                    console.print(result.stderr[-3000:], markup=False, highlight=False)
                     return result.returncode
         finally:
             shop.stop()
@@ -241,9 +242,7 @@ def print_findings(console: Console, db_url: str) -> None:
 
     table = Table("id", "promotion", "rule", "state", "summary", title="Findings", title_justify="left")
     for row in list_findings(open_database(db_url)):
-        table.add_row(
-            str(row["id"]), str(row["promotion"]), str(row["rule"]), str(row["state"]), str(row["summary"])
-        )
+        table.add_row(*(rich_text(row[key]) for key in ("id", "promotion", "rule", "state", "summary")))
     console.print(table)
 
 
@@ -258,7 +257,7 @@ def print_notifications(console: Console, messages: list[dict[str, Any]]) -> Non
     for message in messages:
         day = message.get("day")
         when = "" if day is None else f"{day} ({DEMO_START + timedelta(days=day):%d.%m})"
-        table.add_row(when, message.get("path", ""), str(message.get("title", "")))
+        table.add_row(when, rich_text(message.get("path", "")), rich_text(message.get("title", "")))
     console.print(table)
 
 

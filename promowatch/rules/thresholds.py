@@ -147,9 +147,12 @@ def parse_thresholds(raw: Mapping[str, Any], where: str, base: Thresholds | None
                 raise ConfigError(f"{where}: {key} must be an amount ≥ 0 such as 0.05, got {value!r}")
             changes[spec.attr] = amount
         else:
-            if not _number(value) or value < 0:
-                raise ConfigError(f"{where}: {key} must be a number ≥ 0, got {value!r}")
-            changes[spec.attr] = timedelta(seconds=float(value) * spec.unit_seconds)
+            try:  # inf, nan and spans beyond datetime's years are refused, not raised mid-run
+                if not _number(value) or not value >= 0:
+                    raise ValueError
+                changes[spec.attr] = timedelta(seconds=float(value) * spec.unit_seconds)
+            except (ValueError, OverflowError):
+                raise ConfigError(f"{where}: {key} must be a number ≥ 0, got {value!r}") from None
     result = replace(result, **changes)
     if result.confirm_observations < result.observations:
         raise ConfigError(

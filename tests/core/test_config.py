@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import tomllib
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from promowatch.config import ConfigError, load_profile, load_watchlist
+from promowatch.config import ConfigError, load_profile, load_watchlist, parse_watchlist
 
 PROFILE = """
 slug = "acme"
@@ -214,3 +215,23 @@ def test_broken_profile_names_file_and_key(tmp_path: Path, change: tuple[str, st
     with pytest.raises(ConfigError) as error:
         load_profile(str(profile))
     assert message in str(error.value)
+
+
+# Malformed subscription URLs that once echoed the password in the error (issue 19, item 6)
+SECRET_URL_SHAPES = {
+    "a list with a number": '[[subscriptions]]\nurl = ["json://user:hunter2@127.0.0.1/hook", 3]\n',
+    "a table": '[[subscriptions]]\nurl = {target = "json://user:hunter2@127.0.0.1/hook"}\n',
+    "a nested list": '[[subscriptions]]\nurl = [["json://user:hunter2@127.0.0.1/hook"]]\n',
+    "urls with an empty string": '[[subscriptions]]\nurls = ["discord://4711/hunter2", ""]\n',
+    "a token in the query": '[[subscriptions]]\nurl = ["https://127.0.0.1/hook?apikey=hunter2", false]\n',
+    "a TSA URL with a key": '[settings]\ntsa_url = "ftp://tsa:hunter2@127.0.0.1/tsr"\n',
+}
+
+
+@pytest.mark.parametrize("shape", SECRET_URL_SHAPES.values(), ids=SECRET_URL_SHAPES.keys())
+def test_config_errors_mask_the_urls_they_quote(shape: str) -> None:
+    data = tomllib.loads(shape + '[[retailers]]\nslug = "demo-shop"\nbase_url = "http://127.0.0.1:9"\n')
+    with pytest.raises(ConfigError) as raised:
+        parse_watchlist(data, "watchlist.toml")
+    assert "hunter2" not in str(raised.value)
+    assert "127.0.0.1" in str(raised.value) or "discord://4711" in str(raised.value)  # which target is meant

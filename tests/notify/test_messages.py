@@ -146,3 +146,31 @@ def test_a_store_digest_escapes_store_names_in_html() -> None:
 @pytest.mark.parametrize("language", sorted(TEMPLATES))
 def test_every_language_has_every_template(language: str) -> None:
     assert TEMPLATES[language].keys() == TEMPLATES["en"].keys()
+
+
+# What a hostile shop puts in a product name so that a Discord message pings everyone or hides a link's target
+# (issue 19, item 9); Discord's docs break a mention with a zero-width space after the @
+CHAT_ATTACKS = {
+    "@everyone": ("Coffee @everyone", "@everyone"),
+    "@here": ("Coffee @HERE", "@HERE"),
+    "role mention": ("Coffee <@&123456789>", "<@&"),
+    "user mention": ("Coffee <@!987654321>", "<@!"),
+    "channel mention": ("Coffee <#42>", "<#"),
+    "masked link": ("[Coffee](http://127.0.0.1:9/phish)", "](http"),
+}
+
+
+@pytest.mark.parametrize("as_html", [False, True], ids=["text", "html"])
+@pytest.mark.parametrize(("name", "live"), CHAT_ATTACKS.values(), ids=CHAT_ATTACKS.keys())
+def test_chat_markup_in_shop_text_is_neutralised(name: str, live: str, as_html: bool) -> None:
+    message = format_message("restock", {**PAYLOAD, "product_name": name}, "en", as_html=as_html)
+    for text in (message.title, message.body):
+        assert live not in text and "&lt;@" not in text.replace("&lt;\u200b@", "")
+        assert "Coffee" in text
+    digest = format_store_digest(
+        "restock",
+        [{**PAYLOAD, "product_name": name, "store": store} for store in ("Lausanne", "Bern")],
+        "en",
+        as_html=as_html,
+    )
+    assert live not in digest.title and live not in digest.body
