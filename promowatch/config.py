@@ -6,6 +6,7 @@ Every error names the file, the entry and the field, e.g.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import string
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import platformdirs
+import regex
 from cssselect import SelectorError
 from lxml.etree import XPath, XPathSyntaxError
 from parsel.csstranslator import HTMLTranslator
@@ -40,6 +42,10 @@ EVENT_KINDS = (
     "crawl_recovered",
 )
 LANGUAGES = ("fr", "de", "en", "it")
+# a money column is NUMERIC(12, 2) (promowatch.db.models.Money): it holds amounts below 10^10
+MAX_AMOUNT = Decimal(10) ** 10
+# a host name (letters, digits, "-", "."), an IPv4 address or a bracketed IPv6 one, optionally with a port
+_HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 class ConfigError(Exception):
@@ -111,8 +117,13 @@ class Entry:
         value = self.raw(key)
         if value is None:
             return default
-        if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-            raise self.fail(key, f"must be a number ≥ {minimum:g}, got {_show(value)}")
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < minimum
+        ):
+            raise self.fail(key, f"must be a finite number ≥ {minimum:g}, got {_show(value)}")
         return float(value)
 
     def amount(self, key: str, *, required: bool = False) -> Decimal | None:
@@ -127,6 +138,10 @@ class Entry:
             amount = Decimal(str(value).replace("’", "").replace("'", "").replace(".–", "").strip())
         except InvalidOperation:
             amount = Decimal(-1)
+        if amount.is_finite() and amount >= MAX_AMOUNT:
+            raise self.fail(
+                key, f"must be less than {MAX_AMOUNT:,} (what the database holds), got {_show(value)}"
+            )
         if amount.is_finite():
             amount = amount.quantize(Decimal("0.01"))
         if not amount.is_finite() or amount <= 0:
@@ -203,9 +218,40 @@ def _did_you_mean(key: str, entry: Entry) -> str:
 
 
 def _show(value: Any) -> str:
+    """A value quoted in an error message, with the secrets of any URL in it masked."""
     if isinstance(value, str):
-        return f'"{value}"'
-    return repr(value)
+        return mask_urls(f'"{value}"')
+    return mask_urls(repr(value))
+
+
+# scheme://[user[:password]@]host[:port][path?query#fragment]: a notification URL carries its secrets in the
+# user info, the path (webhook tokens) or the query (api keys)
+_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>[^\s'\"<>\]\[{}]*)")
+_USERINFO = re.compile(r"[^\s/@'\"]+:[^\s/@'\"]*@")
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its user info, path and query replaced by ``****``, as Apprise masks what it logs: the scheme
+    and the host stay, to say which target is meant.
+
+    >>> mask_url("json://user:hunter2@127.0.0.1:8080/hook?token=abc")
+    'json://****@127.0.0.1:8080/****'
+    """
+    found = _URL.fullmatch(url)
+    if found is None:
+        return _USERINFO.sub("****@", url)
+    authority = re.match(r"[^/?#]*", found["rest"])[0]  # type: ignore[index]
+    tail = found["rest"][len(authority) :]
+    _, at, host = authority.rpartition("@")
+    masked = found["scheme"] + ("****@" if at else "") + host
+    if tail.strip("/"):
+        masked += "/****"
+    return masked
+
+
+def mask_urls(text: str) -> str:
+    """Every URL in ``text`` masked (:func:`mask_url`), and any ``user:password@`` outside one."""
+    return _USERINFO.sub("****@", _URL.sub(lambda found: mask_url(found[0]), text))
 
 
 _CSS = HTMLTranslator()
@@ -239,6 +285,14 @@ def load_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a TOML file") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot be read: {error.strerror}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+    except RecursionError:
+        raise ConfigError(f"{path.name}: not valid TOML: arrays or tables nested too deeply") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path.name}: not valid TOML: {error}") from None
 
@@ -346,6 +400,8 @@ class SiteProfile:
     phrases: Mapping[str, Mapping[str, tuple[str, ...]]]  # locale -> category -> phrases
     # query parameters that only track the visitor, stripped from product links besides promowatch.urls'
     tracking_params: tuple[str, ...] = ()
+    # hosts besides the base URL's that the shop's redirects may lead to ("host" on ports 80/443, or "host:port")
+    allowed_hosts: tuple[str, ...] = ()
 
 
 def _url_template(entry: Entry, key: str, names: tuple[str, ...]) -> str | None:
@@ -387,8 +443,9 @@ def _availability_map(entry: Entry, key: str) -> dict[str, Availability]:
     for pattern, state in table.data.items():
         table.used.add(pattern)
         try:
-            re.compile(pattern)
-        except re.error as error:
+            # the engine extraction matches with (it can time out: promowatch.extract.budget)
+            regex.compile(pattern)
+        except regex.error as error:
             raise table.fail(repr(pattern), f"is not a valid regular expression ({error})") from None
         try:
             result[pattern] = Availability(state)
@@ -425,6 +482,17 @@ def _tracking_params(entry: Entry, key: str) -> tuple[str, ...]:
                 f'must list query parameter names (such as "campaign" or "trk_*"), got {_show(name)}',
             )
     return names
+
+
+def _allowed_hosts(entry: Entry, key: str) -> tuple[str, ...]:
+    """Host names or ``host:port``, without scheme or path (``"www.shop.ch"``, ``"127.0.0.1:8001"``)."""
+    names = entry.strings(key)
+    for name in names:
+        if not _HOST.fullmatch(name):
+            raise entry.fail(
+                key, f'must list host names or host:port (such as "www.shop.ch"), got {_show(name)}'
+            )
+    return tuple(name.lower() for name in names)
 
 
 def parse_profile(data: Mapping[str, Any], where: str, path: Path | None = None) -> SiteProfile:
@@ -509,6 +577,7 @@ def parse_profile(data: Mapping[str, Any], where: str, path: Path | None = None)
         ),
         phrases=_phrases(phrases),
         tracking_params=_tracking_params(top, "tracking_params"),
+        allowed_hosts=_allowed_hosts(top, "allowed_hosts"),
     )
     for section in (offer, promotions, stores, browser, phrases, top):
         section.finish()

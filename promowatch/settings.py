@@ -45,7 +45,10 @@ PROMOWATCH_BACKOFF_BASE = 1.0
 PROMOWATCH_BACKOFF_MAX = 120.0
 PROMOWATCH_BLOCKED_RETRIES = 2
 COOKIES_ENABLED = True
+# Scrapy's telnet console and its remote-control HTTP endpoint both run Python inside the crawl, and the latter
+# leaves a token file behind when a crawl is killed: off unless a run asks for them
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
@@ -55,6 +58,9 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # finally let through.
 DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.StartPacingMiddleware": 10,  # requests first (offsite is 50): as each leaves the scheduler
+    # a redirect or robots.txt request that leaves the shop is refused before offsite (50) and robots.txt (100)
+    # see it, so not even the target's robots.txt is asked for
+    "spiders.shop_hosts.ShopHostsMiddleware": 30,
     "spiders.middlewares.RevalidationMiddleware": 580,
     "spiders.middlewares.BackoffMiddleware": 560,
     "spiders.middlewares.BlockPageMiddleware": 540,

@@ -17,6 +17,7 @@ from promowatch.items import Capture
 from promowatch.revalidation import ETAG_MAX, LAST_MODIFIED_MAX, Validators, header_value
 from promowatch.runconfig import RunConfig
 from spiders.pacing import StartPacer
+from spiders.shop_hosts import LeftTheShop
 
 
 class WatchSpider(Spider):
@@ -128,6 +129,8 @@ def failure_reason(failure: Failure) -> tuple[str, Response | None]:
     response = getattr(failure.value, "response", None)
     if isinstance(response, Response):
         return f"HTTP {response.status}", response
+    if isinstance(failure.value, LeftTheShop):
+        return str(failure.value), None  # says itself what was refused and why
     name = type(failure.value).__name__
     message = str(failure.value).strip()
     return (f"{name}: {message}"[:300] if message else name), None

@@ -21,6 +21,7 @@ from promowatch import rules
 from promowatch.db.engine import open_database
 from promowatch.db.models import (
     AdSighting,
+    CrawlRun,
     Finding,
     OfferObservation,
     OfferSignal,
@@ -32,6 +33,7 @@ from promowatch.db.models import (
 )
 from promowatch.db.queries import record_blobs
 from promowatch.domain import Availability, Offer
+from promowatch.evaluate import load_store_crawls
 from promowatch.evidence import chain
 from promowatch.items import AdItem, Capture, OfferItem, StoreStockItem
 
@@ -82,8 +84,14 @@ def build_world(
     every: timedelta = timedelta(hours=2),
     browser_every: int = 6,
     rule: str = "unorderable_online",
+    steady_stores: bool = False,
+    later_sweeps: int = 0,
 ) -> CaseWorld:
-    """Write the scenario through the evidence pipeline and the chain, then raise the finding with the rule."""
+    """Write the scenario through the evidence pipeline and the chain, then raise the finding with the rule.
+
+    Each store sweep is recorded as a stores crawl. ``steady_stores``: every store stays empty, so each keeps
+    one interval that every sweep extends; ``later_sweeps`` more such sweeps happen after the finding was raised
+    (the crawls go on between an evaluation and the export)."""
     data_dir = tmp / "data"
     db_url = f"sqlite:///{tmp / 'case.db'}"
     crawler = get_crawler(settings_dict={"PROMOWATCH_DATA_DIR": str(data_dir), "PROMOWATCH_DB": db_url})
@@ -207,11 +215,13 @@ def build_world(
 
     store_obs_ids: list[int] = []
     current: dict[int, tuple[int, int]] = {}  # store row id -> (open interval id, quantity)
-    for sweep, n in enumerate(range(0, offers, 3)):
+
+    def sweep_stores(sweep: int, n: int) -> None:
         at = START + every * n
         # for the store rule the last store gets one unit back every other sweep, so intervals change
         quantities = [
-            1 if rule == "store_stockout" and j == stores - 1 and sweep % 2 == 1 else 0 for j in range(stores)
+            1 if rule == "store_stockout" and not steady_stores and j == stores - 1 and sweep % 2 == 1 else 0
+            for j in range(stores)
         ]
         api = Capture(
             url=f"http://127.0.0.1:8765/api/stock?sku=X1&t={n}",
@@ -224,6 +234,7 @@ def build_world(
         )
         file(StoreStockItem("demo-shop", URL, at, [], api))
         with sessions.begin() as s:
+            s.add(CrawlRun(started_at=at, finished_at=at, spider="stores", status="finished"))
             for store_id, quantity in zip(store_row_ids, quantities, strict=True):
                 open_interval = current.get(store_id)
                 if open_interval is not None and open_interval[1] == quantity:
@@ -247,7 +258,10 @@ def build_world(
                 chain.append_observation(s, interval, at)
                 store_obs_ids.append(interval.id)
                 current[store_id] = (interval.id, quantity)
-    pipeline.close_spider()
+
+    sweeps = list(enumerate(range(0, offers, 3)))
+    for sweep, n in sweeps:
+        sweep_stores(sweep, n)
 
     now = START + every * (offers - 1)
     with sessions.begin() as s:
@@ -289,7 +303,9 @@ def build_world(
                 )
                 for i in s.query(StoreObservation).order_by(StoreObservation.first_seen)
             ]
-            verdict = rules.store_stockout(facts, intervals, set(store_row_ids), rules.Thresholds(), now)
+            verdict = rules.store_stockout(
+                facts, intervals, set(store_row_ids), rules.Thresholds(), now, crawls=load_store_crawls(s)
+            )
         else:
             verdict = rules.unorderable_online(facts, points, rules.Thresholds(), now)
         assert verdict.status == "fires", verdict
@@ -309,6 +325,9 @@ def build_world(
         s.add(finding)
         s.flush()
         finding_id = finding.id
+    for sweep in range(len(sweeps), len(sweeps) + later_sweeps):
+        sweep_stores(sweep, sweep * 3)
+    pipeline.close_spider()
     return CaseWorld(
         sessions, data_dir, pipeline.blobs_root, pipeline.warc_dir, finding_id, offer_ids, store_obs_ids
     )

@@ -254,6 +254,20 @@ def test_verify_md_script_runs_without_promowatch(bundle: Path, tmp_path: Path) 
     assert sums.returncode == 0, sums.stdout
 
 
+def test_a_store_finding_still_verifies_after_later_crawls(tmp_path: Path) -> None:
+    # issue 18 item 5: store intervals keep being extended by the crawls after an evaluation; sampled at interval
+    # boundaries, the boundary at which the finding opened vanished, and case verify said "recomputed
+    # store_stockout (fires) has no episode opened at ...". Sampled per stores crawl, it recomputes.
+    world = build_world(tmp_path, offers=12, rule="store_stockout", steady_stores=True, later_sweeps=4)
+    out = export_case(world.sessions, world.blobs_root, world.warc_dir, world.finding_id, tmp_path / "c.zip")
+    report = verify_case(out)
+    assert report.ok, report.problems
+    case = json.loads(read_bundle(out)["case.json"])
+    assert len(case["store_crawls"]) == 8  # 4 sweeps before the finding, 4 after
+    # the headline's share is the rule's own worst crawl: 4 of 4 stores
+    assert case["figures"]["max_store_zero_share"] == 1.0
+
+
 @pytest.mark.parametrize("rule", [pytest.param(r, id=r) for r in ("unorderable_online", "store_stockout")])
 def test_finding_is_recomputed_from_the_bundle(tmp_path: Path, rule: str) -> None:
     world = build_world(tmp_path, offers=12, rule=rule)
