@@ -36,7 +36,7 @@ from promowatch.db.models import (
     Store,
     StoreObservation,
 )
-from promowatch.db.queries import product_row, record_blobs, retailer_row, swept_promotion
+from promowatch.db.queries import adjoining_gap, product_row, record_blobs, retailer_row, swept_promotion
 from promowatch.domain import utcnow
 from promowatch.evidence import chain
 from promowatch.evidence.capture import StoredBlob
@@ -525,7 +525,7 @@ class PersistPipeline:
         """A promotion per advertised product and window; a re-sighting of the same ad extends it."""
         retailer = retailer_row(session, self.config.watchlist.retailer(item.retailer))
         evidence = item.capture.body_sha256 if item.capture else None
-        adjoining = self.config.watchlist.retailer(item.retailer).thresholds.sighting_grace
+        adjoining = adjoining_gap(self.config.watchlist.retailer(item.retailer).thresholds)
         for ad in item.promotions:
             product = product_row(session, retailer.id, ad.product_url)
             promotion, new = swept_promotion(

@@ -118,7 +118,7 @@ class _History:
     intervals: list[StoreInterval]
     stores: list[Store]
     promotion_titles: list[str]
-    crawls: list[Crawl] | None  # the stores crawls, None before any was recorded
+    crawls: list[Crawl] | None  # the retailer's stores crawls, None before any was recorded
 
 
 def evaluate(sessions: sessionmaker[Session], watchlist: Watchlist, now: datetime) -> EvaluationReport:
@@ -154,7 +154,7 @@ def evaluate(sessions: sessionmaker[Session], watchlist: Watchlist, now: datetim
                 intervals.get(promotion.product_id, []),
                 retailer_stores,
                 titles[promotion.product_id],
-                crawls,
+                crawls.get(promotion.slug) or None,
             )
             with sessions.begin() as session:
                 _evaluate_promotion(session, promotion, history, rules, now, report, products_done)
@@ -223,14 +223,22 @@ def _load_promotions(session: Session) -> list[_Planned]:
     ]
 
 
-def load_store_crawls(session: Session) -> list[Crawl] | None:
-    """Every stores crawl, oldest first (None when no store stock was ever crawled: boundary samples)."""
+def load_store_crawls(session: Session) -> dict[str, list[Crawl]]:
+    """Each retailer's stores crawls, oldest first: the finished crawls whose statistics count store checks of
+    it (a crawl of other retailers, or one killed before it said what it checked, samples nothing)."""
     rows = session.execute(
-        select(CrawlRun.started_at, CrawlRun.finished_at)
+        select(CrawlRun.started_at, CrawlRun.finished_at, CrawlRun.stats)
         .where(CrawlRun.spider == "stores")
         .order_by(CrawlRun.started_at, CrawlRun.id)
     ).all()
-    return [Crawl(started, finished) for started, finished in rows] or None
+    by_retailer: dict[str, list[Crawl]] = defaultdict(list)
+    for started, finished, stats in rows:
+        for key, value in (stats or {}).items():
+            prefix, _, rest = key.partition("/")
+            slug, _, counter = rest.rpartition("/")
+            if prefix == "promowatch" and counter == "store_checks" and value:
+                by_retailer[slug].append(Crawl(started, finished))
+    return by_retailer
 
 
 def _load_stores(session: Session) -> dict[int, list[Store]]:

@@ -28,13 +28,15 @@ class Thresholds:
     min_looks: int = 3  # fewer looks in the run than this: the share says nothing
     unknown_jump: float = 0.30  # share of unknown looks now minus before
     unknown_floor: float = 0.50  # ... and at least this share now
+    blocked_share: float = 0.02  # share of looks that met a block page, even when asking again got the page
 
 
 @dataclass(frozen=True)
 class LookCounts:
     looks: int
     unknown: int
-    blocked: int
+    blocked: int  # products whose last look in the window met a block page
+    blocked_looks: int = 0  # looks that met one, the ones asked for again included
 
     @property
     def unknown_share(self) -> float:
@@ -48,6 +50,7 @@ class RetailerHealth:
     before: LookCounts
     canary: str | None = None  # the canary's availability in this run, when it was looked at
     problems: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)  # canary, blocked, unknown: what kind of problem each is
 
     @property
     def healthy(self) -> bool:
@@ -59,16 +62,26 @@ def judge(
 ) -> RetailerHealth:
     """Pure: the problems of one retailer's run, in words an operator can act on."""
     health = RetailerHealth(retailer, run, before, canary)
+
+    def problem(kind: str, text: str) -> None:
+        health.problems.append(text)
+        health.kinds.append(kind)
+
     if canary in ("unknown", "out_of_stock"):
-        health.problems.append(f"canary product read {canary.replace('_', ' ')} (layout change or block?)")
+        problem("canary", f"canary product read {canary.replace('_', ' ')} (layout change or block?)")
     if run.blocked:
-        health.problems.append(f"{run.blocked} of {run.looks} looks met a block or captcha page")
+        problem("blocked", f"{run.blocked} products still met a block or captcha page after retries")
+    elif run.looks and run.blocked_looks / run.looks >= limits.blocked_share:
+        problem(
+            "blocked", f"{run.blocked_looks} of {run.looks} looks met a block or captcha page (asked again)"
+        )
     if run.looks >= limits.min_looks and run.unknown_share >= limits.unknown_floor:
         baseline = before.unknown_share if before.looks else 0.0
         if run.unknown_share - baseline >= limits.unknown_jump:
-            health.problems.append(
+            problem(
+                "unknown",
                 f"unknown share jumped to {run.unknown_share:.0%} of {run.looks} looks "
-                f"(was {baseline:.0%} of {before.looks})"
+                f"(was {baseline:.0%} of {before.looks})",
             )
     return health
 
@@ -80,8 +93,26 @@ def _counts(session: Session, retailer_id: int, start: datetime, end: datetime |
     base = select(func.count(OfferObservation.id)).join(Product, Product.id == OfferObservation.product_id)
     looks = session.scalar(base.where(*window)) or 0
     unknown = session.scalar(base.where(*window, OfferObservation.availability == "unknown")) or 0
-    blocked = session.scalar(base.where(*window, OfferObservation.reason.startswith(BLOCKED_REASON))) or 0
-    return LookCounts(looks, unknown, blocked)
+    # a block page asked for again and then read is no problem: count the products whose last look was blocked
+    last = (
+        select(func.max(OfferObservation.id).label("id"))
+        .join(Product, Product.id == OfferObservation.product_id)
+        .where(*window)
+        .group_by(OfferObservation.product_id)
+        .subquery()
+    )
+    blocked = (
+        session.scalar(
+            select(func.count(OfferObservation.id))
+            .join(last, last.c.id == OfferObservation.id)
+            .where(OfferObservation.reason.startswith(BLOCKED_REASON))
+        )
+        or 0
+    )
+    blocked_looks = (
+        session.scalar(base.where(*window, OfferObservation.reason.startswith(BLOCKED_REASON))) or 0
+    )
+    return LookCounts(looks, unknown, blocked, blocked_looks)
 
 
 def assess(
@@ -112,14 +143,18 @@ def assess(
     return results
 
 
-def last_health_event(session: Session, retailer_id: int) -> str | None:
-    """The kind of the retailer's latest health event: ``crawl_unhealthy`` while an outage lasts."""
-    return session.scalar(
-        select(Event.kind)
+def last_health_event(session: Session, retailer_id: int) -> tuple[str | None, list[str]]:
+    """The kind of the retailer's latest health event (``crawl_unhealthy`` while an outage lasts) and the kinds
+    of problem it told of."""
+    row = session.execute(
+        select(Event.kind, Event.payload)
         .where(Event.retailer_id == retailer_id, Event.kind.in_((UNHEALTHY, RECOVERED)))
         .order_by(Event.occurred_at.desc(), Event.id.desc())
         .limit(1)
-    )
+    ).first()
+    if row is None:
+        return None, []
+    return row.kind, list((row.payload or {}).get("kinds") or [])
 
 
 def check_crawl_health(
@@ -143,8 +178,10 @@ def check_crawl_health(
             retailer_id = session.scalar(select(Retailer.id).where(Retailer.slug == health.retailer))
             if retailer_id is None:
                 continue
-            in_outage = last_health_event(session, retailer_id) == UNHEALTHY
-            if not health.healthy and not in_outage:
+            last_kind, told = last_health_event(session, retailer_id)
+            in_outage = last_kind == UNHEALTHY
+            # a new kind of problem during an outage (a layout change while blocked) is told too
+            if not health.healthy and (not in_outage or not set(health.kinds) <= set(told)):
                 record_event(
                     session,
                     UNHEALTHY,
@@ -154,6 +191,7 @@ def check_crawl_health(
                         "retailer": health.retailer,
                         "summary": "; ".join(health.problems),
                         "problems": health.problems,
+                        "kinds": sorted(set(health.kinds) | (set(told) if in_outage else set())),
                         "looks": health.run.looks,
                         "unknown": health.run.unknown,
                         "blocked": health.run.blocked,

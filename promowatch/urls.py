@@ -43,8 +43,9 @@ TRACKING_PARAMS = (
     "_gl",
     "srsltid",
 )
-# a parameter name as a profile may give it: letters, digits, "_", "-", ".", "[]", optionally ending in "*"
-PARAM_NAME = re.compile(r"[A-Za-z0-9_.\-\[\]]+\*?")
+# a parameter name as a profile may give it: letters, digits, "_", "-", ".", "[]", optionally ending in "*";
+# a leading "!" keeps a parameter the built-in list strips
+PARAM_NAME = re.compile(r"!?[A-Za-z0-9_.\-\[\]]+\*?")
 _CANONICAL_SCAN_BYTES = 64 * 1024  # the <head> of any page
 _LINK = re.compile(rb"<link\b[^>]*>", re.IGNORECASE)
 _REL_CANONICAL = re.compile(rb"""\brel\s*=\s*["']?\s*canonical\b""", re.IGNORECASE)
@@ -60,8 +61,8 @@ def _matcher(names: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def strip_tracking(url: str, extra: Iterable[str] = ()) -> str:
-    """``url`` without its tracking parameters (``TRACKING_PARAMS`` and ``extra``); everything else as it was
-    written, in its order and encoding.
+    """``url`` without its tracking parameters (``TRACKING_PARAMS`` and ``extra``, less those ``extra`` names
+    with a leading "!"); everything else as it was written, in its order and encoding.
 
     >>> strip_tracking("https://shop.ch/p/1?src=weekly&color=red&utm_source=nl")
     'https://shop.ch/p/1?color=red'
@@ -69,12 +70,17 @@ def strip_tracking(url: str, extra: Iterable[str] = ()) -> str:
     parts = urlsplit(url)
     if not parts.query:
         return url
-    tracking = _matcher(TRACKING_PARAMS + tuple(extra))
-    kept = [
-        pair
-        for pair in parts.query.split("&")
-        if pair and not tracking.fullmatch(unquote_plus(pair.split("=", 1)[0]).strip())
-    ]
+    names = tuple(extra)
+    tracking = _matcher(TRACKING_PARAMS + tuple(n for n in names if not n.startswith("!")))
+    # "!ref": a shop whose "ref" names the product (fiche.php?ref=CAF-499) keeps it
+    kept_names = tuple(n[1:] for n in names if n.startswith("!"))
+    keep = _matcher(kept_names) if kept_names else None
+
+    def tracks(pair: str) -> bool:
+        name = unquote_plus(pair.split("=", 1)[0]).strip()
+        return tracking.fullmatch(name) is not None and (keep is None or keep.fullmatch(name) is None)
+
+    kept = [pair for pair in parts.query.split("&") if pair and not tracks(pair)]
     query = "&".join(kept)
     if query == parts.query:
         return url

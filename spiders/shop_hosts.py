@@ -1,4 +1,4 @@
-"""Requests that leave the shop: a shop's redirect or meta refresh may lead only to the shop's own hosts.
+"""Requests that leave the shop: a shop's redirect, meta refresh or link may lead only to the shop's own hosts.
 
 A retailer controls every byte promowatch reads, including where its redirects point. Followed blindly, a 302 or a
 meta refresh to ``http://localhost:8080/admin`` or ``http://169.254.169.254/`` (a cloud's metadata service) makes
@@ -146,9 +146,10 @@ async def refusal(
 
 
 class ShopHostsMiddleware:
-    """Refuses a redirected request (Scrapy's redirect and meta-refresh middlewares mark it with
-    ``redirect_urls``) that leaves its retailer's shop, and robots.txt on any host that no watched retailer owns,
-    before a connection is made: it runs before the offsite and robots.txt middlewares."""
+    """Refuses a request of a retailer that leaves its shop (a redirect, which Scrapy's redirect and meta-refresh
+    middlewares mark with ``redirect_urls``, or a link from a promotion card or a next-page link), and robots.txt
+    on any host that no watched retailer owns, before a connection is made: it runs before the offsite and
+    robots.txt middlewares."""
 
     def __init__(self, crawler: Crawler, resolve: Resolver = system_resolver) -> None:
         self.crawler = crawler
@@ -172,14 +173,16 @@ class ShopHostsMiddleware:
         return self._shops
 
     async def process_request(self, request: Request) -> None:
+        retailer = request.meta.get("retailer", "")
         if "redirect_urls" in request.meta:
             # a fetch for no watched retailer (``promowatch check URL``): the shop is the first URL's
-            shop = self.shops().get(request.meta.get("retailer", "")) or ShopHosts.of(
-                request.meta["redirect_urls"][0]
-            )
+            shop = self.shops().get(retailer) or ShopHosts.of(request.meta["redirect_urls"][0])
             await self.refuse(request, [shop], "redirect")
         elif request.meta.get("dont_obey_robotstxt") and urlsplit(request.url).path == "/robots.txt":
             await self.refuse(request, list(self.shops().values()), "robots.txt request")
+        elif retailer in self.shops():
+            # a link the shop's own pages gave (a promotion card, a next page) is no more trusted than a redirect
+            await self.refuse(request, [self.shops()[retailer]], "link")
 
     async def refuse(self, request: Request, shops: list[ShopHosts], what: str) -> None:
         """Raise :class:`LeftTheShop` unless ``request`` stays with one of ``shops``."""

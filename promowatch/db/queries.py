@@ -26,6 +26,7 @@ from promowatch.evidence import chain
 from promowatch.evidence.capture import StoredBlob
 from promowatch.items import AdvertisedPromotion
 from promowatch.revalidation import Validators
+from promowatch.rules.thresholds import Thresholds
 from promowatch.urls import strip_tracking
 
 # A swept promotion stays watched this long after its window ends or its last ad sighting, so that a finding
@@ -116,6 +117,12 @@ def promotion_row(session: Session, key: str, values: dict[str, Any]) -> tuple[P
     return session.scalars(query).one(), True
 
 
+def adjoining_gap(thresholds: Thresholds) -> timedelta:
+    """How far apart two cards' windows may lie and still be one promotion: a sweep that failed for a day (a 503,
+    a captcha) leaves no gap in the promotion, up to the longest gap the price history tolerates."""
+    return max(thresholds.sighting_grace, thresholds.max_history_gap)
+
+
 def swept_promotion(
     session: Session,
     retailer_id: int,
@@ -144,8 +151,12 @@ def swept_promotion(
         )
         .order_by(Promotion.id.desc())
     )
-    for promotion in candidates:
-        last_seen = max((s.last_seen for s in promotion.sightings), default=promotion.created_at)
+    for promotion in candidates.all():
+        # asked of the database: sightings added in this transaction are not in a loaded relationship
+        last_seen = session.scalar(
+            select(func.max(AdSighting.last_seen)).where(AdSighting.promotion_id == promotion.id)
+        )
+        last_seen = promotion.created_at if last_seen is None else max(last_seen, promotion.created_at)
         known_start = promotion.valid_from or promotion.created_at
         known_end = max(promotion.valid_until or last_seen, last_seen)
         if start <= known_end + adjoining and known_start <= end + adjoining:

@@ -22,9 +22,10 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 import promowatch
-from promowatch.db.models import ChainEntry, CrawlRun, Finding, OfferObservation, Store, StoreObservation
+from promowatch.db.models import ChainEntry, Finding, OfferObservation, Store, StoreObservation
 from promowatch.db.queries import chunks
 from promowatch.domain import as_utc, money_str, utcnow
+from promowatch.evaluate import load_store_crawls
 from promowatch.evidence.blobs import BlobStore
 from promowatch.evidence.canonical import iso_utc
 from promowatch.evidence.chain import (
@@ -160,21 +161,20 @@ def _at(iso: str) -> datetime:
 
 
 def _store_crawls(
-    session: Session, lines: Sequence[Mapping[str, Any]]
+    session: Session, slug: str, lines: Sequence[Mapping[str, Any]]
 ) -> list[tuple[datetime, datetime | None]]:
-    """The stores crawls over the bundle's store observations (none when it holds no store observation)."""
+    """The retailer's stores crawls over the bundle's store observations (none without store observations)."""
     stores = [line for line in lines if line["kind"] == "store"]
     if not stores:
         return []
-    first = min(line["record"]["first_seen"] for line in stores)
-    last = max((line["extension"] or line["record"])["last_seen"] for line in stores)
-    rows = session.execute(
-        select(CrawlRun.started_at, CrawlRun.finished_at)
-        .where(CrawlRun.spider == "stores", CrawlRun.started_at <= _at(last))
-        .order_by(CrawlRun.started_at, CrawlRun.id)
-    ).all()
+    first = _at(min(line["record"]["first_seen"] for line in stores))
+    last = _at(max((line["extension"] or line["record"])["last_seen"] for line in stores))
     # a crawl that began before the first store observation may still have made it
-    return [(start, end) for start, end in rows if (end or start) >= _at(first)]
+    return [
+        (crawl.started_at, crawl.finished_at)
+        for crawl in load_store_crawls(session).get(slug, [])
+        if crawl.started_at <= last and (crawl.finished_at or crawl.started_at) >= first
+    ]
 
 
 def _headline_share(finding: Mapping[str, Any], timeline: Timeline) -> float | None:
@@ -419,7 +419,7 @@ def export_case(
         chain = _chain_excerpt(session, lines)
         promotion = _promotion_json(finding, session)
         finding_data = _finding_json(finding)
-        crawls = _store_crawls(session, lines)
+        crawls = _store_crawls(session, finding.promotion.retailer.slug, lines)
         head = session.scalars(select(ChainEntry).order_by(ChainEntry.seq.desc()).limit(1)).first()
         chain_head = None if head is None else {"seq": head.seq, "entry_sha256": head.entry_sha256}
     files: dict[str, bytes] = {}
@@ -427,7 +427,7 @@ def export_case(
     inputs = finding_data["inputs"] or {}
     timeline = build_timeline(
         lines,
-        promotion,
+        {**promotion, "window": inputs.get("window")},
         scope=inputs.get("scope_store_ids"),
         crawls=[Crawl(start, end) for start, end in crawls] if crawls else None,
         thresholds=parse_thresholds(inputs.get("thresholds") or {}, "finding thresholds"),

@@ -41,6 +41,13 @@ def finding_statement(case: Mapping[str, Any], language: str) -> str:
 def _fact_rows(case: Mapping[str, Any], language: str) -> list[tuple[str, str]]:
     promotion = case["promotion"]
     window = f"{_short_time(promotion.get('valid_from'))} – {_short_time(promotion.get('valid_until'))}"
+    counted = (case["finding"].get("inputs") or {}).get("window")
+    if counted:  # how the window the rule counted in was established, and from when it counted
+        window = (
+            f"{_short_time(counted['start'])} – {_short_time(counted['end'])} "
+            f"({label('basis_' + counted['basis'], language)}; "
+            f"{label('first_seen', language)} {_short_time(counted['first_seen'])})"
+        )
     reference = promotion.get("reference_price")
     sources = ", ".join(sorted({s.get("source_url") or s.get("ad_kind") or "" for s in case["ad_sightings"]}))
     return [

@@ -18,6 +18,23 @@ _TEXTS: dict[str, dict[str, str]] = {
     "advertised_price": {"fr": "Prix annoncé", "de": "Beworbener Preis", "en": "Advertised price"},
     "reference_price": {"fr": "Prix de référence", "de": "Vergleichspreis", "en": "Reference price"},
     "validity": {"fr": "Validité", "de": "Gültigkeit", "en": "Validity"},
+    "basis_stated": {
+        "fr": "début indiqué par l'annonce",
+        "de": "Beginn laut Anzeige",
+        "en": "start stated by the ad",
+    },
+    "basis_listing": {
+        "fr": "début indiqué par la page des promotions",
+        "de": "Beginn laut Aktionsseite",
+        "en": "start stated by the promotions page",
+    },
+    "basis_sighting": {
+        "fr": "sans début indiqué : dès la première observation de l'annonce",
+        "de": "ohne angegebenen Beginn: ab der ersten Sichtung der Anzeige",
+        "en": "no start stated: from the ad's first sighting",
+    },
+    "basis_entered": {"fr": "saisie manuelle", "de": "von Hand erfasst", "en": "entered by hand"},
+    "first_seen": {"fr": "vue pour la première fois", "de": "zuerst gesehen", "en": "first seen"},
     "ad_sources": {"fr": "Sources publicitaires", "de": "Werbequellen", "en": "Ad sources"},
     "rule": {"fr": "Règle", "de": "Regel", "en": "Rule"},
     "state": {"fr": "État", "de": "Status", "en": "State"},

@@ -83,8 +83,12 @@ def build_timeline(
 ) -> Timeline:
     """Series from ``observations.jsonl`` lines: offer points, store rows, and per crawl the share of the stores
     in ``scope`` (all stores seen when None) at zero stock, sampled as the store rules sample it."""
-    window_from = promotion.get("valid_from")
-    window_until = promotion.get("valid_until")
+    # the window the rules counted in (the finding's inputs say it: from the later of the start and the first
+    # sighting), else the promotion's stated validity
+    counted = promotion.get("window") or {}
+    window_from = max(filter(None, (counted.get("start"), counted.get("first_seen"))), default=None)
+    window_from = window_from or promotion.get("valid_from")
+    window_until = counted.get("end") or promotion.get("valid_until")
     timeline = Timeline(
         advertised_price=Decimal(promotion["advertised_price"]),
         reference_price=_decimal(promotion.get("reference_price")),

@@ -9,17 +9,7 @@ from promowatch.rules.reference import reference_price_unsupported
 from promowatch.rules.stores import Crawl, store_sellout, store_stockout
 from promowatch.rules.thresholds import Thresholds, parse_thresholds
 
-RULES = (
-    "unorderable_online",
-    "store_sellout",
-    "store_stockout",
-    "store_sellout",
-    "price_mismatch",
-    "reference_price_unsupported",
-)
-
 __all__ = [
-    "RULES",
     "Crawl",
     "Episode",
     "OfferPoint",

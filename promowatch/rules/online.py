@@ -53,6 +53,20 @@ def _window_facts(points: list[Point]) -> dict[str, Any]:
     }
 
 
+def _cannot_order(offer: OfferPoint) -> bool | None:
+    """Whether an observation shows the product cannot be ordered online (None: it does not say).
+
+    A firm "cannot be ordered" (a disabled buy box) counts even when the stock state is unknown; a page that could
+    not be read leaves orderable null and counts for nothing (invariant 1). An item in stock that the shop sells
+    in its stores only says so openly: that is no advertised offer hidden online, and counts for nothing.
+    """
+    if offer.orderable is None:
+        return None
+    if offer.orderable is False and offer.availability.buyable:
+        return None
+    return offer.orderable is False
+
+
 def unorderable_online(
     promotion: PromotionFacts, offers: Sequence[OfferPoint], thresholds: Thresholds, now: datetime
 ) -> Verdict:
@@ -60,9 +74,7 @@ def unorderable_online(
     points = [
         Point(
             at=o.observed_at,
-            # a firm "cannot be ordered" (a disabled buy box) counts even when the stock state is unknown;
-            # a page that could not be read leaves orderable null and counts for nothing (invariant 1)
-            holds=None if o.orderable is None else o.orderable is False,
+            holds=_cannot_order(o),
             offer_ids=(o.id,),
             facts=(("availability", str(o.availability)),),
         )
@@ -89,7 +101,7 @@ def unorderable_online(
 def price_mismatch(
     promotion: PromotionFacts, offers: Sequence[OfferPoint], thresholds: Thresholds, now: datetime
 ) -> Verdict:
-    """Fires while the shop's price differs from the advertised price by more than the tolerance."""
+    """Fires while the shop's price is above the advertised price by more than the tolerance."""
     points = []
     other_currency = 0
     for o in offers:
@@ -100,7 +112,9 @@ def price_mismatch(
             if o.currency is not None and o.currency != promotion.currency:
                 other_currency += 1  # a page in another currency cannot be compared
             else:
-                holds = abs(o.price - promotion.advertised_price) > thresholds.price_tolerance
+                # a price above the ad's is what the ad misleads about; a lower one (a cheaper promotion that
+                # superseded it, a markdown) harms no buyer
+                holds = o.price - promotion.advertised_price > thresholds.price_tolerance
         points.append(Point(at=o.observed_at, holds=holds, offer_ids=(o.id,), facts=(("price", o.price),)))
 
     def describe(support: list[Point]) -> tuple[dict[str, Any], str]:

@@ -43,6 +43,13 @@ SHOP = "https://www.shop.ch"
         pytest.param(f"{SHOP}/p/1?campaign=x&id=7", ("campaign",), f"{SHOP}/p/1?id=7", id="profile-name"),
         pytest.param(f"{SHOP}/p/1?trk_a=1&trk_b=2", ("trk_*",), f"{SHOP}/p/1", id="profile-prefix"),
         pytest.param(f"{SHOP}/p/1?campaign=x", (), f"{SHOP}/p/1?campaign=x", id="profile-names-only-there"),
+        # review of issue 18: a shop whose "ref" names the product keeps it (two products were merged)
+        pytest.param(
+            f"{SHOP}/fiche.php?ref=CAF-499&utm_source=nl",
+            ("!ref",),
+            f"{SHOP}/fiche.php?ref=CAF-499",
+            id="kept",
+        ),
     ],
 )
 def test_strip_tracking(url: str, extra: tuple[str, ...], expected: str) -> None:

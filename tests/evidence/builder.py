@@ -234,7 +234,8 @@ def build_world(
         )
         file(StoreStockItem("demo-shop", URL, at, [], api))
         with sessions.begin() as s:
-            s.add(CrawlRun(started_at=at, finished_at=at, spider="stores", status="finished"))
+            checks = {"promowatch/demo-shop/store_checks": stores}
+            s.add(CrawlRun(started_at=at, finished_at=at, spider="stores", status="finished", stats=checks))
             for store_id, quantity in zip(store_row_ids, quantities, strict=True):
                 open_interval = current.get(store_id)
                 if open_interval is not None and open_interval[1] == quantity:
@@ -304,7 +305,12 @@ def build_world(
                 for i in s.query(StoreObservation).order_by(StoreObservation.first_seen)
             ]
             verdict = rules.store_stockout(
-                facts, intervals, set(store_row_ids), rules.Thresholds(), now, crawls=load_store_crawls(s)
+                facts,
+                intervals,
+                set(store_row_ids),
+                rules.Thresholds(),
+                now,
+                crawls=load_store_crawls(s)["demo-shop"],
             )
         else:
             verdict = rules.unorderable_online(facts, points, rules.Thresholds(), now)

@@ -97,6 +97,16 @@ class HostileHandler(FaultHandler):
         elif path == "/p/endless":
             self.count(path)
             self.endless()
+        elif path == "/aktionen":
+            # a card and a next-page link that lead to the internal service: links are no more trusted than
+            # redirects
+            self.count(path)
+            cards = (
+                '<article class="card"><a href="/p/promo">Kaffeemaschine</a><span class="price">399.–</span>'
+                f'</article><article class="card"><a href="{secret}/secret-card">Geheim</a>'
+                f'<span class="price">1.–</span></article><a class="next" href="{secret}/secret-next">weiter</a>'
+            )
+            self.send(200, f"<html><body>{cards}</body></html>".encode())
         elif path == "/p/promo":
             self.count(path)
             self.send(200, product_page(HOSTILE_TITLE, "SKU-PROMO"))

@@ -63,6 +63,13 @@ PAGES = [
     pytest.param("/p/loop", "unknown", "redirect", id="redirect-loop"),
 ]
 PROFILE = """
+[promotions]
+urls = ["/aktionen"]
+item = "article.card"
+link = "a::attr(href)"
+price = ".price"
+next_page = "a.next::attr(href)"
+
 [stores]
 list_url = "/api/stores"
 stock_url = "/api/stock/{sku}"
@@ -111,7 +118,7 @@ def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
             where, shop.url, [shop.url + p for p in paths], slug="hostile", canary="/p/ok", profile=PROFILE
         )
         with watchlist.open("a") as out:
-            out.write(PROMOTION.format(url=shop.url))
+            out.write("sweep = true\n" + PROMOTION.format(url=shop.url))
         data = where / "data"
         durations = []
         for day in range(DAYS):
@@ -164,13 +171,20 @@ def test_each_hostile_page_reads_unknown_with_its_reason(
 
 
 def test_the_internal_service_is_never_asked_for_anything(hostile_run: dict[str, Any]) -> None:
-    # neither the page a redirect or refresh points at, nor its robots.txt
+    # neither the page a redirect or refresh points at, nor its robots.txt, nor a promotion card's or a
+    # next-page link to it
     assert hostile_run["secret"].requests == []
-    # the shop itself was asked for each redirecting page every day, so the refusals were reached
+    # the shop itself was asked for each redirecting page and its promotions page every day, so the refusals
+    # were reached
     hits = hostile_run["shop"].hits
     assert all(
         hits[p] >= DAYS
-        for p in ("/p/redirect-port", "/p/redirect-localhost", "/p/refresh-port", "/p/metadata")
+        for p in ("/p/redirect-port", "/p/redirect-localhost", "/p/refresh-port", "/p/metadata", "/aktionen")
+    )
+    swept = observations(hostile_run["data"])
+    card = next(reasons for url, reasons in swept.items() if url.endswith("/secret-card"))
+    assert all(
+        a == "unknown" and r and r.startswith("refused: link to an internal address") for a, r, _ in card
     )
 
 

@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 
 from promowatch.db.engine import open_database
-from promowatch.db.models import AdSighting, Product, Promotion, Retailer
-from promowatch.db.queries import swept_promotion
+from promowatch.db.models import AdSighting, CrawlRun, Product, Promotion, Retailer
+from promowatch.db.queries import adjoining_gap, swept_promotion
 from promowatch.domain import Availability
+from promowatch.evaluate import load_store_crawls
 from promowatch.extract.promotions import parse_listing_start
 from promowatch.items import AdvertisedPromotion
 from promowatch.rules import (
@@ -139,7 +140,7 @@ def test_listing_start(header, read_on, expected):
     assert (found.date().isoformat() if found else None) == expected
 
 
-def card(valid_from: str | None, valid_until: str, price: str = "499.00") -> AdvertisedPromotion:
+def card(valid_from: str | None, valid_until: str | None, price: str = "499.00") -> AdvertisedPromotion:
     def day(text: str) -> datetime:
         return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
@@ -150,7 +151,7 @@ def card(valid_from: str | None, valid_until: str, price: str = "499.00") -> Adv
         reference_price=Decimal("999.00"),
         currency="CHF",
         valid_from=day(valid_from) if valid_from else None,
-        valid_until=day(valid_until) + timedelta(hours=23, minutes=59),
+        valid_until=day(valid_until) + timedelta(hours=23, minutes=59) if valid_until else None,
         window_basis="listing" if valid_from else None,
     )
 
@@ -180,6 +181,17 @@ def card(valid_from: str | None, valid_until: str, price: str = "499.00") -> Adv
             2,
             id="after-a-gap",
         ),
+        # cards stating no dates, swept on days 1, 2, 3, then (a failed sweep on day 4) on days 5 and 6
+        pytest.param(
+            [(None, None, "499.00", f"2026-12-0{d}") for d in (1, 2, 3, 5, 6)],
+            1,
+            id="undated-with-a-missed-sweep",
+        ),
+        pytest.param(
+            [(None, None, "499.00", "2026-12-01"), (None, None, "499.00", "2026-12-09")],
+            2,
+            id="undated-a-week-apart",
+        ),
     ],
 )
 def test_a_promotion_shown_again_is_extended_not_split(tmp_path, cards, promotions):
@@ -191,23 +203,25 @@ def test_a_promotion_shown_again_is_extended_not_split(tmp_path, cards, promotio
         product = Product(retailer_id=retailer.id, url="http://127.0.0.1:9/artikel/kaffeevollautomat")
         session.add(product)
         session.flush()
-        for valid_from, valid_until, price in cards:
-            seen = datetime.fromisoformat(valid_from).replace(tzinfo=UTC) + timedelta(hours=10)
+        for valid_from, valid_until, price, *when in cards:
+            day = when[0] if when else valid_from
+            seen = datetime.fromisoformat(day).replace(tzinfo=UTC) + timedelta(hours=10)
             found, _ = swept_promotion(
                 session,
                 retailer.id,
                 product.id,
                 card(valid_from, valid_until, price),
                 seen,
-                timedelta(hours=24),
+                adjoining_gap(DEFAULT),
             )
             session.add(AdSighting(promotion_id=found.id, kind="web", seen_at=seen, last_seen=seen, checks=1))
             session.flush()
     with sessions() as session:
         rows = session.query(Promotion).order_by(Promotion.id).all()
         assert len(rows) == promotions
-        assert rows[0].valid_from == datetime(2026, 11, 30, tzinfo=UTC) or promotions == 2
-        assert rows[0].window_basis == "listing"
+        if cards[0][0] == "2026-11-30" and promotions == 1:
+            assert rows[0].valid_from == datetime(2026, 11, 30, tzinfo=UTC)
+            assert rows[0].window_basis == "listing"
 
 
 def test_a_stockout_from_the_start_does_not_also_become_a_sell_out():
@@ -230,3 +244,38 @@ def test_stores_without_a_pre_order_item_before_its_release_are_no_stockout():
     assert store_stockout(
         promo, intervals, {1, 2, 3, 4}, DEFAULT, NOW, crawls=CRAWLS, offers=released
     ).episodes
+
+
+def test_an_item_sold_openly_in_stores_only_is_not_unorderable():
+    # review of issue 18: "Nur im Markt erhältlich" reads in stock and not orderable online; the shop says so
+    store_only = [offer(i, 2 + 3 * i, False, "in_stock") for i in range(1, 10)]
+    assert unorderable_online(promotion(), store_only, DEFAULT, NOW).status == "not_applicable"
+
+
+def test_a_price_below_the_advertised_one_is_no_mismatch():
+    # a cheaper promotion superseded the ad (449.– while the card says 499.–): no buyer pays more than advertised
+    cheaper = [offer(i, 2 + 3 * i, True, "in_stock", "449.00") for i in range(1, 10)]
+    assert price_mismatch(promotion(), cheaper, DEFAULT, NOW).status == "clear"
+    dearer = [offer(i, 2 + 3 * i, True, "in_stock", "549.00") for i in range(1, 10)]
+    assert price_mismatch(promotion(), dearer, DEFAULT, NOW).status == "fires"
+
+
+def test_a_retailer_is_sampled_only_at_its_own_stores_crawls(tmp_path):
+    # review of issue 18: crawls of another retailer (or 'run --retailer X') spanned by a store interval
+    # invented samples, so two real checks 10 h apart opened a finding that needs 3 over 6 h
+    sessions = open_database(f"sqlite:///{tmp_path / 'c.db'}")
+    with sessions.begin() as session:
+        for hour, checked in ((0, {"acme": 4}), (3, {"other": 9}), (6, {"other": 9}), (10, {"acme": 4})):
+            stats = {f"promowatch/{slug}/store_checks": n for slug, n in checked.items()}
+            session.add(
+                CrawlRun(started_at=at(hour), finished_at=at(hour + 0.1), spider="stores", stats=stats)
+            )
+        session.add(CrawlRun(started_at=at(12), finished_at=None, spider="stores", stats=None))  # killed
+    with sessions() as session:
+        crawls = load_store_crawls(session)
+    assert [c.started_at for c in crawls["acme"]] == [at(0), at(10)]
+    intervals = [interval(s, s, 0.05, 10.05, 2, "out_of_stock") for s in (1, 2)]
+    promo = promotion(valid_from=-1)
+    assert store_stockout(promo, intervals, {1, 2}, DEFAULT, NOW, crawls=crawls["acme"]).status == "clear"
+    everyone = [c for cs in crawls.values() for c in cs]
+    assert store_stockout(promo, intervals, {1, 2}, DEFAULT, NOW, crawls=everyone).status == "fires"
