@@ -79,7 +79,12 @@ def test_weekly_listing_cards_state_only_an_end(
         assert f"gültig bis {until}" in html
     promotions = parse_promotions(html.encode(), shop.url + "/wochenangebote", PROFILE.promotions, "EUR")
     assert len(promotions) == len(cards)
-    assert all(p.valid_from is None and p.valid_until is not None for p in promotions)
+    # the cards state only an end; the start is the listing header's (listing_valid_from), at the day's start
+    starts = {p.valid_from for p in promotions}
+    assert all(p.window_basis == "listing" and p.valid_until is not None for p in promotions)
+    if header:
+        day_month = header.split()[2]  # "04.11."
+        assert {f"{s:%d.%m.}" for s in starts} == {day_month}
 
 
 @pytest.mark.parametrize(

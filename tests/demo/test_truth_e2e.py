@@ -12,6 +12,8 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from promowatch.demo.elektro.shop import ElektroShop
 from promowatch.demo.run import CHECK_HOUR, DEMO_START, Inbox, run_day, score_demo
 from promowatch.demo.shop import DemoShop
@@ -27,6 +29,8 @@ def cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# 14 simulated days of both retailers (about 75 s on 2 idle cores), then an export and a verify per finding
+@pytest.mark.timeout(1200)
 def test_both_demo_retailers_score_perfectly(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html as html_lib
 import json
+import socket
 import struct
 import subprocess
 import sys
@@ -388,3 +389,22 @@ def test_shop_text_is_drawn_as_written(
     assert f"<td>{html_lib.escape(retailer)}</td>" in html
     assert f"Case file: {html_lib.escape(title)}</h1>" in html
     assert files[MANIFEST] and verify_case(out).ok
+
+
+def test_an_unreachable_timestamp_authority_is_one_line(small_world: CaseWorld, tmp_path: Path) -> None:
+    # issue 19 item 7: an unreachable TSA gave a traceback; a closed port on this machine, nothing else contacted
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = small_world.data_dir
+    db = f"sqlite:///{data.parent / 'case.db'}"
+    tsa = f"http://user:secret@127.0.0.1:{port}/tsa?key=hunter2"
+    result = cli(
+        "case", "export", str(small_world.finding_id), "-o", str(tmp_path / "c.zip"),
+        "--data-dir", str(data), "--db", db, "--tsa", tsa,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    (error,) = stderr_lines(result)
+    assert error.startswith("promowatch: error: ") and f"127.0.0.1:{port}" in error
+    assert "secret" not in error and "hunter2" not in error
+    assert not (tmp_path / "c.zip").exists()
