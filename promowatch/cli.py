@@ -225,6 +225,46 @@ def cmd_findings(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_observations(args: argparse.Namespace) -> int:
+    from promowatch.db.engine import open_database
+    from promowatch.db.observations import list_observations
+
+    rows = list_observations(
+        open_database(_data(args, existing=True).db_url), retailer=args.retailer, product=args.product
+    )
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
+        return EXIT_OK
+    if not rows:
+        print("no observations")
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    from promowatch.terminal import rich_text
+
+    table = Table(
+        "id", "observed", "retailer", "product", "render", "price", "availability", "orderable", "why"
+    )
+    for row in rows:
+        price = f"{row['price']} {row['currency'] or ''}".strip() if row["price"] is not None else ""
+        orderable = {True: "yes", False: "no", None: "?"}[row["orderable"]]
+        # URLs, prices and reasons quote the shop: data for rich and the terminal, never markup or escape codes
+        table.add_row(
+            rich_text(row["id"]),
+            rich_text(row["observed_at"][:16]),
+            rich_text(row["retailer"]),
+            rich_text(row["product_url"]),
+            rich_text(row["render"]),
+            rich_text(price),
+            rich_text(row["availability"]),
+            rich_text(orderable),
+            rich_text(row["reason"] or row["wait"] or ""),
+        )
+    Console(width=200).print(table)
+    return EXIT_OK
+
+
 def _read_source(source: str) -> bytes:
     from promowatch.extract.page import read_page
 
@@ -272,8 +312,19 @@ def cmd_check(args: argparse.Namespace) -> int:
         raise RunError(f"{mask_urls(args.url)!r}: not an http(s) URL of a product page", EXIT_BAD_INPUT)
     check_phrases()
     profile = load_profile(args.profile) if args.profile else None
-    offer = fetch_offer(args.url, profile).to_json()
-    _show_offer(offer, args.json)
+    render = "browser" if args.browser else profile.render if profile is not None else "http"
+    if render == "http":
+        offer = fetch_offer(args.url, profile)
+    else:
+        from spiders.browser import BrowserNotFound, browser_executable
+        from spiders.browser_check import fetch_rendered_offer
+
+        try:
+            browser_executable()
+        except BrowserNotFound as error:  # one line saying what to install
+            raise RunError(str(error), EXIT_FAILED) from None
+        offer = fetch_rendered_offer(args.url, profile, render)
+    _show_offer(offer.to_json(), args.json)
     return EXIT_OK
 
 
@@ -442,15 +493,29 @@ def build_parser() -> argparse.ArgumentParser:
     findings.add_argument(
         "--state", choices=["open", "confirmed", "closed"], help="open: not closed (open or confirmed)"
     )
+    observations = add(
+        "observations", cmd_observations, "list stored offer observations: the latest of each product"
+    )
+    observations.add_argument("--retailer", help="only this retailer's products")
+    observations.add_argument(
+        "--product", metavar="URL", help="every observation of this product, newest first"
+    )
+    observations.add_argument("--json", action="store_true")
     extract = sub.add_parser("extract", help="extract the offer from a saved page (.html or .html.gz)")
     extract.add_argument("page")
     extract.add_argument("--url", help="the page's URL (picks the main product, resolves links)")
     extract.add_argument("--profile", help="a site profile name or .toml path")
     extract.add_argument("--json", action="store_true", help="print the public JSON object")
     extract.set_defaults(handler=cmd_extract)
-    check = sub.add_parser("check", help="fetch one product page over HTTP and extract its offer")
+    check = sub.add_parser(
+        "check",
+        help="fetch one product page (over HTTP, or as the profile's render says) and extract its offer",
+    )
     check.add_argument("url")
-    check.add_argument("--profile")
+    check.add_argument("--profile", help="a site profile name or .toml path (its render mode too)")
+    check.add_argument(
+        "--browser", action="store_true", help='read the page in Chromium, as render = "browser"'
+    )
     check.add_argument("--json", action="store_true")
     check.set_defaults(handler=cmd_check)
     demo = sub.add_parser("demo", help="start the demo shop on 127.0.0.1 and crawl it over simulated days")

@@ -152,4 +152,10 @@ PROMOWATCH_BROWSER_PAGE_USES = 10
 # Node's default young generation lets Playwright's driver grow to ~200 MiB on a long crawl; a 2 MiB semi-space
 # keeps it near 120 MiB at the same speed (128 MiB of old space still carries a 58 MiB full-page screenshot of random noise, tried)
 PROMOWATCH_BROWSER_DRIVER_NODE_OPTIONS = "--max-old-space-size=128 --max-semi-space-size=2"
+# a screenshot shows the page from its top at the viewport's width, at most this many CSS pixels tall (the rest
+# is left out and the observation's wait outcome says "clipped at N px"), at most this many bytes of PNG, taken
+# within these seconds; one that fails is left out and says why, and the page is read all the same
+PROMOWATCH_BROWSER_SCREENSHOT_MAX_HEIGHT = 8000
+PROMOWATCH_BROWSER_SCREENSHOT_MAX_BYTES = 16 * 2**20
+PROMOWATCH_BROWSER_SCREENSHOT_SECONDS = 10.0
 # ---------------------------------------------------------------- end of browser rendering

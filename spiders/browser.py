@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import os
+import re
 import shutil
 import time
 from collections.abc import Mapping
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,8 +34,10 @@ from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 from scrapy.settings import BaseSettings
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+from w3lib.encoding import html_body_declared_encoding, read_bom
 
 from promowatch.config import BrowserOptions, WatchedRetailer
+from promowatch.domain import Availability, Offer
 from promowatch.items import Capture
 from spiders.in_page import (
     PAGE_HTML,
@@ -61,6 +65,9 @@ META_SEEN = "promowatch_seen_responses"
 META_IDLE = "promowatch_idle_pages"  # the handler's idle pages of this request's context
 META_LISTENER = "promowatch_response_listener"
 META_REUSABLE = "promowatch_page_reusable"
+META_ABORT = "promowatch_abort_request"  # PLAYWRIGHT_ABORT_REQUEST's predicate, when the settings give one
+META_DOCUMENT = "promowatch_document"  # the product page's response as the server sent it (DocumentResponse)
+META_SHOT_LIMITS = "promowatch_screenshot_limits"  # ScreenshotLimits from the settings
 
 
 class BrowserNotFound(RuntimeError):
@@ -171,12 +178,16 @@ async def late_clicks(page: Page, questions: PageQuestions, selectors: list[str]
 
 def browser_meta(retailer: WatchedRetailer) -> dict[str, Any]:
     """Request meta that has scrapy-playwright open the page in the retailer's browser context."""
-    options = retailer.profile.browser
-    language = retailer.profile.language
+    return page_meta(retailer.slug, retailer.profile.browser, retailer.profile.language)
+
+
+def page_meta(context: str, options: BrowserOptions, language: str | None) -> dict[str, Any]:
+    """Request meta that has scrapy-playwright open the page in browser context ``context`` with these
+    options, in the shop's language."""
     return {
         "playwright": True,
         "playwright_include_page": True,  # the callback waits, screenshots and closes it
-        "playwright_context": f"promowatch-{retailer.slug}",
+        "playwright_context": f"promowatch-{context}",
         "playwright_context_kwargs": {
             "locale": f"{language}-CH" if language else "en-US",
             "viewport": {"width": 1280, "height": 900},
@@ -235,29 +246,98 @@ def should_block(options: BrowserOptions, resource_type: str, url: str, page_url
 
 
 async def init_page(page: Page, request: Request) -> None:
-    """Before navigation: block what the profile blocks, and note the responses when the profile waits for
-    one."""
+    """Before navigation: block what the profile blocks (and what PLAYWRIGHT_ABORT_REQUEST names), take the
+    product page's own response through :func:`same_document`, and note the responses when the profile waits
+    for one."""
     options: BrowserOptions = request.meta[META_OPTIONS]
+    abort = request.meta.get(META_ABORT)
     seen: list[str] = []
     request.meta[META_SEEN] = seen
+    request.meta.pop(META_DOCUMENT, None)
     page_url = request.url
 
     async def route(route: Route, asked: PlaywrightRequest) -> None:
-        if should_block(options, asked.resource_type, asked.url, page_url):
+        if should_block(options, asked.resource_type, asked.url, page_url) or (
+            abort is not None and await maybe_await(abort(asked))
+        ):
             await route.abort()
         else:
             await route.fallback()
+
+    async def document(route: Route, asked: PlaywrightRequest) -> None:
+        if asked.frame.parent_frame is not None or not asked.is_navigation_request():
+            await route.fallback()
+            return
+        await same_document(route, request, options.timeout_ms)
 
     def received(response: PlaywrightResponse) -> None:
         seen.append(response.url)
 
     # a route, like a response listener, has the driver send every request of the page to Python: only when
     # something is blocked, and responses only when the profile waits for one
-    if options.blocks_anything:
+    if options.blocks_anything or abort is not None:
         await page.route("**/*", route)
+    # the last route is asked first; a regular expression is matched by the driver, so no other request of
+    # the page comes to Python for it
+    await page.route(re.compile("^" + re.escape(page_url) + "$"), document)
     if options.wait_response:
         page.on("response", received)
         request.meta[META_LISTENER] = received
+
+
+async def maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+@dataclass(frozen=True)
+class DocumentResponse:
+    """The product page's response as the server sent it: its evidence, whatever Chromium was handed."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def http_charset(content_type: str | None, body: bytes) -> str | None:
+    """The charset to hand Chromium with a document, so that it decodes the bytes as the HTTP path does
+    (promowatch.extract.page.parse_html: BOM, then the markup's declaration, else UTF-8); None when the
+    response already says what both follow.
+
+    Both follow a byte-order mark and the markup's ``<meta charset>``; a header's charset Chromium follows.
+    With none of them Chromium guesses (windows-1252 for most locales) where the HTTP path reads UTF-8: the
+    same bytes would read as two documents."""
+    if content_type and "charset=" in content_type.lower():
+        return None
+    if read_bom(body)[0] is not None or html_body_declared_encoding(body) is not None:
+        return None
+    return "utf-8"
+
+
+async def same_document(route: Route, request: Request, timeout_ms: int) -> None:
+    """Fetch the product page for Chromium and hand it over with the charset the HTTP path would decode it
+    with (:func:`http_charset`); the server's own response is kept for the evidence. Redirects are handed
+    over as they are, for Chromium to follow."""
+    try:
+        fetched = await route.fetch(max_redirects=0, timeout=timeout_ms)
+    except PlaywrightError:
+        await route.fallback()  # Chromium's own request then meets the same failure and reports it
+        return
+    body = await fetched.body()
+    headers = fetched.headers_array
+    # Node hands the body over decompressed: the encoding and the length no longer describe it
+    handed = {
+        name: value
+        for name, value in fetched.headers.items()
+        if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+    }
+    content_type = fetched.headers.get("content-type")
+    charset = http_charset(content_type, body) if "html" in (content_type or "text/html").lower() else None
+    if charset is not None:
+        handed["content-type"] = f"{(content_type or 'text/html').split(';')[0].strip()}; charset={charset}"
+    request.meta[META_DOCUMENT] = DocumentResponse(
+        fetched.status, [(h["name"], h["value"]) for h in headers], body
+    )
+    await route.fulfill(status=fetched.status, headers=handed, body=body)
 
 
 # ---------------------------------------------------------------- reading the page
@@ -276,7 +356,15 @@ async def navigate(page: Page, request: Request) -> Response:
     headers = Headers()
     status = 200
     body: bytes | None = None
-    if navigation is not None:  # None: the page only moved to another #fragment of the same document
+    sent: DocumentResponse | None = request.meta.get(META_DOCUMENT)
+    if navigation is not None and sent is not None and navigation.request.redirected_from is None:
+        # the page as the server sent it (Chromium was handed it with a charset: same_document)
+        headers = Headers()
+        for name, value in sent.headers:
+            headers.appendlist(name, value)
+        headers.pop("Content-Encoding", None)  # the body was decompressed when it was fetched
+        status, body = sent.status, sent.body
+    elif navigation is not None:  # None: the page only moved to another #fragment of the same document
         headers = Headers(await navigation.all_headers())
         headers.pop("Content-Encoding", None)  # Chromium hands the body over decoded
         status = navigation.status
@@ -295,12 +383,32 @@ async def navigate(page: Page, request: Request) -> Response:
 
 @dataclass(frozen=True)
 class Rendered:
-    """What the browser showed: the DOM as rendered, the full-page screenshot and how the wait went."""
+    """What the browser showed: the DOM as rendered, the screenshot and how the wait (and the screenshot)
+    went."""
 
-    html: bytes
+    html: bytes  # UTF-8 with a byte-order mark: read as UTF-8 whatever charset its markup still names
     screenshot: bytes | None
     wait: str
     waited: bool  # the condition was met (or there was none)
+
+
+@dataclass(frozen=True)
+class ScreenshotLimits:
+    """How much of a page one screenshot holds: from the top, the viewport's width and at most ``height`` CSS
+    pixels (a page can lay out hundreds of thousands of pixels tall without its stylesheets, and Chromium
+    paints a screenshot into memory at once), at most ``max_bytes`` of PNG, within ``seconds``."""
+
+    height: int = 8000
+    max_bytes: int = 16 * 2**20
+    seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class Screenshot:
+    """A screenshot, or None with the reason; ``note`` says what it shows (clipped) or why there is none."""
+
+    png: bytes | None
+    note: str | None
 
 
 def describe(options: BrowserOptions) -> str:
@@ -314,7 +422,7 @@ def describe(options: BrowserOptions) -> str:
         parts.append(options.wait_for)
     elif options.wait_text:
         parts.append(f"text {options.wait_text!r}")
-    return " and ".join(parts) or "network idle"
+    return " and ".join(parts) or "the document loaded"
 
 
 async def wait_for_condition(
@@ -357,10 +465,30 @@ async def wait_for_condition(
             elif not met:
                 return timed_out
         elif not options.wait_response:
-            await page.wait_for_load_state("networkidle", timeout=left())
+            return await loaded_and_settled(page, min(left(), LOAD_WAIT_MS), started)
     except PlaywrightTimeout:
         return timed_out
     return True, f"{condition} after {(time.monotonic() - started) * 1000:.0f} ms"
+
+
+# With no condition in the profile a page is read once its document has loaded, plus a short settle for the
+# scripts its load starts. Network idle is no condition for real shops: pictures that fail and fall back, a
+# script that polls, a chat widget that reconnects keep a page busy for ever. The navigation already waited for
+# DOMContentLoaded (the parsed document and its synchronous scripts): a page whose load event does not come
+# within LOAD_WAIT_MS (pictures failing and retried before it) is read as its document stands.
+LOAD_WAIT_MS = 3000
+SETTLE_AFTER_LOAD_MS = 500
+
+
+async def loaded_and_settled(page: Page, load_ms: float, started: float) -> tuple[bool, str]:
+    """Wait for the load event at most ``load_ms``, then settle; always met, the outcome says how."""
+    try:
+        await page.wait_for_load_state("load", timeout=load_ms)
+        outcome = f"the document loaded after {(time.monotonic() - started) * 1000:.0f} ms"
+    except PlaywrightTimeout:
+        outcome = f"the document was parsed; no load event within {load_ms:.0f} ms"
+    await asyncio.sleep(SETTLE_AFTER_LOAD_MS / 1000)
+    return True, f"{outcome}, then {SETTLE_AFTER_LOAD_MS} ms to settle"
 
 
 def playwright_locator(page: Page, selector: str, text: str | None) -> Locator:
@@ -379,27 +507,56 @@ async def read_page(page: Page, request: Request) -> Rendered:
         skipped = await perform_actions(page, questions, options)
         waited, outcome = await wait_for_condition(page, questions, options, request.meta.get(META_SEEN, []))
         await late_clicks(page, questions, skipped, options.timeout_ms)
-        html = (await questions.ask(PAGE_HTML, timeout_s=options.timeout_ms / 1000)).encode("utf-8")
-        shot = await full_page_png(page, questions, options.timeout_ms) if options.screenshot else None
+        # the serialised DOM is UTF-8, but its <meta charset> still names the charset the shop sent: the BOM
+        # has the reader decode it as what it is
+        html = (await questions.ask(PAGE_HTML, timeout_s=options.timeout_ms / 1000)).encode("utf-8-sig")
+        shot = Screenshot(None, None)
+        if options.screenshot:
+            limits: ScreenshotLimits = request.meta.get(META_SHOT_LIMITS) or ScreenshotLimits()
+            shot = await bounded_screenshot(page, questions, options.timeout_ms, limits)
     finally:  # bounded too: a stuck driver must not hold the read past its timeout
         with suppress(PlaywrightError, TimeoutError):
             await asyncio.wait_for(session.detach(), 1.0)
     # a page that reached its condition and was read is in a known state: the next product can reuse it
-    request.meta[META_REUSABLE] = waited
-    return Rendered(html=html, screenshot=shot, wait=outcome, waited=waited)
+    request.meta[META_REUSABLE] = waited and (shot.png is not None or not options.screenshot)
+    wait = f"{outcome}; {shot.note}" if shot.note else outcome
+    return Rendered(html=html, screenshot=shot.png, wait=wait, waited=waited)
 
 
 SETTLE_MS = 2000
 
 
-async def full_page_png(page: Page, questions: PageQuestions, timeout_ms: int) -> bytes:
-    """The whole page as a lossless PNG, settled (animations, fonts, pictures), within ``timeout_ms``.
+async def bounded_screenshot(
+    page: Page, questions: PageQuestions, timeout_ms: int, limits: ScreenshotLimits
+) -> Screenshot:
+    """:func:`full_page_png` within the limits; a screenshot that fails, runs out of time or is too large is
+    left out and the note says why: the page's reading does not depend on it."""
+    seconds = min(limits.seconds, timeout_ms / 1000)
+    try:
+        png, height = await full_page_png(page, questions, int(seconds * 1000), limits.height)
+    except (PlaywrightError, TimeoutError) as error:
+        if browser_gone(error):  # Chromium itself went away: the page is read again
+            raise
+        first = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+        return Screenshot(None, f"no screenshot: {first}")
+    if len(png) > limits.max_bytes:
+        return Screenshot(None, f"no screenshot: {len(png)} bytes of PNG, more than {limits.max_bytes}")
+    if height > limits.height:
+        return Screenshot(png, f"screenshot clipped at {limits.height} px of {height} px")
+    return Screenshot(png, None)
+
+
+async def full_page_png(
+    page: Page, questions: PageQuestions, timeout_ms: int, max_height: int
+) -> tuple[bytes, int]:
+    """The page from its top, the viewport's width and at most ``max_height`` CSS pixels tall, as a lossless
+    PNG, settled (animations, fonts, pictures), within ``timeout_ms``; and the page's full height.
 
     Playwright's own full-page screenshot makes the same DevTools call, but with Chromium's default PNG
-    compression: ``optimizeForSpeed`` takes about a third less of the browser's time for about a third more
-    bytes of the same image."""
+    compression and the page's whole height: ``optimizeForSpeed`` takes about a third less of the browser's
+    time for about a third more bytes of the same image."""
 
-    async def capture() -> bytes:
+    async def capture() -> tuple[bytes, int]:
         await questions.ask(SETTLE_PAGE, min(SETTLE_MS, timeout_ms // 2), timeout_s=timeout_ms / 1000)
         session = questions.session
         # a reused page may no longer be its window's active tab, and Chromium draws no frame to capture for a
@@ -407,22 +564,31 @@ async def full_page_png(page: Page, questions: PageQuestions, timeout_ms: int) -
         # second product of a context). Pages of one context are not serialised around this: 700 screenshots
         # of bench/browser.py, 4 pages at once in one context, all came back
         await session.send("Page.bringToFront")
-        size = (await session.send("Page.getLayoutMetrics"))["cssContentSize"]
+        metrics = await session.send("Page.getLayoutMetrics")
+        height = int(metrics["cssContentSize"]["height"])
+        # a page wider than its viewport is shown at the viewport's width, as a shopper's window shows it
+        width = min(int(metrics["cssContentSize"]["width"]), int(metrics["cssLayoutViewport"]["clientWidth"]))
         shot = await session.send(
             "Page.captureScreenshot",
             {
                 "format": "png",
                 "optimizeForSpeed": True,
                 "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": size["width"], "height": size["height"], "scale": 1},
+                "clip": {
+                    "x": 0,
+                    "y": 0,
+                    "width": max(width, 1),
+                    "height": max(min(height, max_height), 1),
+                    "scale": 1,
+                },
             },
         )
-        return base64.b64decode(shot["data"])
+        return base64.b64decode(shot["data"]), height
 
     try:
         return await asyncio.wait_for(capture(), timeout_ms / 1000)
     except TimeoutError as error:
-        raise PlaywrightTimeout(f"full-page screenshot: no image after {timeout_ms} ms") from error
+        raise PlaywrightTimeout(f"screenshot: no image after {timeout_ms} ms") from error
 
 
 async def close_page(meta: Mapping[str, Any]) -> None:
@@ -438,9 +604,8 @@ async def close_page(meta: Mapping[str, Any]) -> None:
             listener = meta.get(META_LISTENER)
             if listener is not None:
                 page.remove_listener("response", listener)
-            options: BrowserOptions = meta[META_OPTIONS]
-            if options.blocks_anything:  # an unroute is a round trip to the driver even with no route
-                await page.unroute("**/*")  # init_page routes it again for the next request
+            # the product page's route (and the blocking one): init_page routes them again for the next request
+            await page.unroute_all(behavior="ignoreErrors")
             if idle.put(page):
                 return
     with suppress(PlaywrightError, asyncio.CancelledError):
@@ -501,6 +666,75 @@ def browser_gone(error: BaseException) -> bool:
     return any(phrase in message for phrase in GONE_PHRASES)
 
 
+# the values of one reading that go together: a price with its currency and reference price, a stock state with
+# the reason it is unknown
+READING_FIELDS = {
+    "price": ("price", "currency", "regular_price"),
+    "availability": ("availability", "reason"),
+    "orderable": ("orderable",),
+    "delivery": ("delivery",),
+    "title": ("title",),
+    "sku": ("sku",),
+    "gtin": ("gtin",),
+}
+
+
+def combined_reading(sent: Offer, rendered: Offer) -> Offer:
+    """One reading of a browser fetch from two: ``sent``, the page the shop sent read as the HTTP path reads
+    it, and ``rendered``, the page after its scripts ran. Never worse than the HTTP path on the same page:
+
+    - a value the rendered page leaves unknown is the sent page's (a wait that ran out, a script that broke the
+      page, a reading that gave up);
+    - a value the sent page leaves unknown is the rendered page's (a stock line or a buy button that only
+      scripts fill in: what the browser is for);
+    - where both know and disagree, the rendered value wins only when scripts changed the evidence the sent
+      page's value rests on (a "loading…" line replaced, a placeholder button enabled, structured data
+      rewritten); evidence the scripts left in place still stands, whatever else they added to the page (a
+      message about a picture that failed, a widget about other products).
+    """
+    changes: dict[str, Any] = {}
+    taken_from_sent: set[str] = set()
+    for name, fields in READING_FIELDS.items():
+        mine, theirs = getattr(rendered, name), getattr(sent, name)
+        if known(theirs) and (not known(mine) or (mine != theirs and evidence_kept(sent, rendered, name))):
+            changes.update({field: getattr(sent, field) for field in fields})
+            taken_from_sent.update(fields)
+    if not changes:
+        return rendered
+    signals = tuple(s for s in rendered.signals if s.field not in taken_from_sent) + tuple(
+        s for s in sent.signals if s.field in taken_from_sent
+    )
+    return replace(rendered, **changes, signals=signals)
+
+
+def rendered_reading(sent: Offer, rendered_offer: Offer, rendered: Rendered) -> Offer:
+    """The reading of a browser fetch: ``rendered_offer`` read from ``rendered.html``, ``sent`` from the bytes
+    the shop sent (:func:`combined_reading`).
+
+    Before its condition is met a page shows placeholders (a disabled button, "chargement…"): not what a
+    shopper would see, so neither availability nor orderability is read from the rendered page then."""
+    if not rendered.waited:
+        rendered_offer = replace(
+            rendered_offer, availability=Availability.UNKNOWN, orderable=None, reason=rendered.wait
+        )
+    return combined_reading(sent, rendered_offer)
+
+
+def known(value: Any) -> bool:
+    return value is not None and value is not Availability.UNKNOWN
+
+
+def evidence_kept(sent: Offer, rendered: Offer, name: str) -> bool:
+    """True when every signal behind the sent page's value of ``name`` is still on the rendered page, saying
+    the same."""
+
+    def evidence(offer: Offer) -> set[tuple[str, str, str | None]]:
+        # what a signal read and what it made of it: a button a script enabled keeps its words, not its value
+        return {(str(s.source), s.raw, s.value) for s in offer.signals if s.field == name}
+
+    return evidence(sent) <= evidence(rendered)
+
+
 def rendered_capture(response: Response, rendered: Rendered) -> Capture:
     """The evidence of a browser fetch: the server's bytes (when known), the rendered DOM and the screenshot."""
     assert response.request is not None
@@ -539,6 +773,11 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
         self.restart_pages = settings.getint("PROMOWATCH_BROWSER_RESTART_PAGES", 0)
         self.page_uses = settings.getint("PROMOWATCH_BROWSER_PAGE_USES", 1)
         self.driver_node_options = settings.get("PROMOWATCH_BROWSER_DRIVER_NODE_OPTIONS", "")
+        self.screenshot_limits = ScreenshotLimits(
+            height=settings.getint("PROMOWATCH_BROWSER_SCREENSHOT_MAX_HEIGHT"),
+            max_bytes=settings.getint("PROMOWATCH_BROWSER_SCREENSHOT_MAX_BYTES"),
+            seconds=settings.getfloat("PROMOWATCH_BROWSER_SCREENSHOT_SECONDS"),
+        )
         self.pages_since_launch = 0
         self.start_lock = asyncio.Lock()
         self.retire_lock = asyncio.Lock()
@@ -557,6 +796,10 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
             if context not in self.idle_pages:
                 self.idle_pages[context] = IdlePages(self.page_uses)
             request.meta[META_IDLE] = self.idle_pages[context]
+            request.meta[META_SHOT_LIMITS] = self.screenshot_limits
+            # scrapy-playwright asks it in its own route, which this handler replaces (init_page asks it)
+            if self.abort_request is not None:
+                request.meta[META_ABORT] = self.abort_request
         if not self.started:
             async with self.start_lock:
                 if not self.started:

@@ -19,7 +19,14 @@ from promowatch.items import OfferItem
 from promowatch.revalidation import Validators
 from promowatch.urls import canonical_link, canonical_url
 from spiders.base import WatchSpider, capture
-from spiders.browser import browser_gone, browser_meta, close_page, read_page, rendered_capture
+from spiders.browser import (
+    browser_gone,
+    browser_meta,
+    close_page,
+    read_page,
+    rendered_capture,
+    rendered_reading,
+)
 from spiders.middlewares import BlockedPage
 from spiders.progress import due_key
 from spiders.readers import PageReader
@@ -51,10 +58,20 @@ def without_product(offer: Offer) -> Offer:
     return replace(offer, title=None, orderable=None)
 
 
-def page_canonical(body: bytes, page_url: str, product_url: str, retailer: WatchedRetailer) -> str | None:
-    """The product's canonical URL when its page names one other than ``product_url`` on the same site."""
+def page_canonical(
+    body: bytes, page_url: str, product_url: str, retailer: WatchedRetailer, offer: Offer
+) -> str | None:
+    """The product's canonical URL when its page names one other than ``product_url`` on the same site.
+
+    Only a page read as a product (a known state and its price, SKU or GTIN) names it: error and soft-404
+    templates often name the home page as canonical, and one bad day would merge every product into it.
+    """
+    if offer.availability is Availability.UNKNOWN or not (offer.price is not None or offer.sku or offer.gtin):
+        return None
     found = canonical_url(canonical_link(body), page_url, retailer.profile.tracking_params)
-    return found if found is not None and found != product_url else None
+    if found is None or found == product_url or urlsplit(found).path in ("", "/"):
+        return None
+    return found
 
 
 # request meta that follows a page from its HTTP read to its browser read and retries
@@ -157,7 +174,7 @@ class OffersSpider(WatchSpider):
                 self.count(retailer.slug, "auto_to_browser")
                 yield self.browser_request(retailer, product_url, carry=request)
                 return
-            canonical = page_canonical(response.body, response.url, product_url, retailer)
+            canonical = page_canonical(response.body, response.url, product_url, retailer, offer)
         yield OfferItem(
             retailer=retailer.slug,
             product_url=product_url,
@@ -229,14 +246,13 @@ class OffersSpider(WatchSpider):
         if moved_elsewhere(product_url, response.url):
             offer = unknown_offer(product_url, f"redirected to another page: {response.url}", response.url)
         else:
-            offer = await self.read(rendered.html, response.url, product_url, retailer)
-            if not rendered.waited:
-                # before its condition is met a page shows placeholders (a disabled button, "chargement…"):
-                # not what a shopper would see, so neither availability nor orderability is read from it
-                offer = replace(
-                    offer, availability=Availability.UNKNOWN, orderable=None, reason=rendered.wait
-                )
-            canonical = page_canonical(rendered.html, response.url, product_url, retailer)
+            # the page as the shop sent it is read too, as over HTTP: the browser's reading is never worse
+            offer = rendered_reading(
+                await self.read(response.body, response.url, product_url, retailer),
+                await self.read(rendered.html, response.url, product_url, retailer),
+                rendered,
+            )
+            canonical = page_canonical(rendered.html, response.url, product_url, retailer, offer)
         yield self.rendered_item(
             retailer.slug,
             product_url,

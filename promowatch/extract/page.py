@@ -170,12 +170,38 @@ def _product_title(h1: HtmlElement) -> bool:
     return bool(text) and links != text
 
 
+# The product's pictures and their placeholders: a script writes "Immagine non disponibile" (image not available)
+# there when a picture fails to load, a message about the picture, never the item's stock. Tags, and class or id
+# words of picture containers ("main-image-container", "imageBlock", "product-gallery", "thumbnails").
+MEDIA_TAGS = frozenset({"picture", "figure", "video", "audio"})
+_MEDIA_WORD = re.compile(
+    r"(?:^|[-_])(?:images?|img|gallery|thumb(?:nail)?s?|media(?!-(?:body|left|right|object|heading|list|middle)))"
+    r"(?=$|[-_A-Z0-9])|(?<=[a-z])(?:Images?|Img|Gallery|Thumb(?:nail)?s?|Media)(?=$|[-_A-Z0-9])"
+)
+
+
+@lru_cache(maxsize=8192)
+def _media_words(attribute: str | None, ident: str | None) -> bool:
+    words = (attribute or "").split()
+    if ident:
+        words.append(ident)
+    return any(_MEDIA_WORD.search(word) for word in words if word != "media")  # Bootstrap's layout "media"
+
+
+def is_media(element: HtmlElement) -> bool:
+    """True for the product's pictures and their containers, unless it also holds the product's title or a
+    form (a wrapper of the whole product named after its gallery)."""
+    if element.tag not in MEDIA_TAGS and not _media_words(element.get("class"), element.get("id")):
+        return False
+    return element.find(".//form") is None and not any(_product_title(h1) for h1 in element.iter("h1"))
+
+
 def is_skipped(element: HtmlElement) -> bool:
-    """Not read as the product's visible text: non-text tags, hidden markup, other sections."""
+    """Not read as the product's visible text: non-text tags, hidden markup, other sections, pictures."""
     tag = element.tag
     if not isinstance(tag, str) or tag in SKIP_TAGS:
         return True
-    return is_hidden(element) or is_other_section(element)
+    return is_hidden(element) or is_other_section(element) or is_media(element)
 
 
 def visible_chunks(root: HtmlElement, skip: Callable[[HtmlElement], bool] = is_skipped) -> Iterator[str]:

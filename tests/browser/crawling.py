@@ -150,6 +150,8 @@ def observations(data_dir: Path) -> dict[str, dict[str, Any]]:
             path = url.split("://", 1)[1].split("/", 1)[1]
             result["/" + path] = {
                 "availability": observation.availability,
+                "price": None if observation.price is None else str(observation.price),
+                "currency": observation.currency,
                 "orderable": observation.orderable,
                 "reason": observation.reason,
                 "render": observation.render,

@@ -136,7 +136,7 @@ def test_resource_blocking(options: BrowserOptions, resource_type: str, url: str
 @pytest.mark.parametrize(
     ("options", "words"),
     [
-        pytest.param(BrowserOptions(), "network idle", id="no-condition"),
+        pytest.param(BrowserOptions(), "the document loaded", id="no-condition"),
         pytest.param(BrowserOptions(wait_for=".stock"), ".stock", id="selector"),
         pytest.param(
             BrowserOptions(wait_for=".stock", wait_text="En stock"), "'En stock' in .stock", id="text-in"

@@ -17,9 +17,12 @@ from promowatch.db.models import OfferObservation, Product, Promotion
 from promowatch.db.queries import product_row, retailer_row
 from promowatch.domain import Availability, Offer
 from promowatch.items import OfferItem
+from spiders.offers import page_canonical
 
 T0 = datetime(2026, 12, 1, 6, tzinfo=UTC)
 SHOP = "http://127.0.0.1:9"
+URL = f"{SHOP}/p/kaffee"
+IN = Availability.IN_STOCK
 
 
 @pytest.fixture
@@ -102,3 +105,25 @@ def test_an_alias_page_is_filed_under_its_canonical_product(pipeline: PersistPip
     assert filed == [products[canonical].id] * 3
     assert promotion_product == products[canonical].id
     assert found.id == products[canonical].id
+
+
+@pytest.mark.parametrize(
+    ("canonical", "offer", "expected"),
+    [
+        pytest.param(
+            "/p/kaffee", Offer(URL, price=Decimal("499"), availability=IN), "/p/kaffee", id="product"
+        ),
+        # review of issue 18: soft-404 and error templates name the home page; one bad day merged every
+        # product into "/"
+        pytest.param("/", Offer(URL, price=Decimal("499"), availability=IN), None, id="home-page"),
+        pytest.param("/p/kaffee", Offer(URL, reason="HTTP 404"), None, id="unreadable-page"),
+        pytest.param("/p/kaffee", Offer(URL, availability=IN), None, id="no-price-sku-or-gtin"),
+    ],
+)
+def test_only_a_page_read_as_a_product_names_its_canonical(
+    pipeline: PersistPipeline, canonical: str, offer: Offer, expected: str | None
+) -> None:
+    body = f'<html><head><link rel="canonical" href="{SHOP}{canonical}"></head></html>'.encode()
+    retailer = pipeline.config.watchlist.retailer("acme")
+    found = page_canonical(body, f"{SHOP}/p/kaffee?src=deal", f"{SHOP}/p/kaffee-alt", retailer, offer)
+    assert found == (None if expected is None else SHOP + expected)
