@@ -182,40 +182,38 @@ def check_crawl_health(
             in_outage = last_kind == UNHEALTHY
             # a new kind of problem during an outage (a layout change while blocked) is told too
             if not health.healthy and (not in_outage or not set(health.kinds) <= set(told)):
-                record_event(
-                    session,
+                kind, facts = (
                     UNHEALTHY,
-                    f"{UNHEALTHY}|{health.retailer}|{since.isoformat()}",
-                    now,
                     {
-                        "retailer": health.retailer,
                         "summary": "; ".join(health.problems),
                         "problems": health.problems,
                         "kinds": sorted(set(health.kinds) | (set(told) if in_outage else set())),
-                        "looks": health.run.looks,
-                        "unknown": health.run.unknown,
-                        "blocked": health.run.blocked,
-                        "canary": health.canary,
                     },
-                    retailer_id=retailer_id,
-                    created_at=now,
                 )
             elif health.healthy and in_outage and health.run.looks:
-                record_event(
-                    session,
+                kind, facts = (
                     RECOVERED,
-                    f"{RECOVERED}|{health.retailer}|{since.isoformat()}",
-                    now,
                     {
-                        "retailer": health.retailer,
-                        "summary": f"readable again: {health.run.looks} looks, "
-                        f"{health.run.unknown} unknown, none blocked",
-                        "looks": health.run.looks,
-                        "unknown": health.run.unknown,
-                        "blocked": health.run.blocked,
-                        "canary": health.canary,
+                        "summary": f"readable again: {health.run.looks} looks, {health.run.unknown} unknown, "
+                        "none blocked"
                     },
-                    retailer_id=retailer_id,
-                    created_at=now,
                 )
+            else:
+                continue
+            record_event(
+                session,
+                kind,
+                f"{kind}|{health.retailer}|{since.isoformat()}",
+                now,
+                {
+                    "retailer": health.retailer,
+                    **facts,
+                    "looks": health.run.looks,
+                    "unknown": health.run.unknown,
+                    "blocked": health.run.blocked,
+                    "canary": health.canary,
+                },
+                retailer_id=retailer_id,
+                created_at=now,
+            )
     return results

@@ -130,18 +130,25 @@ def retry_later(request: Request, attempt_key: str, attempt: int, wait: float) -
     return retry
 
 
+def backoff_of(crawler: Crawler) -> tuple[float, float, SlotBackoff]:
+    """The backoff's base and cap in seconds (settings read once) and the shop slots it slows down."""
+    settings = crawler.settings
+    return (
+        settings.getfloat("PROMOWATCH_BACKOFF_BASE"),
+        settings.getfloat("PROMOWATCH_BACKOFF_MAX"),
+        SlotBackoff.of(crawler),
+    )
+
+
 class BackoffMiddleware:
     """Exponential backoff honouring Retry-After on 403/429/503 (design.md invariant 8), through the retailer's
     download slot (:class:`SlotBackoff`)."""
 
     def __init__(self, crawler: Crawler) -> None:
-        settings = crawler.settings
         self.crawler = crawler
-        self.codes = {int(c) for c in settings.getlist("PROMOWATCH_BACKOFF_HTTP_CODES")}
-        self.max_attempts = settings.getint("PROMOWATCH_BACKOFF_TIMES")
-        self.base = settings.getfloat("PROMOWATCH_BACKOFF_BASE")
-        self.cap = settings.getfloat("PROMOWATCH_BACKOFF_MAX")
-        self.slots = SlotBackoff.of(crawler)
+        self.codes = {int(c) for c in crawler.settings.getlist("PROMOWATCH_BACKOFF_HTTP_CODES")}
+        self.max_attempts = crawler.settings.getint("PROMOWATCH_BACKOFF_TIMES")
+        self.base, self.cap, self.slots = backoff_of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -181,12 +188,9 @@ class BlockPageMiddleware:
     """
 
     def __init__(self, crawler: Crawler) -> None:
-        settings = crawler.settings
         self.crawler = crawler
-        self.max_attempts = settings.getint("PROMOWATCH_BLOCKED_RETRIES")
-        self.base = settings.getfloat("PROMOWATCH_BACKOFF_BASE")
-        self.cap = settings.getfloat("PROMOWATCH_BACKOFF_MAX")
-        self.slots = SlotBackoff.of(crawler)
+        self.max_attempts = crawler.settings.getint("PROMOWATCH_BLOCKED_RETRIES")
+        self.base, self.cap, self.slots = backoff_of(crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

@@ -231,31 +231,8 @@ def store_stockout(
 ) -> Verdict:
     """Fires while at least ``stockout_share`` of the stores in ``scope`` with a known state have no stock, in
     a stockout that began within ``min_stock_days`` of the promotion's start (too little stock for the ad)."""
-    start = starts_at(promotion)
-
-    def sentence(zero: int, known: int, worst: StoreSample, support: list[StoreSample], lasted: float) -> str:
-        return (
-            f"{zero} of {known} stores with a known stock ({zero / known:.0%}; {len(scope)} stores in the "
-            f"{scope_name} scope) had no stock at {fmt_time(worst.at)}; the stockout was seen from "
-            f"{fmt_time(support[0].at)} to {fmt_time(support[-1].at)} in {len(support)} crawls and began "
-            f"{fmt_span(lasted)} after the promotion started; threshold {thresholds.stockout_share:.0%} of "
-            f"stores, counted from {fmt_span(thresholds.first_day_grace.total_seconds())} after the start, "
-            f"within the first {fmt_span(thresholds.min_stock_duration.total_seconds())}."
-        )
-
-    return _store_verdict(
-        "store_stockout",
-        promotion,
-        store_samples(intervals, scope, thresholds, now, crawls),
-        scope,
-        scope_name,
-        thresholds,
-        thresholds.stockout_share,
-        lambda run_start: run_start < start + thresholds.min_stock_duration,
-        sentence,
-        "Stores in scope had stock or the stockout did not persist.",
-        "sweep" if crawls is None else "crawl",
-        offers,
+    return _store_rule(
+        "store_stockout", promotion, intervals, scope, thresholds, now, scope_name, crawls, offers
     )
 
 
@@ -271,28 +248,60 @@ def store_sellout(
 ) -> Verdict:
     """Fires while at least ``sellout_share`` of the stores in ``scope`` with a known state have no stock in a
     stockout that began later than ``min_stock_days`` after the start, while the promotion is advertised."""
+    return _store_rule(
+        "store_sellout", promotion, intervals, scope, thresholds, now, scope_name, crawls, offers
+    )
+
+
+def _store_rule(
+    rule: str,
+    promotion: PromotionFacts,
+    intervals: Sequence[StoreInterval],
+    scope: Collection[int],
+    thresholds: Thresholds,
+    now: datetime,
+    scope_name: str,
+    crawls: Sequence[Crawl] | None,
+    offers: Sequence[OfferPoint],
+) -> Verdict:
+    """The two store rules differ in the share they take and in when a stockout may begin: within
+    ``min_stock_days`` of the start (``store_stockout``) or later (``store_sellout``)."""
     start = starts_at(promotion)
+    late = start + thresholds.min_stock_duration
+    sellout = rule == "store_sellout"
 
     def sentence(zero: int, known: int, worst: StoreSample, support: list[StoreSample], lasted: float) -> str:
-        return (
+        measured = (
             f"{zero} of {known} stores with a known stock ({zero / known:.0%}; {len(scope)} stores in the "
-            f"{scope_name} scope) had no stock at {fmt_time(worst.at)} while the promotion was still "
-            f"advertised; the stores were seen sold out from {fmt_time(support[0].at)} to "
-            f"{fmt_time(support[-1].at)} in {len(support)} crawls, beginning {fmt_span(lasted)} after the "
-            f"promotion started; threshold {thresholds.sellout_share:.0%} of stores."
+            f"{scope_name} scope) had no stock at {fmt_time(worst.at)}"
+        )
+        seen = f"{fmt_time(support[0].at)} to {fmt_time(support[-1].at)} in {len(support)} crawls"
+        if sellout:
+            return (
+                f"{measured} while the promotion was still advertised; the stores were seen sold out from {seen}, "
+                f"beginning {fmt_span(lasted)} after the promotion started; threshold "
+                f"{thresholds.sellout_share:.0%} of stores."
+            )
+        return (
+            f"{measured}; the stockout was seen from {seen} and began {fmt_span(lasted)} after the promotion "
+            f"started; threshold {thresholds.stockout_share:.0%} of stores, counted from "
+            f"{fmt_span(thresholds.first_day_grace.total_seconds())} after the start, within the first "
+            f"{fmt_span(thresholds.min_stock_duration.total_seconds())}."
         )
 
     return _store_verdict(
-        "store_sellout",
+        rule,
         promotion,
         store_samples(intervals, scope, thresholds, now, crawls),
         scope,
         scope_name,
         thresholds,
-        thresholds.sellout_share,
-        lambda run_start: run_start >= start + thresholds.min_stock_duration,
+        thresholds.sellout_share if sellout else thresholds.stockout_share,
+        (lambda begun: begun >= late) if sellout else (lambda begun: begun < late),
         sentence,
-        "Stores in scope had stock or no sell-out persisted while the promotion was advertised.",
+        "Stores in scope had stock or no sell-out persisted while the promotion was advertised."
+        if sellout
+        else "Stores in scope had stock or the stockout did not persist.",
         "sweep" if crawls is None else "crawl",
         offers,
     )
