@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any, Self
@@ -11,6 +12,13 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
+from w3lib.encoding import (
+    html_body_declared_encoding,
+    html_to_unicode,
+    http_content_type_encoding,
+    read_bom,
+    resolve_encoding,
+)
 
 from promowatch.config import WatchedRetailer
 from promowatch.db.queries import due_products, page_validators
@@ -56,6 +64,23 @@ def without_product(offer: Offer) -> Offer:
     if offer.availability is not Availability.UNKNOWN or offer.price is not None or offer.sku or offer.gtin:
         return offer
     return replace(offer, title=None, orderable=None)
+
+
+def page_bytes(response: Response) -> bytes:
+    """The page's bytes as extraction reads them. Extraction decodes by byte-order mark, meta charset, else
+    UTF-8; a charset that only the HTTP header declares (an older shop's ISO-8859-1) is honoured first, as
+    Scrapy and browsers honour it, by handing the page over as UTF-8 with a byte-order mark. The evidence keeps
+    the bytes as sent."""
+    body = response.body
+    content_type = (response.headers.get("Content-Type") or b"").decode("latin-1")
+    header = http_content_type_encoding(content_type)
+    if header is None or read_bom(body)[0] is not None:
+        return body
+    declared = html_body_declared_encoding(body)
+    if resolve_encoding(header) == (resolve_encoding(declared) if declared else "utf-8"):
+        return body
+    _, text = html_to_unicode(content_type, body)
+    return codecs.BOM_UTF8 + text.encode("utf-8")
 
 
 def page_canonical(
@@ -168,7 +193,7 @@ class OffersSpider(WatchSpider):
         if moved_elsewhere(product_url, response.url):
             offer = unknown_offer(product_url, f"redirected to another page: {response.url}", response.url)
         else:
-            offer = await self.read(response.body, response.url, product_url, retailer)
+            offer = await self.read(page_bytes(response), response.url, product_url, retailer)
             if retailer.profile.render == "auto" and offer.availability is Availability.UNKNOWN:
                 # the page may fill its stock line in with JavaScript: read it again as a shopper sees it
                 self.count(retailer.slug, "auto_to_browser")
@@ -248,7 +273,7 @@ class OffersSpider(WatchSpider):
         else:
             # the page as the shop sent it is read too, as over HTTP: the browser's reading is never worse
             offer = rendered_reading(
-                await self.read(response.body, response.url, product_url, retailer),
+                await self.read(page_bytes(response), response.url, product_url, retailer),
                 await self.read(rendered.html, response.url, product_url, retailer),
                 rendered,
             )
