@@ -49,8 +49,10 @@ def test_extraction_time_grows_with_the_page_not_its_square(
     extract_offer(shape(small), URL)  # phrase tables compiled once per process, not part of a page's cost
     small_seconds, _ = _seconds(shape(small), runs=3)
     large_seconds, offer = _seconds(shape(large), runs=2)
-    # 8 × the size: 8 × the time is linear, 64 × quadratic; 12 leaves room for a busy machine
-    assert large_seconds / small_seconds < 12, (small_seconds, large_seconds)
+    # 8 × the size: 8 × the time is linear, 64 × quadratic. A larger tree misses the CPU's caches more: the
+    # 16,000-button page measured 11.5-13.3 × its 2,000-button one in CPU time on 2 cores (the profile of the
+    # code itself: 6.7 ×), so the bound is 3 × linear, far below quadratic
+    assert large_seconds / small_seconds < 24, (small_seconds, large_seconds)
     assert (offer.price, offer.availability) == (Decimal("499.00"), Availability.IN_STOCK)
 
 
