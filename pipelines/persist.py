@@ -523,9 +523,10 @@ class PersistPipeline:
 
     def store_ads(self, session: Session, item: AdItem) -> None:
         """A promotion per advertised product and window; a re-sighting of the same ad extends it."""
-        retailer = retailer_row(session, self.config.watchlist.retailer(item.retailer))
+        watched = self.config.watchlist.retailer(item.retailer)
+        retailer = retailer_row(session, watched)
         evidence = item.capture.body_sha256 if item.capture else None
-        adjoining = adjoining_gap(self.config.watchlist.retailer(item.retailer).thresholds)
+        adjoining = adjoining_gap(watched.thresholds)
         for ad in item.promotions:
             product = product_row(session, retailer.id, ad.product_url)
             promotion, new = swept_promotion(

@@ -556,8 +556,9 @@ def _outside_failure(error: Exception) -> RunError | None:
     Checked by the loaded modules, so that no command imports SQLAlchemy or redis just to recognise them."""
     sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
     if sqlalchemy_errors is not None and isinstance(error, sqlalchemy_errors.OperationalError):
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-        return RunError(f"database: {mask_urls(reason)}", EXIT_FAILED)
+        from promowatch.db.engine import driver_reason
+
+        return RunError(f"database: {mask_urls(driver_reason(error))}", EXIT_FAILED)
     redis_errors = sys.modules.get("redis.exceptions")
     if redis_errors is not None and isinstance(
         error, redis_errors.ConnectionError | redis_errors.TimeoutError
@@ -567,11 +568,19 @@ def _outside_failure(error: Exception) -> RunError | None:
 
 
 def _file_failure(error: OSError) -> RunError:
-    """A file or directory the command needs: a full or failing disk is exit 1, anything else bad input."""
+    """A file, directory or connection the command needs: a full or failing disk or a server that does not
+    answer is exit 1, anything else bad input."""
     import errno
+    import socket
 
     where = f"{error.filename}: " if error.filename else ""
-    outside = error.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS)
+    # a server that is down or a name that does not resolve is no bad input
+    outside = isinstance(error, ConnectionError | TimeoutError | socket.gaierror) or error.errno in (
+        errno.ENOSPC,
+        errno.EDQUOT,
+        errno.EIO,
+        errno.EROFS,
+    )
     return RunError(f"{where}{error.strerror or error}", EXIT_FAILED if outside else EXIT_BAD_INPUT)
 
 

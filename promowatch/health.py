@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from promowatch.config import Watchlist
@@ -86,13 +86,25 @@ def judge(
     return health
 
 
-def _counts(session: Session, retailer_id: int, start: datetime, end: datetime | None) -> LookCounts:
+def _counts(
+    session: Session, retailer_id: int, start: datetime, end: datetime | None, *, blocked: bool = True
+) -> LookCounts:
+    """The retailer's looks in start..end: all, unknown, and (``blocked``) those that met a block page."""
     window = [Product.retailer_id == retailer_id, OfferObservation.observed_at >= start]
     if end is not None:
         window.append(OfferObservation.observed_at < end)
-    base = select(func.count(OfferObservation.id)).join(Product, Product.id == OfferObservation.product_id)
-    looks = session.scalar(base.where(*window)) or 0
-    unknown = session.scalar(base.where(*window, OfferObservation.availability == "unknown")) or 0
+    met_block = OfferObservation.reason.startswith(BLOCKED_REASON)
+    looks, unknown, blocked_looks = session.execute(
+        select(
+            func.count(OfferObservation.id),
+            func.count(case((OfferObservation.availability == "unknown", 1))),
+            func.count(case((met_block, 1))),
+        )
+        .join(Product, Product.id == OfferObservation.product_id)
+        .where(*window)
+    ).one()
+    if not blocked or not blocked_looks:
+        return LookCounts(looks, unknown, 0, blocked_looks)
     # a block page asked for again and then read is no problem: count the products whose last look was blocked
     last = (
         select(func.max(OfferObservation.id).label("id"))
@@ -101,18 +113,10 @@ def _counts(session: Session, retailer_id: int, start: datetime, end: datetime |
         .group_by(OfferObservation.product_id)
         .subquery()
     )
-    blocked = (
-        session.scalar(
-            select(func.count(OfferObservation.id))
-            .join(last, last.c.id == OfferObservation.id)
-            .where(OfferObservation.reason.startswith(BLOCKED_REASON))
-        )
-        or 0
+    still = session.scalar(
+        select(func.count(OfferObservation.id)).join(last, last.c.id == OfferObservation.id).where(met_block)
     )
-    blocked_looks = (
-        session.scalar(base.where(*window, OfferObservation.reason.startswith(BLOCKED_REASON))) or 0
-    )
-    return LookCounts(looks, unknown, blocked, blocked_looks)
+    return LookCounts(looks, unknown, still or 0, blocked_looks)
 
 
 def assess(
@@ -125,7 +129,7 @@ def assess(
         if retailer is None:
             continue
         run = _counts(session, retailer.id, since, None)
-        before = _counts(session, retailer.id, since - limits.history, since)
+        before = _counts(session, retailer.id, since - limits.history, since, blocked=False)
         canary = None
         if watched.canary:
             canary = session.scalar(

@@ -16,7 +16,7 @@ from promowatch.domain import Availability, Offer
 from promowatch.extract import extract_offer
 from spiders.base import failure_reason
 from spiders.browser import close_page, page_meta, read_page, rendered_reading
-from spiders.offers import moved_elsewhere, unknown_offer
+from spiders.offers import moved_elsewhere, page_bytes, unknown_offer, without_product
 
 
 class BrowserCheckSpider(Spider):
@@ -59,7 +59,7 @@ class BrowserCheckSpider(Spider):
         )
 
     async def parse_http(self, response: Response) -> AsyncIterator[Request]:
-        offer = self.read(response.body, response.url)
+        offer = self.read(page_bytes(response), response.url)
         if offer.availability is Availability.UNKNOWN and not moved_elsewhere(self.url, response.url):
             yield self.browser_request()
             return
@@ -71,13 +71,18 @@ class BrowserCheckSpider(Spider):
             rendered = await read_page(response.request.meta["playwright_page"], response.request)
         finally:
             await close_page(response.request.meta)
-        sent = self.read(response.body, response.url)
+        sent = self.read(page_bytes(response), response.url)
         self.results.append(rendered_reading(sent, self.read(rendered.html, response.url), rendered))
 
     def read(self, body: bytes, url: str) -> Offer:
+        """The offer as the crawl reads it (spiders.offers.OffersSpider.read)."""
         if moved_elsewhere(self.url, url):
             return unknown_offer(self.url, f"redirected to another page: {url}", url)
-        return extract_offer(body, url, self.profile)
+        try:
+            return without_product(extract_offer(body, url, self.profile))
+        except Exception as error:  # a page the extraction cannot read is unknown, as in the crawl
+            reason = f"the page could not be read: {type(error).__name__}: {error}"
+            return unknown_offer(self.url, reason, type(error).__name__)
 
     async def failed(self, failure: Failure) -> None:
         await close_page(failure.request.meta)  # type: ignore[attr-defined]

@@ -153,8 +153,16 @@ class ShopHostsMiddleware:
 
     def __init__(self, crawler: Crawler, resolve: Resolver = system_resolver) -> None:
         self.crawler = crawler
-        self.resolve = resolve
+        self._resolve = resolve
+        self._resolved: dict[tuple[str, int], list[str]] = {}
         self._shops: dict[str, ShopHosts] | None = None
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        """The addresses of a host of the shop's domain, looked up once per run: every link to it would ask
+        again (Scrapy caches its own lookups for the connection the same way)."""
+        if (host, port) not in self._resolved:
+            self._resolved[host, port] = await self._resolve(host, port)
+        return self._resolved[host, port]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:

@@ -89,6 +89,12 @@ def shown_url(url: str) -> str:
         return mask_urls(url)
 
 
+def driver_reason(error: DBAPIError) -> str:
+    """The first line of the database driver's message, or the error's type when the driver says nothing."""
+    lines = str(error.orig or "").strip().splitlines()
+    return lines[0] if lines else type(error).__name__
+
+
 def open_database(url: str) -> sessionmaker[Session]:
     """Create the engine, migrate, and return a session factory.
 
@@ -107,7 +113,7 @@ def open_database(url: str) -> sessionmaker[Session]:
         upgrade(engine)
     except DBAPIError as error:
         engine.dispose()
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
+        reason = driver_reason(error)
         code = EXIT_BAD_INPUT if engine.dialect.name == "sqlite" else EXIT_FAILED
         raise RunError(f"database {shown_url(url)}: cannot be opened: {reason}", code) from None
     return sessionmaker(engine, expire_on_commit=False)

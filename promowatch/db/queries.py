@@ -22,6 +22,7 @@ from promowatch.db.models import (
     Promotion,
     Retailer,
 )
+from promowatch.domain import as_utc
 from promowatch.evidence import chain
 from promowatch.evidence.capture import StoredBlob
 from promowatch.items import AdvertisedPromotion
@@ -140,8 +141,15 @@ def swept_promotion(
     """
     start = ad.valid_from or seen_at
     end = ad.valid_until or seen_at
-    candidates = session.scalars(
-        select(Promotion)
+    # the last sighting asked of the database: sightings added in this transaction are not in a loaded relationship
+    last_sighting = (
+        select(func.max(AdSighting.last_seen))
+        .where(AdSighting.promotion_id == Promotion.id)
+        .correlate(Promotion)
+        .scalar_subquery()
+    )
+    candidates = session.execute(
+        select(Promotion, last_sighting)
         .where(
             Promotion.retailer_id == retailer_id,
             Promotion.product_id == product_id,
@@ -150,13 +158,11 @@ def swept_promotion(
             Promotion.currency == ad.currency,
         )
         .order_by(Promotion.id.desc())
-    )
-    for promotion in candidates.all():
-        # asked of the database: sightings added in this transaction are not in a loaded relationship
-        last_seen = session.scalar(
-            select(func.max(AdSighting.last_seen)).where(AdSighting.promotion_id == promotion.id)
+    ).all()
+    for promotion, last_seen in candidates:
+        last_seen = (
+            promotion.created_at if last_seen is None else max(as_utc(last_seen), promotion.created_at)
         )
-        last_seen = promotion.created_at if last_seen is None else max(last_seen, promotion.created_at)
         known_start = promotion.valid_from or promotion.created_at
         known_end = max(promotion.valid_until or last_seen, last_seen)
         if start <= known_end + adjoining and known_start <= end + adjoining:

@@ -401,7 +401,8 @@ def load_outcome(db_url: str, start: datetime) -> tuple[list[FoundFinding], list
             .order_by(Finding.id)
         ).all()
         findings = [
-            FoundFinding(slug, url, f.rule, day(f.opened_at) or 0, day(f.closed_at)) for f, url, slug in rows
+            FoundFinding(slug, url, f.rule, (f.opened_at.date() - start.date()).days, day(f.closed_at))
+            for f, url, slug in rows
         ]
         products = [
             StoredProduct(slug, p.url, p.canonical_id is None)

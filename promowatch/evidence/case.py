@@ -45,6 +45,7 @@ from promowatch.report.timeline import (
     Timeline,
     build_timeline,
     max_zero_share,
+    parse_time,
     render_timeline_png,
     timeline_csv,
 )
@@ -156,10 +157,6 @@ def _observation_lines(session: Session, finding: Finding) -> list[dict[str, Any
     return lines
 
 
-def _at(iso: str) -> datetime:
-    return as_utc(datetime.fromisoformat(iso.replace("Z", "+00:00")))
-
-
 def _store_crawls(
     session: Session, slug: str, lines: Sequence[Mapping[str, Any]]
 ) -> list[tuple[datetime, datetime | None]]:
@@ -167,8 +164,8 @@ def _store_crawls(
     stores = [line for line in lines if line["kind"] == "store"]
     if not stores:
         return []
-    first = _at(min(line["record"]["first_seen"] for line in stores))
-    last = _at(max((line["extension"] or line["record"])["last_seen"] for line in stores))
+    first = as_utc(parse_time(min(line["record"]["first_seen"] for line in stores)))
+    last = as_utc(parse_time(max((line["extension"] or line["record"])["last_seen"] for line in stores)))
     # a crawl that began before the first store observation may still have made it
     return [
         (crawl.started_at, crawl.finished_at)

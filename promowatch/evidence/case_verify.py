@@ -416,7 +416,7 @@ def verify_case(
             _check_chain(case, lines, chain, report)
             _check_warc(case, lines, bundle, entries, limits, report)
             result = recompute_finding(case, lines)
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as error:
             # valid JSON in an unexpected shape: a forgery or damage, named rather than a traceback
             report.failed(f"case.json, chain.jsonl or observations.jsonl has an unexpected shape: {error!r}")
             return report

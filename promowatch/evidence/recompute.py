@@ -77,7 +77,8 @@ def _offers(lines: Sequence[Mapping[str, Any]]) -> list[OfferPoint]:
     return sorted(points, key=lambda p: (p.observed_at, p.id))
 
 
-def _intervals(lines: Sequence[Mapping[str, Any]]) -> list[StoreInterval]:
+def store_intervals(lines: Sequence[Mapping[str, Any]]) -> list[StoreInterval]:
+    """The store observations of ``observations.jsonl`` lines as the store rules read them, oldest first."""
     out = []
     for line in lines:
         if line["kind"] != "store":
@@ -113,7 +114,8 @@ def run_rule(case: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> Ver
     inputs = finding["inputs"] or {}
     thresholds = rules.parse_thresholds(inputs.get("thresholds") or {}, "case.json finding.inputs.thresholds")
     now = _time(finding["evaluated_at"])
-    assert now is not None
+    if now is None:
+        raise ValueError("finding.evaluated_at is missing")
     facts = _facts(case["promotion"], lines)
     rule = finding["rule"]
     if rule == "unorderable_online":
@@ -125,7 +127,7 @@ def run_rule(case: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> Ver
         crawls = case.get("store_crawls")
         sampled = None if crawls is None else [rules.Crawl(_at(a), _time(b)) for a, b in crawls]
         check = rules.store_stockout if rule == "store_stockout" else rules.store_sellout
-        return check(facts, _intervals(lines), scope, thresholds, now, name, sampled, _offers(lines))
+        return check(facts, store_intervals(lines), scope, thresholds, now, name, sampled, _offers(lines))
     if rule == "reference_price_unsupported":
         return rules.reference_price_unsupported(
             facts, _offers(lines), thresholds, now, inputs.get("variant", "eu")
@@ -138,7 +140,7 @@ def recompute_finding(case: Mapping[str, Any], lines: Sequence[Mapping[str, Any]
     finding = case["finding"]
     try:
         verdict = run_rule(case, lines)
-    except (LookupError, ValueError, KeyError) as error:
+    except (LookupError, ValueError, ArithmeticError) as error:
         return Recomputation(False, f"finding could not be recomputed: {error}")
     opened = _time(finding["opened_at"])
     episode = next((e for e in verdict.episodes if e.opened_at == opened), None)

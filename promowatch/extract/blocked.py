@@ -165,11 +165,6 @@ def block_reason(status: int, body: bytes, *, product_page: bool = False) -> str
     return None
 
 
-def is_block_page(status: int, body: bytes, *, product_page: bool = False) -> bool:
-    """True when the response is an anti-bot interstitial or a block page rather than the shop's page."""
-    return block_reason(status, body, product_page=product_page) is not None
-
-
 def _has_product_structure(head: bytes) -> bool:
     return any(marker in head for marker in PRODUCT_MARKERS) or _PRICE.search(head) is not None
 

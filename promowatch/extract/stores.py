@@ -92,7 +92,7 @@ def stock_state(status: Any, quantity: int | None, api: StoreApi) -> Availabilit
                 if regex.fullmatch(pattern, word, regex.IGNORECASE, timeout=STATUS_SECONDS):
                     return state
             except TimeoutError:
-                return Availability.UNKNOWN  # a pattern that backtracks without end says nothing
+                break  # a pattern that backtracks without end says nothing; the quantity still may
 
     if quantity is not None:
         return Availability.IN_STOCK if quantity > 0 else Availability.OUT_OF_STOCK

@@ -90,8 +90,7 @@ def price_nodes(
     """Visible price-like nodes in reading order, each with one amount, classified."""
     accepted: list[PriceNode] = []
     taken: set[int] = set()
-    for element in _price_candidates(block):
-        check("price nodes")
+    for element in _price_candidates(block):  # _price_candidates checks the page's budget per element
         if any(id(a) in taken for a in element.iterancestors()):
             continue
         node = price_node(element, book, visible, country)
@@ -371,7 +370,7 @@ def amount_leaf(
     """
     digits = str(int(price))
     for element in block.iter():
-        check("price nodes")
+        check("amount leaf")
         text = element.text
         if not text or not isinstance(element.tag, str) or len(element) > 2:
             continue
@@ -435,7 +434,7 @@ def _higher_amounts(
 ) -> list[PriceNode]:
     higher: list[PriceNode] = []
     for element in box.iter():
-        check("price nodes")
+        check("higher amounts")
         if element is main.element or not isinstance(element.tag, str) or len(element) > 2:
             continue
         raw = short_text(element, _LEAF_MAX)

@@ -18,9 +18,9 @@ matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.dates as mdates
 from matplotlib.figure import Figure
 
-from promowatch.domain import Availability
+from promowatch.evidence.recompute import store_intervals
 from promowatch.report.texts import label
-from promowatch.rules import Crawl, StoreInterval, Thresholds
+from promowatch.rules import Crawl, Thresholds
 from promowatch.rules.stores import StoreSample, store_samples
 
 
@@ -98,8 +98,8 @@ def build_timeline(
             parse_time(window_until) if window_until else None,
         ),
     )
-    intervals = []
-    for line in observations:
+    lines = list(observations)
+    for line in lines:
         record = line["record"]
         if line["kind"] == "offer":
             timeline.offers.append(
@@ -113,36 +113,24 @@ def build_timeline(
                 )
             )
         elif line["kind"] == "store":
-            first = parse_time(record["first_seen"])
-            extension = line.get("extension") or record
             timeline.stores.append(
-                StoreRow(first, record["id"], record["store_id"], record["availability"], record["quantity"])
-            )
-            intervals.append(
-                StoreInterval(
+                StoreRow(
+                    parse_time(record["first_seen"]),
                     record["id"],
                     record["store_id"],
-                    first,
-                    parse_time(extension.get("last_seen") or record["first_seen"]),
-                    extension.get("checks") or 1,
-                    _availability(record["availability"]),
+                    record["availability"],
                     record["quantity"],
                 )
             )
     timeline.offers.sort(key=lambda p: (p.at, p.observation_id))
     timeline.stores.sort(key=lambda s: (s.at, s.observation_id))
+    # the same intervals case verify recomputes the finding from
+    intervals = store_intervals(lines)
     if intervals:
         until = max(i.last_seen for i in intervals)
         stores = scope if scope is not None else {i.store_id for i in intervals}
         timeline.shares = store_samples(intervals, stores, thresholds or Thresholds(), until, crawls)
     return timeline
-
-
-def _availability(value: str) -> Availability:
-    try:
-        return Availability(value)
-    except ValueError:
-        return Availability.UNKNOWN
 
 
 def max_zero_share(timeline: Timeline) -> float | None:

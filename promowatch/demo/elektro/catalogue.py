@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from promowatch.demo.catalogue import ean13
+
 D = Decimal
 SLUG = "demo-elektro"
 SHOP_NAME = "Demo Elektromarkt"
@@ -84,11 +86,6 @@ class Article:
     @property
     def path(self) -> str:
         return f"/artikel/{self.slug}-{self.number}"
-
-
-def ean13(first12: str) -> str:
-    total = sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(first12))
-    return first12 + str((10 - total % 10) % 10)
 
 
 ARTICLES: tuple[Article, ...] = (

@@ -85,7 +85,8 @@ class ElektroShop:
     def respond(self, path: str) -> tuple[int, str, bytes]:
         """(status, content type, body) of a GET of ``path`` (query strings ignored, as the shop does)."""
         day = self.day
-        self.requests[path] += 1
+        with self._lock:  # a ThreadingHTTPServer answers requests side by side
+            self.requests[path] += 1
         if path.startswith("/artikel/"):
             article = self._articles.get(path)
             if article is None:
@@ -125,20 +126,20 @@ class ElektroShop:
             server_version = "demo-elektro"
 
             def do_GET(self) -> None:
+                self.answer(with_body=True)
+
+            def do_HEAD(self) -> None:
+                self.answer(with_body=False)
+
+            def answer(self, *, with_body: bool) -> None:
                 status, kind, body = shop.respond(urlsplit(self.path).path)
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-cache")
                 self.end_headers()
-                self.wfile.write(body)
-
-            def do_HEAD(self) -> None:
-                status, kind, body = shop.respond(urlsplit(self.path).path)
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
+                if with_body:
+                    self.wfile.write(body)
 
             def log_message(self, *args: Any) -> None:
                 pass
