@@ -612,6 +612,10 @@ async def close_page(meta: Mapping[str, Any]) -> None:
         await page.close()
 
 
+# opening a page takes well under a second; Chromium launching afresh a few seconds
+PAGE_OPEN_SECONDS = 30.0
+
+
 class IdlePages:
     """Open pages of one browser context that no request is using: they keep their place in the context's
     page limit, so a request that needs a page waits for one of them or for a free place."""
@@ -835,12 +839,15 @@ class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
             request.meta["playwright_context_kwargs"] = context_headers(
                 request.meta.get("playwright_context_kwargs") or {}, request
             )
+        # a page of a browser that died under it never comes: a bounded wait fails the request (retried or
+        # unknown) instead of leaving the crawl waiting for ever
+        opening = asyncio.wait_for(super()._create_page(request, spider), PAGE_OPEN_SECONDS)
         if idle is None:
-            page = await super()._create_page(request, spider)
+            page = await opening
         else:
             idle.creating += 1
             try:
-                page = await super()._create_page(request, spider)
+                page = await opening
             finally:
                 idle.creating -= 1
         # scrapy-playwright counts every request and response of the page in its stats: a message from the
