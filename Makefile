@@ -29,6 +29,7 @@ demo: install
 lint:
 	$(BIN)/ruff check promowatch spiders pipelines notify tests bench
 	$(BIN)/ruff format --check promowatch spiders pipelines notify tests bench
+	$(BIN)/lint-imports
 
 typecheck:
 	$(BIN)/mypy

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from promowatch.settings import *  # noqa: F403
 from promowatch.settings import PLAYWRIGHT_LAUNCH_OPTIONS as _LAUNCH
+from spiders.browser import should_abort_request
 
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     **_LAUNCH,
@@ -22,9 +23,9 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 
 
 def leaves_machine(request: Any) -> bool:
-    """True (abort it) for a request to any host but 127.0.0.1."""
+    """True (abort it) for a request to any host but 127.0.0.1, and for what the profile blocks."""
     if request.url.startswith(("data:", "blob:")) or urlsplit(request.url).hostname == "127.0.0.1":
-        return False
+        return should_abort_request(request)
     log = os.environ.get("PROMOWATCH_BENCH_ABORTED")
     if log:
         with open(log, "a", encoding="utf-8") as handle:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from notify.messages import STORE_DIGEST, format_message, format_store_digest
-from notify.routing import StorePlace, wants
+from notify.routing import StorePlace, postcode_place, wants
 from notify.sender import Sender, target_id
 from notify.subscriptions import news_time, note_subscriptions, subscription_key
 from promowatch.config import Subscription, Watchlist
@@ -105,18 +105,6 @@ def _targets(watchlist: Watchlist) -> dict[str, tuple[Subscription, str]]:
     return {target_id(s.name, url): (s, url) for s in watchlist.subscriptions for url in s.urls}
 
 
-def _centres(stores: list[Store]) -> dict[str, tuple[float, float]]:
-    """Each postcode's centre: the mean position of the stores that have it."""
-    places: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for store in stores:
-        if store.postcode and store.latitude is not None and store.longitude is not None:
-            places[store.postcode].append((store.latitude, store.longitude))
-    return {
-        code: (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
-        for code, points in places.items()
-    }
-
-
 def fan_out(session: Session, watchlist: Watchlist, now: datetime) -> int:
     """Create the pending deliveries of events that have none yet; returns how many.
 
@@ -139,15 +127,16 @@ def fan_out(session: Session, watchlist: Watchlist, now: datetime) -> int:
         return 0
     stores = list(session.scalars(select(Store)).all())
     by_id = {s.id: s for s in stores}
-    centres = _centres(stores)
+    places = [StorePlace(s.external_id, s.postcode, s.latitude, s.longitude) for s in stores]
+    # a postcode no store has stands for its nearest area's stores (notify/routing.py)
+    areas = [postcode_place(s.postcode, places) for s in watchlist.subscriptions]
     created = 0
     for event in events:
         row = by_id.get(event.payload.get("store_id") or -1)
         place = StorePlace(row.external_id, row.postcode, row.latitude, row.longitude) if row else None
         news = news_time(event.kind, event.occurred_at, event.created_at)
-        for subscription in watchlist.subscriptions:
-            centre = centres.get(subscription.postcode or "")
-            if not wants(subscription, event.kind, event.payload, place, centre):
+        for subscription, (area, centre) in zip(watchlist.subscriptions, areas, strict=True):
+            if not wants(subscription, event.kind, event.payload, place, centre, area):
                 continue
             rows = [
                 {

@@ -5,12 +5,17 @@ it receives the kinds of its audience tags: ``consumer`` restock/stockout/price_
 finding_opened/finding_closed, ``ops`` crawl_unhealthy. Then it must follow the event's subject: the product
 (its URL), the promotion (title or product URL), the retailer, or for findings ``all_findings``; store-level
 events also need a followed store (its id, or postcode + radius_km around the subscription's postcode).
+
+A subscription's postcode is resolved to a place through the stores' own postcodes (:func:`postcode_place`):
+itself when a store has it, else the nearest postcode area that has stores. CH, DE, AT and FR allot postcodes
+by area, so the longest shared leading digits name the nearest area: 1005 Lausanne, where no store is, stands
+for the stores at 1003, 1006, 1008 and 1009, so its subscriber hears of them as 1003's does.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +38,71 @@ class StorePlace:
     postcode: str | None
     latitude: float | None
     longitude: float | None
+
+
+# fewer shared leading digits than this say nothing about nearness (CH 1xxx spans Geneva to Fribourg)
+MIN_SHARED_DIGITS = 2
+
+
+def _shared(a: str, b: str) -> int:
+    count = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        count += 1
+    return count
+
+
+def postcode_area(postcode: str, known: Iterable[str]) -> frozenset[str]:
+    """The store postcodes that stand for ``postcode``: itself when a store has it, else those that share the
+    most leading characters with it (at least MIN_SHARED_DIGITS); empty when no store is anywhere near.
+
+    >>> sorted(postcode_area("1005", ["1003", "1006", "1020", "8001"]))
+    ['1003', '1006']
+    >>> sorted(postcode_area("3011", ["1003", "8001"]))
+    []
+    """
+    code = postcode.strip().upper().replace(" ", "")
+    codes = {k.strip().upper().replace(" ", ""): k for k in known if k and k.strip()}
+    if code in codes:
+        return frozenset({codes[code]})
+    best = max((_shared(code, k) for k in codes), default=0)
+    if best < MIN_SHARED_DIGITS:
+        return frozenset()
+    return frozenset(original for k, original in codes.items() if _shared(code, k) == best)
+
+
+def postcode_place(
+    postcode: str | None, stores: Iterable[StorePlace]
+) -> tuple[frozenset[str], tuple[float, float] | None]:
+    """A subscription postcode's area (:func:`postcode_area`) and centre: the mean position of the area's
+    stores, which radius_km is measured from."""
+    if not postcode:
+        return frozenset(), None
+    stores = list(stores)
+    area = postcode_area(postcode, {s.postcode for s in stores if s.postcode})
+    points = [
+        (s.latitude, s.longitude)
+        for s in stores
+        if s.postcode in area and s.latitude is not None and s.longitude is not None
+    ]
+    if not points:
+        return area, None
+    return area, (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
+
+
+def unmatched_postcodes(subscriptions: Iterable[Subscription], known: Iterable[str]) -> list[str]:
+    """One line per subscription whose postcode no store's postcode stands for: it would hear of no store."""
+    known = sorted(set(known))
+    lines = []
+    for subscription in subscriptions:
+        if subscription.postcode and not postcode_area(subscription.postcode, known):
+            shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+            lines.append(
+                f"subscription {subscription.name!r}: postcode {subscription.postcode} is near no store's "
+                f"postcode, so it will hear of no store; the stores' postcodes are: {shown or 'none yet'}"
+            )
+    return lines
 
 
 def distance_km(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -61,15 +131,20 @@ def follows_subject(subscription: Subscription, payload: Mapping[str, Any]) -> b
 
 
 def follows_store(
-    subscription: Subscription, store: StorePlace | None, centre: tuple[float, float] | None
+    subscription: Subscription,
+    store: StorePlace | None,
+    centre: tuple[float, float] | None,
+    area: frozenset[str] | None = None,
 ) -> bool:
+    """``area``: the store postcodes the subscription's postcode stands for (:func:`postcode_place`); by
+    default its postcode alone."""
     if store is None:
         return False
     if store.external_id in subscription.stores:
         return True
     if subscription.postcode is None:
         return False
-    if store.postcode == subscription.postcode:
+    if store.postcode == subscription.postcode or (area is not None and store.postcode in area):
         return True
     if subscription.radius_km is None or centre is None or store.latitude is None or store.longitude is None:
         return False
@@ -82,6 +157,7 @@ def wants(
     payload: Mapping[str, Any],
     store: StorePlace | None = None,
     centre: tuple[float, float] | None = None,
+    area: frozenset[str] | None = None,
 ) -> bool:
     """True when ``subscription`` should be told about this event."""
     if kind not in kinds_of(subscription):
@@ -92,7 +168,7 @@ def wants(
         return subscription.all_findings or follows_subject(subscription, payload)
     if payload.get("scope") == "store":
         has_subject_filter = bool(subscription.products or subscription.promotions or subscription.retailers)
-        return follows_store(subscription, store, centre) and (
+        return follows_store(subscription, store, centre, area) and (
             not has_subject_filter or follows_subject(subscription, payload)
         )
     return follows_subject(subscription, payload)

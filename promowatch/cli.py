@@ -17,7 +17,14 @@ import platformdirs
 
 from promowatch import __version__
 from promowatch.clock import Clock
-from promowatch.config import ConfigError, Watchlist, load_profile, load_watchlist, mask_urls
+from promowatch.config import (
+    ConfigError,
+    Watchlist,
+    load_profile,
+    load_watchlist,
+    mask_urls,
+    watchlist_warnings,
+)
 from promowatch.datadir import DataDir
 from promowatch.domain import PUBLIC_OFFER_KEYS
 from promowatch.run import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, RunError
@@ -58,19 +65,9 @@ def _echo(args: argparse.Namespace) -> Callable[[str], None]:
     return print
 
 
-def _processes(value: str) -> str | int:
-    """``--extract-processes``: a number of processes, or "auto"."""
-    if value.strip().lower() == "auto":
-        return "auto"
-    if not value.strip().isdigit():
-        raise argparse.ArgumentTypeError(f'a number of processes or "auto", got {value!r}')
-    return int(value)
-
-
 def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     """The Scrapy settings a command's options set for its crawl."""
-    processes = getattr(args, "extract_processes", None)
-    return {} if processes is None else {"PROMOWATCH_EXTRACT_PROCESSES": processes}
+    return {}
 
 
 def _interactive(args: argparse.Namespace) -> bool:
@@ -94,18 +91,38 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         print(
             f"  {retailer.slug}: profile {retailer.profile.slug} ({retailer.profile.path}), {retailer.base_url}"
         )
+    for line in watchlist_warnings(watchlist) + _postcode_warnings(args, watchlist):
+        print(f"promowatch: warning: {line}", file=sys.stderr)
     return EXIT_OK
+
+
+def _postcode_warnings(args: argparse.Namespace, watchlist: Watchlist) -> list[str]:
+    """Subscription postcodes near no stored store's postcode; stores are known only once crawled."""
+    if not any(s.postcode for s in watchlist.subscriptions):
+        return []
+    try:
+        data = _data(args, existing=True)
+    except RunError:
+        return []  # no database yet: nothing is known of the stores
+    from sqlalchemy import select
+
+    from notify.routing import unmatched_postcodes
+    from promowatch.db.engine import open_database
+    from promowatch.db.models import Store
+
+    with open_database(data.db_url)() as session:
+        known = [code for code in session.scalars(select(Store.postcode)) if code]
+    return unmatched_postcodes(watchlist.subscriptions, known) if known else []
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
     from promowatch.run import crawl_step, locked
+    from promowatch.runconfig import RunContext
 
     data = _data(args)
-    with locked(data):
+    with locked(data), RunContext(_watchlist(args), data, Clock.parse(args.now)) as context:
         summary = crawl_step(
-            _watchlist(args),
-            data,
-            clock=Clock.parse(args.now),
+            context,
             retailers=tuple(args.retailer or ()),
             echo=_echo(args),
             progress=_interactive(args),
@@ -121,8 +138,12 @@ def _redis(args: argparse.Namespace) -> str:
         raise RunError(
             "no Redis URL: pass --redis redis://HOST:PORT/0 or set PROMOWATCH_REDIS", EXIT_BAD_INPUT
         )
-    import redis
+    from promowatch.distributed import MissingExtra, redis_client
 
+    try:
+        redis = redis_client()
+    except MissingExtra as error:
+        raise RunError(str(error), EXIT_BAD_INPUT) from None
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=10, socket_timeout=10)
     except ValueError as error:
@@ -170,10 +191,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from promowatch.run import evaluate_step, locked
+    from promowatch.runconfig import RunContext
 
     data = _data(args)
-    with locked(data):
-        evaluate_step(_watchlist(args), data, clock=Clock.parse(args.now), echo=_echo(args))
+    with locked(data), RunContext(_watchlist(args), data, Clock.parse(args.now)) as context:
+        evaluate_step(context, echo=_echo(args))
     return EXIT_OK
 
 
@@ -185,23 +207,42 @@ def cmd_notify(args: argparse.Namespace) -> int:
         print(message)
         return EXIT_OK if ok else EXIT_FAILED
     from promowatch.run import locked, notify_step
+    from promowatch.runconfig import RunContext
 
     data = _data(args)
-    with locked(data):
-        report = notify_step(_watchlist(args), data, clock=Clock.parse(args.now), echo=_echo(args))
+    with locked(data), RunContext(_watchlist(args), data, Clock.parse(args.now)) as context:
+        report = notify_step(context, echo=_echo(args))
     return EXIT_FAILED if report.failed else EXIT_OK
+
+
+def _since(value: str) -> Any:
+    """``--since``: an ISO date or time, UTC when no offset is given."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not an ISO 8601 date or time such as 2026-11-23: {value!r}"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
     from promowatch.db.engine import open_database
-    from promowatch.evaluate import list_findings
+    from promowatch.db.queries import list_findings
 
-    rows = list_findings(open_database(_data(args, existing=True).db_url), state=args.state)
+    with open_database(_data(args, existing=True).db_url)() as session:
+        rows = list_findings(
+            session, state=args.state, retailer=args.retailer, rule=args.rule, since=args.since
+        )
     if args.json:
         print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
         return EXIT_OK
     if not rows:
-        print("no findings" + (f" in state {args.state}" if args.state else ""))
+        chosen = {"state": args.state, "retailer": args.retailer, "rule": args.rule, "since": args.since}
+        told = ", ".join(f"{key} {value}" for key, value in chosen.items() if value)
+        print("no findings" + (f" ({told})" if told else ""))
         return EXIT_OK
     from rich.console import Console
     from rich.table import Table
@@ -220,6 +261,41 @@ def cmd_findings(args: argparse.Namespace) -> int:
             rich_text(str(row["opened_at"])[:16]),
             rich_text(str(row.get("closed_at") or "")[:16]),
             rich_text(row["summary"]),
+        )
+    Console(width=200).print(table)
+    return EXIT_OK
+
+
+def cmd_promotions(args: argparse.Namespace) -> int:
+    from promowatch.db.engine import open_database
+    from promowatch.db.queries import list_promotions
+
+    with open_database(_data(args, existing=True).db_url)() as session:
+        rows = list_promotions(session, Clock.parse(args.now).now(), retailer=args.retailer, state=args.state)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str, ensure_ascii=False))
+        return EXIT_OK
+    if not rows:
+        print("no promotions" + (f" {args.state}" if args.state else ""))
+        return EXIT_OK
+    from rich.console import Console
+    from rich.table import Table
+
+    from promowatch.terminal import rich_text
+
+    table = Table("id", "retailer", "title", "price", "instead of", "from", "until", "state", "sources")
+    for row in rows:
+        # titles and sources quote the shop: data for rich and the terminal, never markup or escape codes
+        table.add_row(
+            rich_text(row["id"]),
+            rich_text(row["retailer"]),
+            rich_text(row["title"]),
+            rich_text(f"{row['advertised_price']} {row['currency']}"),
+            rich_text(row["reference_price"] or ""),
+            rich_text(row["starts"][:16]),
+            rich_text((row["ends"] or "")[:16]),
+            rich_text(row["state"]),
+            rich_text(", ".join(row["sources"]) or row["origin"]),
         )
     Console(width=200).print(table)
     return EXIT_OK
@@ -301,17 +377,30 @@ def cmd_extract(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _profile_dirs_beside(args: argparse.Namespace) -> tuple[Path, ...]:
+    """The ``sites/`` directory beside ``-w WATCHLIST``, searched first for a profile named on the command line
+    (as a run finds the watchlist's profiles)."""
+    watchlist = getattr(args, "watchlist", None)
+    return (Path(watchlist).parent / "sites",) if watchlist else ()
+
+
 def cmd_check(args: argparse.Namespace) -> int:
+    import re
     from urllib.parse import urlsplit
 
     from promowatch.crawl import fetch_offer
     from promowatch.run import check_phrases
 
-    parts = urlsplit(args.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise RunError(f"{mask_urls(args.url)!r}: not an http(s) URL of a product page", EXIT_BAD_INPUT)
+    not_a_url = RunError(f"{mask_urls(args.url)!r}: not an http(s) URL of a product page", EXIT_BAD_INPUT)
+    try:  # a bracketed host that is no IPv6 address, a port that is no number: urlsplit raises
+        parts = urlsplit(args.url)
+        parts.port  # noqa: B018 - parsed only to refuse a port that is no number or out of range
+    except ValueError:
+        raise not_a_url from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or re.search(r"\s", parts.netloc):
+        raise not_a_url
     check_phrases()
-    profile = load_profile(args.profile) if args.profile else None
+    profile = load_profile(args.profile, _profile_dirs_beside(args)) if args.profile else None
     render = "browser" if args.browser else profile.render if profile is not None else "http"
     if render == "http":
         offer = fetch_offer(args.url, profile)
@@ -408,6 +497,18 @@ def cmd_case(args: argparse.Namespace) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED
 
 
+def cmd_reference(args: argparse.Namespace) -> int:
+    from promowatch.config_schema import write_reference
+
+    stale = write_reference(Path(args.out), check=args.check)
+    for name in stale:
+        print(f"{Path(args.out) / name}: {'out of date' if args.check else 'written'}")
+    if args.check and stale:
+        print("promowatch: error: run `promowatch reference` to regenerate them", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def cmd_evidence(args: argparse.Namespace) -> int:
     from promowatch.db.engine import open_database
     from promowatch.evidence.blobs import BlobStore
@@ -417,6 +518,48 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     report = verify_evidence(open_database(data.db_url), BlobStore(data.blobs))
     print(report.message)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_profile_test(args: argparse.Namespace) -> int:
+    from promowatch.onboarding.fetch import PreviewPlan, fetch_preview
+    from promowatch.onboarding.preview import check_profile, report_lines
+    from promowatch.run import check_phrases
+    from promowatch.terminal import terminal_text
+
+    watchlist = _watchlist(args)
+    check_phrases()
+    try:
+        retailer = watchlist.retailer(args.retailer)
+    except KeyError:
+        known = ", ".join(r.slug for r in watchlist.retailers)
+        raise ConfigError(f"{watchlist.path}: no retailer {args.retailer!r} (known: {known})") from None
+    plan = fetch_preview(PreviewPlan(retailer))
+    report = check_profile(retailer.profile, plan.promotions, plan.products, plan.store_list, plan.stock)
+    for line in report_lines(report, terminal_text):
+        print(line)
+    for url in plan.offsite:
+        print(f"not fetched, off {retailer.base_url}: {terminal_text(url)}")
+    return EXIT_FAILED if report.errors else EXIT_OK
+
+
+def cmd_profile_new(args: argparse.Namespace) -> int:
+    from promowatch.onboarding.draft import render_profile
+    from promowatch.onboarding.draft_fetch import DraftError, fetch_for_draft
+    from promowatch.onboarding.profile import draft_profile
+
+    try:
+        pages = fetch_for_draft(
+            args.url, args.promotions, browser=args.browser, stores=args.stores, stock=args.stock
+        )
+    except DraftError as error:
+        raise RunError(str(error), error.code) from None
+    text = render_profile(draft_profile(pages, args.slug))
+    if args.out:
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"profile drafted to {args.out}; check it with `promowatch profile test`", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------- parser
@@ -469,15 +612,6 @@ def build_parser() -> argparse.ArgumentParser:
             )
     worker = add("worker", cmd_worker, "check product pages from the shared queue (scrapy-redis)")
     worker.add_argument("--redis", help="Redis URL of the work queue (default: $PROMOWATCH_REDIS)")
-    for command in (*crawling, worker):
-        command.add_argument(
-            "--extract-processes",
-            type=_processes,
-            default=os.environ.get("PROMOWATCH_EXTRACT_PROCESSES") or None,
-            metavar="N|auto",
-            help="read pages in N extra processes, auto: one per core beyond the crawl's own "
-            "(default: $PROMOWATCH_EXTRACT_PROCESSES, else auto; crawl and run: only when 500 pages or more are due)",
-        )
     worker.add_argument(
         "--idle-exit", type=int, default=0, help="stop after this many idle seconds (0: never)"
     )
@@ -493,6 +627,21 @@ def build_parser() -> argparse.ArgumentParser:
     findings.add_argument(
         "--state", choices=["open", "confirmed", "closed"], help="open: not closed (open or confirmed)"
     )
+    findings.add_argument("--retailer", help="only this retailer's findings")
+    findings.add_argument(
+        "--rule", help="only this rule's findings (unorderable_online, store_stockout, ...)"
+    )
+    findings.add_argument(
+        "--since", type=_since, metavar="DATE", help="only findings opened or closed on or after this date"
+    )
+    promotions = add(
+        "promotions", cmd_promotions, "list the promotions the sweeps found and the watchlist's, with windows"
+    )
+    promotions.add_argument("--retailer", help="only this retailer's promotions")
+    promotions.add_argument(
+        "--state", choices=["running", "ended"], help="running or ended now (or at --now)"
+    )
+    promotions.add_argument("--json", action="store_true")
     observations = add(
         "observations", cmd_observations, "list stored offer observations: the latest of each product"
     )
@@ -513,6 +662,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("url")
     check.add_argument("--profile", help="a site profile name or .toml path (its render mode too)")
+    check.add_argument(
+        "--watchlist", "-w", help="a watchlist whose sites/ directory is searched first for --profile"
+    )
     check.add_argument(
         "--browser", action="store_true", help='read the page in Chromium, as render = "browser"'
     )
@@ -548,6 +700,46 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--tsa-ca", help="CA certificate file to check the timestamp's signature with")
     evidence = add("evidence", cmd_evidence, "verify the evidence store and the observation hash chain")
     evidence.add_argument("evidence_command", choices=["verify"])
+    reference = sub.add_parser(
+        "reference",
+        help="write the key reference (reference.md) and the JSON Schemas of the watchlist and profiles",
+    )
+    reference.add_argument("--out", default="docs", help="directory to write them to (default: docs)")
+    reference.add_argument("--check", action="store_true", help="write nothing; exit 1 when they are stale")
+    reference.set_defaults(handler=cmd_reference)
+    # `profile new` and `profile test` each set their own handler on the group's subparsers
+    profile = sub.add_parser(
+        "profile", help="draft or test a site profile", description="draft or test a site profile"
+    )
+    profile_commands = profile.add_subparsers(dest="profile_command", required=True)
+    profile_test = profile_commands.add_parser(
+        "test",
+        parents=[common],
+        help="fetch a retailer's promotions page, a few product pages and its store API once, politely, "
+        "and show what each profile section reads; exit 1 when a key reads nothing",
+    )
+    profile_test.add_argument("retailer", help="the retailer's slug in the watchlist")
+    profile_test.set_defaults(handler=cmd_profile_test)
+    profile_new = profile_commands.add_parser(
+        "new",
+        help="draft a commented site profile from a product page (and the promotions page)",
+        description="draft a commented site profile from a product page (and the promotions page), "
+        "fetching only the URLs given, politely",
+    )
+    profile_new.add_argument("url", help="a product page of the shop (best: one on promotion, orderable)")
+    profile_new.add_argument("--promotions", metavar="URL", help="the shop's promotions page")
+    profile_new.add_argument(
+        "--browser",
+        action="store_true",
+        help="also render the product page in Chromium and map the JSON it fetches into [stores]",
+    )
+    profile_new.add_argument(
+        "--stores", metavar="URL", help="the store list API (JSON), when no page fetches it"
+    )
+    profile_new.add_argument("--stock", metavar="URL", help="this product's per-store stock API (JSON)")
+    profile_new.add_argument("--slug", help="the retailer's slug (default: from the host name)")
+    profile_new.add_argument("--out", metavar="FILE", help="write the profile here (default: stdout)")
+    profile_new.set_defaults(handler=cmd_profile_new)
     return parser
 
 

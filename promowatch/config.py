@@ -12,11 +12,12 @@ import re
 import string
 import tomllib
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import platformdirs
 import regex
@@ -24,58 +25,98 @@ from cssselect import SelectorError
 from lxml.etree import XPath, XPathSyntaxError
 from parsel.csstranslator import HTMLTranslator
 
+# the kinds of values are declared with the schema; re-exported for the code that checks them
+from promowatch.config_schema import AD_KINDS as AD_KINDS
+from promowatch.config_schema import EVENT_KINDS as EVENT_KINDS
+from promowatch.config_schema import LANGUAGES as LANGUAGES
+from promowatch.config_schema import RENDER_MODES as RENDER_MODES
+from promowatch.config_schema import Table, child
+from promowatch.config_schema import table as schema_table
 from promowatch.domain import Availability
-
-if TYPE_CHECKING:
-    from promowatch.rules.thresholds import Thresholds
+from promowatch.errors import ConfigError as ConfigError
+from promowatch.rules.thresholds import Thresholds, parse_thresholds
 
 BUNDLED_SITES = Path(__file__).with_name("sites")
-RENDER_MODES = ("http", "browser", "auto")
-AD_KINDS = ("web", "flyer", "print", "tv", "radio", "email", "social")
-EVENT_KINDS = (
-    "restock",
-    "stockout",
-    "price_drop",
-    "finding_opened",
-    "finding_closed",
-    "crawl_unhealthy",
-    "crawl_recovered",
-)
-LANGUAGES = ("fr", "de", "en", "it")
 # a money column is NUMERIC(12, 2) (promowatch.db.models.Money): it holds amounts below 10^10
 MAX_AMOUNT = Decimal(10) ** 10
 # a host name (letters, digits, "-", "."), an IPv4 address or a bracketed IPv6 one, optionally with a port
 _HOST = re.compile(r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
-class ConfigError(Exception):
-    """Bad input in a watchlist or profile. The message is one line a user can act on."""
-
-
 # ---------------------------------------------------------------- reading helpers
 
 
-class Entry:
-    """A TOML table being read, with the context for error messages; unknown keys are errors."""
+class SchemaMismatch(AssertionError):
+    """The loader read a key its table's schema (promowatch.config_schema) does not declare, or read it as
+    another kind: a programming error, caught by the tests, never a user's."""
 
-    def __init__(self, data: Any, where: str) -> None:
+
+# (table id, key) of every key read while recording (tests/core/test_reference.py); None: not recording
+_reads: set[tuple[str, str]] | None = None
+
+
+@contextmanager
+def recording_reads() -> Iterator[set[tuple[str, str]]]:
+    """Collect the (table id, key) pairs the loader reads inside the block."""
+    global _reads
+    reads: set[tuple[str, str]] = set()
+    _reads = set()
+    try:
+        yield reads
+    finally:
+        reads |= _reads
+        _reads = None
+
+
+TEXT_KINDS = ("string", "url")
+
+
+class Entry:
+    """A TOML table being read, with the context for error messages. Its keys are declared by its schema
+    table: any other key in the file is an error, and reading an undeclared key raises SchemaMismatch."""
+
+    def __init__(self, data: Any, where: str, schema: Table | None) -> None:
         if not isinstance(data, Mapping):
             raise ConfigError(f"{where}: must be a table, got {_show(data)}")
         self.data: Mapping[str, Any] = data
         self.where = where
+        self.schema = schema
         self.used: set[str] = set()
 
     def fail(self, key: str, message: str) -> ConfigError:
         return ConfigError(f"{self.where}: {key} {message}")
 
+    def expect(self, key: str, *kinds: str) -> None:
+        """Check that the schema declares ``key`` (with one of ``kinds``, when given)."""
+        if self.schema is None:
+            return
+        declared = self.schema.key(key)
+        if declared is None or (kinds and declared.kind not in kinds):
+            found = "undeclared" if declared is None else f"declared {declared.kind}"
+            raise SchemaMismatch(
+                f"{self.schema.id}: {key!r} read as {'/'.join(kinds) or 'a value'} but {found}"
+            )
+        if _reads is not None:
+            _reads.add((self.schema.id, declared.name))
+
     def raw(self, key: str) -> Any:
+        self.expect(key)
         self.used.add(key)
         return self.data.get(key)
 
     def has(self, key: str) -> bool:
+        self.expect(key)
         return key in self.data
 
-    def text(self, key: str, default: str | None = None, *, required: bool = False) -> str | None:
+    def text(
+        self,
+        key: str,
+        default: str | None = None,
+        *,
+        required: bool = False,
+        kinds: tuple[str, ...] = TEXT_KINDS,
+    ) -> str | None:
+        self.expect(key, *kinds)
         value = self.raw(key)
         if value is None:
             if required:
@@ -91,13 +132,14 @@ class Entry:
         return value
 
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.text(key, default)
+        value = self.text(key, default, kinds=("choice",))
         assert value is not None
         if value not in choices:
             raise self.fail(key, f"must be one of {', '.join(choices)}, got {_show(value)}")
         return value
 
     def boolean(self, key: str, default: bool) -> bool:
+        self.expect(key, "boolean")
         value = self.raw(key)
         if value is None:
             return default
@@ -106,6 +148,7 @@ class Entry:
         return value
 
     def integer(self, key: str, default: int, *, minimum: int = 0) -> int:
+        self.expect(key, "integer")
         value = self.raw(key)
         if value is None:
             return default
@@ -114,6 +157,7 @@ class Entry:
         return value
 
     def number(self, key: str, default: float | None, *, minimum: float = 0.0) -> float | None:
+        self.expect(key, "number")
         value = self.raw(key)
         if value is None:
             return default
@@ -127,6 +171,7 @@ class Entry:
         return float(value)
 
     def amount(self, key: str, *, required: bool = False) -> Decimal | None:
+        self.expect(key, "amount")
         value = self.raw(key)
         if value is None:
             if required:
@@ -150,6 +195,7 @@ class Entry:
 
     def moment(self, key: str, *, end_of_day: bool = False) -> datetime | None:
         """A TOML date or datetime; a bare date means the start (or end) of that day, UTC."""
+        self.expect(key, "datetime")
         value = self.raw(key)
         if value is None:
             return None
@@ -167,7 +213,8 @@ class Entry:
             return datetime.combine(value, time.max if end_of_day else time.min, tzinfo=UTC)
         raise self.fail(key, f"must be a date (2026-11-23) or datetime, got {_show(value)}")
 
-    def strings(self, key: str) -> tuple[str, ...]:
+    def strings(self, key: str, *, kinds: tuple[str, ...] = ("strings",)) -> tuple[str, ...]:
+        self.expect(key, *kinds)
         value = self.raw(key)
         if value is None:
             return ()
@@ -178,9 +225,11 @@ class Entry:
         return tuple(v.strip() for v in value)
 
     def table(self, key: str) -> Entry:
-        return Entry(self.raw(key) or {}, f"{self.where}: {key}")
+        self.expect(key, "table", "map")
+        return Entry(self.raw(key) or {}, f"{self.where}: {key}", child(self.schema, key))
 
     def tables(self, key: str, label: str) -> Iterator[tuple[int, Entry]]:
+        self.expect(key, "tables")
         value = self.raw(key) or []
         if not isinstance(value, list):
             raise self.fail(key, f"must be an array of tables ([[{key}]]), got {_show(value)}")
@@ -189,23 +238,30 @@ class Entry:
                 item.get("title") or item.get("name") or item.get("slug") if isinstance(item, dict) else None
             )
             where = f"{self.where}: {label} {number}" + (f" ({_show(name)})" if name else "")
-            yield number, Entry(item, where)
+            yield number, Entry(item, where, child(self.schema, key))
 
     def selector(self, key: str) -> str | None:
         """A CSS selector (parsel's ``::text`` / ``::attr()`` allowed) or ``xpath:...``; checked now."""
-        value = self.text(key)
+        value = self.text(key, kinds=("selector",))
         if value is not None:
             check_selector(value, self, key)
         return value
 
     def selectors(self, key: str) -> tuple[str, ...]:
-        values = self.strings(key)
+        values = self.strings(key, kinds=("selectors",))
         for value in values:
             check_selector(value, self, key)
         return values
 
+    @property
+    def known(self) -> set[str]:
+        """The keys this table may hold: its schema's (what was read, for a table of free keys)."""
+        if self.schema is None or self.schema.free_value is not None:
+            return set(self.used)
+        return set(self.schema.names)
+
     def finish(self) -> None:
-        unknown = sorted(set(self.data) - self.used)
+        unknown = sorted(set(self.data) - self.known)
         if unknown:
             raise ConfigError(f"{self.where}: unknown key {unknown[0]!r}" + _did_you_mean(unknown[0], self))
 
@@ -213,7 +269,7 @@ class Entry:
 def _did_you_mean(key: str, entry: Entry) -> str:
     import difflib
 
-    close = difflib.get_close_matches(key, sorted(entry.used), n=1)
+    close = difflib.get_close_matches(key, sorted(entry.known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -269,7 +325,7 @@ def check_selector(value: str, entry: Entry, key: str) -> None:
 
 
 def browser_selector(entry: Entry, key: str) -> str | None:
-    """A selector the rendered page answers (spiders/in_page.py): extraction's syntax, except parsel's own
+    """A selector the rendered page answers (Playwright's locators): extraction's syntax, except parsel's own
     ``:contains()``, which neither the browser nor Playwright knows."""
     value = entry.selector(key)
     if value is not None and ":contains(" in value and not value.startswith("xpath:"):
@@ -406,7 +462,7 @@ class SiteProfile:
 
 def _url_template(entry: Entry, key: str, names: tuple[str, ...]) -> str | None:
     """A URL with ``{placeholders}``: only the given names, checked now rather than mid-crawl."""
-    value = entry.text(key)
+    value = entry.text(key, kinds=("url_template",))
     if value is None:
         return None
     try:
@@ -424,6 +480,7 @@ def _json_path(entry: Entry, key: str, default: str | None = None, *, root: bool
     """A dotted path into a store API answer; ``"$"`` (the top level) only where a list is read (``root``)."""
     from promowatch.extract.jsonpath import ROOT, path_problem
 
+    entry.expect(key, "path")
     value = entry.raw(key)
     if value is None:
         return default
@@ -432,6 +489,13 @@ def _json_path(entry: Entry, key: str, default: str | None = None, *, root: bool
     problem = path_problem(value)
     if problem is None and value == ROOT and not root:
         problem = 'may not be "$": it names a field inside each entry, such as "id" or "address.zip"'
+    if (
+        problem is None
+        and root
+        and all(s.lstrip("-").isdigit() for s in value.removeprefix(ROOT + ".").split("."))
+    ):
+        # "0" is the first entry of a top-level array, never the list of entries itself
+        problem = 'names one entry, not a list: write "$" when the answer itself is the list'
     if problem is not None:
         raise entry.fail(key, f"{problem}, got {_show(value)}")
     return value
@@ -497,7 +561,7 @@ def _allowed_hosts(entry: Entry, key: str) -> tuple[str, ...]:
 
 def parse_profile(data: Mapping[str, Any], where: str, path: Path | None = None) -> SiteProfile:
     """Validate one profile table."""
-    top = Entry(data, where)
+    top = Entry(data, where, schema_table("profile"))
     slug = top.required_text("slug")
     offer = top.table("offer")
     promotions = top.table("promotions")
@@ -700,12 +764,30 @@ def _known_slugs(entry: Entry, key: str, slugs: set[str]) -> tuple[str, ...]:
     return values
 
 
+def _check_apprise_urls(entry: Entry, urls: tuple[str, ...]) -> None:
+    """Refuse now a URL Apprise cannot parse: at notify time it would fail every event, for days unnoticed."""
+    import logging
+
+    import apprise
+
+    log = logging.getLogger("apprise")
+    disabled, log.disabled = log.disabled, True  # Apprise logs the URL it refuses, half masked
+    try:
+        for url in urls:
+            if apprise.Apprise.instantiate(url) is None:
+                key = "url" if url in entry.strings("url") else "urls"
+                raise entry.fail(
+                    key,
+                    f"is not a URL Apprise can use: {mask_url(url)} "
+                    "(see https://github.com/caronc/apprise/wiki for the forms of each service)",
+                )
+    finally:
+        log.disabled = disabled
+
+
 def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None) -> Watchlist:
     """Validate a watchlist table; profiles are loaded from the watchlist's own ``sites/`` dir first."""
-    # rules.thresholds imports this module: import it here, once this module is complete
-    from promowatch.rules.thresholds import parse_thresholds
-
-    top = Entry(data, name)
+    top = Entry(data, name, schema_table("watchlist"))
     extra_dirs = (path.parent / "sites",) if path else ()
     settings = top.table("settings")
     contact = settings.text("contact")
@@ -732,6 +814,16 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
         for url in products:
             if not url.startswith("/"):  # a path on the retailer's base URL, or a full URL
                 _check_url(entry, "products", url)
+        # a sweep needs promotions pages and their cards; without, it would read nothing, and say nothing
+        sweepable = bool(profile.promotions.urls and profile.promotions.item)
+        sweep = entry.boolean("sweep", sweepable)
+        if sweep and not sweepable:
+            missing = "urls" if not profile.promotions.urls else "item"
+            raise entry.fail(
+                "sweep",
+                f"is true but profile {profile.slug!r} has no [promotions] {missing} to follow: "
+                "add [promotions] to the profile or set sweep = false",
+            )
         retailer_thresholds = parse_thresholds(
             entry.raw("thresholds") or {}, f"{entry.where}: thresholds", thresholds
         )
@@ -740,7 +832,7 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
                 slug=slug,
                 profile=profile,
                 base_url=base_url.rstrip("/"),
-                sweep=entry.boolean("sweep", True),
+                sweep=sweep,
                 products=products,
                 stores=entry.strings("stores"),
                 canary=entry.text("canary") or profile.canary,
@@ -815,6 +907,7 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
         urls = tuple(dict.fromkeys(entry.strings("url") + entry.strings("urls")))  # a URL twice is one target
         if not urls:
             raise entry.fail("url", "is required (an Apprise URL such as json://127.0.0.1:8080/hook)")
+        _check_apprise_urls(entry, urls)
         events = entry.strings("events")  # none given: the events of the subscription's tags
         for kind in events:
             if kind not in EVENT_KINDS:
@@ -857,3 +950,28 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
 def load_watchlist(path: Path) -> Watchlist:
     """Load and validate a watchlist file."""
     return parse_watchlist(load_toml(path), path.name, path)
+
+
+def watchlist_warnings(watchlist: Watchlist) -> list[str]:
+    """What loads but would silently do nothing: a subscription that follows a product or promotion URL on
+    no watched retailer's host is never told anything about it."""
+    from urllib.parse import urlsplit
+
+    hosts = set()
+    for retailer in watchlist.retailers:
+        hosts.add(urlsplit(retailer.base_url).netloc.lower())
+        hosts.update(retailer.profile.allowed_hosts)
+    name = watchlist.path.name if watchlist.path else "watchlist"
+    lines = []
+    for number, subscription in enumerate(watchlist.subscriptions, start=1):
+        for key, values in (("products", subscription.products), ("promotions", subscription.promotions)):
+            for value in values:
+                if not re.match(r"^https?://", value):
+                    continue  # a promotion's title
+                if urlsplit(value).netloc.lower() not in hosts:
+                    lines.append(
+                        f"{name}: subscription {number} ({_show(subscription.name)}): {key}: {value} is on no "
+                        f"watched retailer's host ({', '.join(sorted(hosts)) or 'no retailers'}): "
+                        "it will never be told anything about it"
+                    )
+    return lines

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import signal
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field
+from logging.handlers import RotatingFileHandler
 from typing import Any
 
 from scrapy import Spider
@@ -24,6 +23,7 @@ from promowatch.clock import Clock
 from promowatch.config import SiteProfile, WatchedRetailer, Watchlist
 from promowatch.datadir import DataDir
 from promowatch.domain import Offer
+from promowatch.runconfig import RunContext
 
 logger = logging.getLogger(__name__)
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -31,12 +31,6 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # promotions first: a promotion found today is checked online and in the stores in the same run;
 # offers before stores: the offers spider learns the SKU the store API is asked for.
 SPIDERS = ("promotions", "offers", "stores")
-
-# A crawl makes about 1,300 objects the cyclic garbage collector tracks for every page (Scrapy's requests,
-# deferreds and middleware generators, the ORM's rows), nearly all freed by their reference count while the page
-# is handled. Python's default, a young collection every 700 of them, ran about 2,000 collections over 3,000
-# pages, and each full one walked every object the imports had made: 15-20 % of the crawl's CPU, 4 % with this.
-YOUNG_COLLECTION_EVERY = 30_000
 
 
 @dataclass
@@ -86,16 +80,7 @@ def crawl_settings(
     settings.set("PROMOWATCH_NOW", origin.isoformat() if origin else "", priority="cmdline")
     settings.set("PROMOWATCH_NOW_ANCHOR", clock.anchor if clock and origin else 0.0, priority="cmdline")
     settings.set("PROMOWATCH_RETAILERS", ",".join(retailers), priority="cmdline")
-    # each retailer crawls in its own download slot, with the concurrency and delay its profile allows
-    slots = {
-        r.slug: {
-            "concurrency": r.profile.concurrency,
-            "delay": r.profile.download_delay,
-            "jitter": 0.0,  # the profile's delay is the least gap the shop asked for, not an average
-        }
-        for r in watchlist.retailers
-    }
-    settings.set("DOWNLOAD_SLOTS", slots, priority="cmdline")
+    shop_slots(settings, watchlist)
     # Scrapy's own log goes to a file in the data directory; the terminal gets one summary line per retailer
     logs = data.root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
@@ -105,6 +90,27 @@ def crawl_settings(
     for key, value in (overrides or {}).items():
         settings.set(key, value, priority="cmdline")
     return settings
+
+
+def shop_slots(settings: Settings, watchlist: Watchlist) -> None:
+    """Each retailer crawls in its own download slot, with the concurrency and delay its profile allows (never
+    below DOWNLOAD_DELAY), and the crawl's total concurrency is at least the sum of the slots': a total below it
+    holds back shops that are free to be asked while a busy one is waited for."""
+    floor = settings.getfloat("DOWNLOAD_DELAY")
+    slots = {
+        r.slug: {
+            "concurrency": r.profile.concurrency,
+            "delay": max(r.profile.download_delay, floor),
+            "jitter": 0.0,  # the profile's delay is the least gap the shop asked for, not an average
+        }
+        for r in watchlist.retailers
+    }
+    # slots a settings module names for other keys (a host's) are kept
+    settings.set("DOWNLOAD_SLOTS", {**settings.getdict("DOWNLOAD_SLOTS"), **slots}, priority="cmdline")
+    total = sum(slot["concurrency"] for slot in slots.values())
+    settings.set(
+        "CONCURRENT_REQUESTS", max(settings.getint("CONCURRENT_REQUESTS"), total), priority="cmdline"
+    )
 
 
 def run_crawl_of(spider: type[Spider], **kwargs: Any) -> None:
@@ -122,9 +128,19 @@ def run_crawl(settings: Settings, spiders: tuple[str, ...] = SPIDERS) -> CrawlRe
     install_reactor(settings["TWISTED_REACTOR"])
     from twisted.internet import reactor
 
+    # Scrapy's LOG_FILE handler grows without bound: a data directory's crawl log rotates by size instead
+    log_file = settings.get("LOG_FILE")
+    if log_file:
+        settings.set("LOG_INSTALL_ROOT_HANDLER", False, priority="cmdline")
     configure_logging(settings)
+    rotating = rotating_log(settings) if log_file else None
     # Scrapy's loggers pass everything to the handlers, which drop what is below LOG_LEVEL: two records a page
     logging.getLogger("scrapy").setLevel(settings["LOG_LEVEL"])
+    owned = None
+    if settings.get("PROMOWATCH_RUN_CONTEXT") is None and settings.get("PROMOWATCH_WATCHLIST"):
+        # no caller's context: one for the spiders of this crawl, so the watchlist is parsed once, one engine
+        owned = RunContext.from_settings(settings)
+        settings.set("PROMOWATCH_RUN_CONTEXT", owned, priority="cmdline")
     runner = AsyncCrawlerRunner(settings)
     report = CrawlReport()
     errors: list[BaseException] = []
@@ -150,7 +166,7 @@ def run_crawl(settings: Settings, spiders: tuple[str, ...] = SPIDERS) -> CrawlRe
 
     def interrupted() -> Any:
         # Ctrl+C or SIGTERM stops the reactor before the crawl is done: first close the running spider as at its
-        # end (its pipelines commit what they hold, the browser and the reading processes are closed), and start
+        # end (its pipelines commit what they hold and the browser is closed), and start
         # no other
         report.interrupted = not crawling.called
         if report.interrupted:
@@ -174,34 +190,19 @@ def run_crawl(settings: Settings, spiders: tuple[str, ...] = SPIDERS) -> CrawlRe
     crawling.addBoth(finished)
     handlers = {each: signal.getsignal(each) for each in STOP_SIGNALS}
     try:
-        with collector_set_for_crawling():
-            reactor.run(installSignalHandlers=True)  # type: ignore[misc,call-arg]
+        reactor.run(installSignalHandlers=True)  # type: ignore[misc,call-arg]
     finally:
         for each, handler in handlers.items():  # the steps after the crawl (evaluate, notify) have their own
             if handler is not None:
                 signal.signal(each, handler)
+        if owned is not None:
+            owned.close()
+        if rotating is not None:
+            logging.root.removeHandler(rotating)
+            rotating.close()
     if errors:
         raise errors[0]
     return report
-
-
-@contextmanager
-def collector_set_for_crawling() -> Iterator[None]:
-    """While crawling, what is loaded by now (modules, settings, the watchlist) is set aside from the cyclic
-    garbage collector, which would otherwise walk it on each full collection, and young objects are collected
-    less often. After, the collector is as it was and collects the crawl's garbage: the spiders and pipelines made
-    before the reactor ran are frozen with the imports, and a frozen object is never collected, not even as the
-    process exits; their database connections would stay open, and SQLite's write-ahead log unfolded."""
-    thresholds = gc.get_threshold()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(YOUNG_COLLECTION_EVERY, *thresholds[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
-        gc.collect()
 
 
 def fetch_offer(url: str, profile: SiteProfile | None) -> Offer:
@@ -235,3 +236,24 @@ def browser_problem(retailers: tuple[WatchedRetailer, ...]) -> str | None:
     except BrowserNotFound as error:
         return str(error)
     return None
+
+
+LOG_MAX_BYTES = 10 * 2**20  # crawl.log, then crawl.log.1 ... crawl.log.3: at most 40 MiB of a data dir's logs
+LOG_BACKUPS = 3
+
+
+def rotating_log(settings: Settings) -> logging.Handler:
+    """The crawl's log file (LOG_FILE, in Scrapy's format and at LOG_LEVEL) as a size-bounded rotating file,
+    installed on the root logger as Scrapy's own handler would be."""
+    handler = RotatingFileHandler(
+        settings["LOG_FILE"],
+        mode="a" if settings.getbool("LOG_FILE_APPEND") else "w",
+        maxBytes=LOG_MAX_BYTES,
+        backupCount=LOG_BACKUPS,
+        encoding=settings.get("LOG_ENCODING"),
+    )
+    handler.setFormatter(logging.Formatter(settings.get("LOG_FORMAT"), settings.get("LOG_DATEFORMAT")))
+    handler.setLevel(settings.get("LOG_LEVEL"))
+    logging.root.setLevel(logging.NOTSET)
+    logging.root.addHandler(handler)
+    return handler

@@ -1,25 +1,72 @@
-"""Many crawl processes, one crawl: the coordinator puts the due product pages on a Redis queue, scrapy-redis
-workers (``promowatch worker``) take them, and every look is committed to the shared database (PostgreSQL)."""
+"""Many crawl processes, one crawl: the coordinator (``promowatch run --distributed``) queues the due product
+pages in Redis, one queue per retailer; scrapy-redis workers (``promowatch worker``) take them, and every
+observation is committed to the shared database (PostgreSQL).
+
+A shop's politeness holds whatever the number of workers, because **a retailer belongs to one worker at a time**.
+Scrapy's download slots (one per retailer, with the profile's concurrency and delay) only limit the process they
+live in: two workers taking pages of the same shop would send it twice the load its profile allows. So a worker
+takes a retailer's pages only while it holds that retailer's lease (a Redis lock with a time-out, renewed while
+the worker runs) and keeps every request it makes for them (retries, backoff) in its own scheduler. It gives its
+leases back only when it is idle, with nothing in flight, and then claims retailers again: at most as many as its
+``CONCURRENT_REQUESTS`` can serve at their profiles' concurrency, leaving the others to other workers.
+
+This is simpler than a shared rate limit in Redis (a round trip before every request, and AutoThrottle's delay
+kept in two places) and is correct as long as a worker's reactor renews its leases within ``LEASE_SECONDS``; a
+worker that dies loses the pages it had taken, which the coordinator reports as missing, and its retailers are
+free again once their leases expire. A retailer that moves to another worker between batches starts there with
+a fresh download slot: the gap between the two workers' requests to it may be shorter than the profile's delay.
+"""
 
 from __future__ import annotations
 
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
-
-import redis
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from promowatch.clock import Clock
-from promowatch.config import Watchlist
+from promowatch.config import WatchedRetailer, Watchlist
 from promowatch.datadir import DataDir
 from promowatch.db.engine import open_database
 from promowatch.db.queries import due_products, page_validators, sync_watchlist
 
-QUEUE_KEY = "promowatch:offers:queue"  # spiders.redis_offers.QUEUE_KEY; no Scrapy import in the coordinator
+if TYPE_CHECKING:
+    from redis import Redis
+    from redis.lock import Lock
+
+QUEUE_KEY = "promowatch:offers:queue"  # + ":<retailer slug>"; no Scrapy import in the coordinator
+LEASE_KEY = "promowatch:offers:lease"  # + ":<retailer slug>": the worker that owns the retailer now
+LEASE_SECONDS = (
+    60.0  # a worker that stopped renewing (dead, or its reactor stuck) loses its retailers after this
+)
 RUN_TTL = 7 * 24 * 3600  # a run's bookkeeping keys expire after a week
+MISSING_EXTRA = "promowatch worker needs the 'distributed' extra: pip install 'promowatch[distributed]'"
+
+
+class MissingExtra(RuntimeError):
+    """An optional dependency of the command is not installed; the message says how to install it."""
+
+
+def redis_client() -> ModuleType:
+    """The ``redis`` package, or a one-line error naming the extra that installs it."""
+    try:
+        import redis
+        import scrapy_redis  # noqa: F401  (the workers need it; say so before the run has queued anything)
+    except ImportError:
+        raise MissingExtra(MISSING_EXTRA) from None
+    return redis
+
+
+def queue_key(retailer: str) -> str:
+    return f"{QUEUE_KEY}:{retailer}"
+
+
+def lease_key(retailer: str) -> str:
+    return f"{LEASE_KEY}:{retailer}"
 
 
 def done_key(run: str) -> str:
@@ -28,6 +75,54 @@ def done_key(run: str) -> str:
 
 def error_key(run: str) -> str:
     return f"promowatch:run:{run}:errors"
+
+
+class RetailerLeases:
+    """The retailers one worker owns for now: only their pages may it take from the queues."""
+
+    def __init__(self, server: Redis, seconds: float = LEASE_SECONDS) -> None:
+        self.server = server
+        self.seconds = seconds
+        self.held: dict[str, Lock] = {}
+
+    def claim(self, retailers: Iterable[WatchedRetailer], capacity: int) -> list[WatchedRetailer]:
+        """Own retailers that have pages queued and no other owner, until their concurrencies fill
+        ``capacity`` requests at once (at least one retailer, so that a worker always makes progress)."""
+        claimed: list[WatchedRetailer] = []
+        used = 0
+        for retailer in retailers:
+            if claimed and used + retailer.profile.concurrency > capacity:
+                break
+            if retailer.slug in self.held or not self.server.llen(queue_key(retailer.slug)):
+                continue
+            lease = self.server.lock(lease_key(retailer.slug), timeout=self.seconds, blocking=False)
+            if lease.acquire():
+                self.held[retailer.slug] = lease
+                claimed.append(retailer)
+                used += retailer.profile.concurrency
+        return claimed
+
+    def renew(self) -> list[str]:
+        """Extend every lease held to a full term; the slugs of those lost meanwhile (expired, taken)."""
+        from redis.exceptions import LockError
+
+        lost = []
+        for slug, lease in list(self.held.items()):
+            try:
+                lease.reacquire()
+            except LockError:
+                lost.append(slug)
+                del self.held[slug]
+        return lost
+
+    def release_all(self) -> None:
+        """Give every retailer back: only when none of its requests is scheduled or in flight here."""
+        from redis.exceptions import LockError
+
+        for lease in self.held.values():
+            with suppress(LockError):  # expired meanwhile: nothing to give back
+                lease.release()
+        self.held.clear()
 
 
 @dataclass
@@ -70,7 +165,7 @@ def enqueue_due(watchlist: Watchlist, data: DataDir, redis_url: str, *, clock: C
     with sessions.begin() as session:
         sync_watchlist(session, watchlist, moment)
     run = uuid.uuid4().hex[:12]
-    entries: list[str] = []
+    entries: dict[str, list[str]] = {}  # retailer slug -> its queue entries
     urls: list[str] = []
     with sessions() as session:
         for retailer in watchlist.retailers:
@@ -82,17 +177,18 @@ def enqueue_due(watchlist: Watchlist, data: DataDir, redis_url: str, *, clock: C
                 entry: dict[str, object] = {"run": run, "retailer": retailer.slug, "url": product.url}
                 if known is not None:
                     entry["validators"] = known.to_json()
-                entries.append(json.dumps(entry))
-    server = redis.Redis.from_url(redis_url)
+                entries.setdefault(retailer.slug, []).append(json.dumps(entry))
+    server = redis_client().Redis.from_url(redis_url)
     with server.pipeline() as pipe:
-        for start in range(0, len(entries), 1000):
-            pipe.rpush(QUEUE_KEY, *entries[start : start + 1000])
+        for slug, queued in entries.items():
+            for start in range(0, len(queued), 1000):
+                pipe.rpush(queue_key(slug), *queued[start : start + 1000])
         pipe.execute()
     return Ticket(run, urls)
 
 
 def progress(redis_url: str, ticket: Ticket) -> DistributedReport:
-    server = redis.Redis.from_url(redis_url, decode_responses=True)
+    server = redis_client().Redis.from_url(redis_url, decode_responses=True)
     done = {str(url): int(n) for url, n in server.hgetall(done_key(ticket.run)).items()}
     errors = {str(url): str(why) for url, why in server.hgetall(error_key(ticket.run)).items()}
     return DistributedReport(ticket.run, len(set(ticket.urls)), done, errors)
@@ -135,7 +231,7 @@ def wait_for_workers(
             )
             warned = True
         time.sleep(poll)
-    server = redis.Redis.from_url(redis_url)
+    server = redis_client().Redis.from_url(redis_url)
     server.expire(done_key(ticket.run), RUN_TTL)
     server.expire(error_key(ticket.run), RUN_TTL)
     if echo is not None:
@@ -155,22 +251,14 @@ def run_distributed(
 ) -> DistributedReport:
     """``promowatch run --distributed``'s crawl step: enqueue the due pages and wait for the workers."""
     ticket = enqueue_due(watchlist, data, redis_url, clock=clock)
-    echo(f"distributed run {ticket.run}: {len(ticket.urls)} product pages queued at {QUEUE_KEY}")
+    echo(f"distributed run {ticket.run}: {len(ticket.urls)} product pages queued at {QUEUE_KEY}:<retailer>")
     return wait_for_workers(redis_url, ticket, timeout=timeout, echo=echo, stalled=stalled)
 
 
 def worker_settings(redis_url: str, idle_exit: int = 0) -> dict[str, Any]:
-    """Scrapy settings that make a crawl process a scrapy-redis worker."""
-    return {
-        "REDIS_URL": redis_url,
-        # requests the workers make themselves (retries, backoff) go to the shared scrapy-redis queue too
-        "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
-        "SCHEDULER_PERSIST": True,
-        "SCHEDULER_QUEUE_KEY": "promowatch:%(spider)s:requests",
-        "SCHEDULER_DUPEFILTER_KEY": "promowatch:%(spider)s:dupefilter",
-        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
-        "MAX_IDLE_TIME_BEFORE_CLOSE": idle_exit,
-    }
+    """Scrapy settings that make a crawl process a scrapy-redis worker. Scrapy's own scheduler: the requests a
+    worker makes itself (retries, backoff) are for retailers it owns, and must not go to another worker."""
+    return {"REDIS_URL": redis_url, "MAX_IDLE_TIME_BEFORE_CLOSE": idle_exit}
 
 
 def run_worker(
@@ -185,6 +273,7 @@ def run_worker(
     """``promowatch worker``: take product pages from the queue until idle for ``idle_exit`` s (0: forever)."""
     from promowatch.crawl import crawl_settings, run_crawl
 
+    redis_client()
     settings = crawl_settings(
         watchlist, data, clock=clock, overrides={**worker_settings(redis_url, idle_exit), **(overrides or {})}
     )

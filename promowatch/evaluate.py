@@ -16,7 +16,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from operator import itemgetter
+from operator import attrgetter
 from typing import Any, Literal
 
 from sqlalchemy import select, type_coerce
@@ -186,8 +186,8 @@ def _load_promotions(session: Session) -> list[_Planned]:
             Retailer.slug,
             Retailer.country,
             p.product_id,
-            Product.url,
-            Product.name,
+            Product.url.label("product_url"),
+            Product.name.label("product_name"),
             p.region,
             p.origin,
             p.window_basis,
@@ -199,25 +199,25 @@ def _load_promotions(session: Session) -> list[_Planned]:
     return [
         _Planned(
             PromotionFacts(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                r[5],
-                r[6],
-                r[7],
-                tuple(sightings.get(r[0], ())),
-                origin=r[15],
-                window_basis=r[16],
+                r.id,
+                r.title,
+                r.advertised_price,
+                r.reference_price,
+                r.currency,
+                r.valid_from,
+                r.valid_until,
+                r.created_at,
+                tuple(sightings.get(r.id, ())),
+                origin=r.origin,
+                window_basis=r.window_basis,
             ),
-            r[8],
-            r[9],
-            r[10],
-            r[11],
-            r[12],
-            r[13],
-            r[14],
+            r.retailer_id,
+            r.slug,
+            r.country,
+            r.product_id,
+            r.product_url,
+            r.product_name,
+            r.region,
         )
         for r in rows
     ]
@@ -290,7 +290,8 @@ class _RawColumns:
 
     @staticmethod
     def raw(column: Any) -> Any:
-        return type_coerce(column, NullType())
+        """The column under its own name, its values as the driver returns them."""
+        return type_coerce(column, NullType()).label(column.key)
 
     def converter(self, column: Any) -> _Memo:
         """The column type's own result conversion, memoised by raw value."""
@@ -327,18 +328,18 @@ def load_retailer_offers(session: Session, retailer_id: int) -> dict[int, list[O
     return {
         product_id: [
             OfferPoint(
-                r[1],
-                to_utc(r[2]),
-                availability(r[3], unknown),
-                orderable[r[4]],
-                price[r[5]],
-                price[r[6]],
-                r[7],
-                r[8],
+                r.id,
+                to_utc(r.observed_at),
+                availability(r.availability, unknown),
+                orderable[r.orderable],
+                price[r.price],
+                price[r.regular_price],
+                r.currency,
+                r.screenshot_sha256,
             )
             for r in group
         ]
-        for product_id, group in itertools.groupby(rows, key=itemgetter(0))
+        for product_id, group in itertools.groupby(rows, key=attrgetter("product_id"))
     }
 
 
@@ -371,11 +372,17 @@ def load_retailer_store_intervals(
     return {
         product_id: [
             StoreInterval(
-                r[1], r[2], moment[r[3]], moment[r[4]], r[5] or 1, availability(r[6], unknown), r[7]
+                r.id,
+                r.store_id,
+                moment[r.first_seen],
+                moment[r.last_seen],
+                r.checks or 1,
+                availability(r.availability, unknown),
+                r.quantity,
             )
             for r in group
         ]
-        for product_id, group in itertools.groupby(rows, key=itemgetter(0))
+        for product_id, group in itertools.groupby(rows, key=attrgetter("product_id"))
     }
 
 
@@ -606,34 +613,3 @@ def _product_events(
         )
         if event is not None:
             report.count(slug, "events")
-
-
-def list_findings(sessions: sessionmaker[Session], *, state: str | None = None) -> list[dict[str, Any]]:
-    """Findings as JSON-ready rows, newest first; ``state`` filters: ``open`` (not closed: open or confirmed),
-    ``confirmed`` or ``closed``."""
-    with sessions() as session:
-        query = (
-            select(Finding, Promotion.title, Retailer.slug)
-            .join(Promotion, Promotion.id == Finding.promotion_id)
-            .join(Retailer, Retailer.id == Promotion.retailer_id)
-            .order_by(Finding.opened_at.desc(), Finding.id.desc())
-        )
-        if state == "open":
-            query = query.where(Finding.state != "closed")
-        elif state is not None:
-            query = query.where(Finding.state == state)
-        return [
-            {
-                "id": finding.id,
-                "promotion": title,
-                "retailer": slug,
-                "rule": finding.rule,
-                "state": finding.state,
-                "opened_at": finding.opened_at.isoformat(),
-                "confirmed_at": finding.confirmed_at.isoformat() if finding.confirmed_at else None,
-                "closed_at": finding.closed_at.isoformat() if finding.closed_at else None,
-                "summary": finding.summary,
-                "inputs": finding.inputs,
-            }
-            for finding, title, slug in session.execute(query).all()
-        ]

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from promowatch.config import Watchlist
-from promowatch.db.models import Event, OfferObservation, Product, Retailer
+from promowatch.config import WatchedRetailer, Watchlist
+from promowatch.db.models import AdSighting, Event, OfferObservation, Product, Promotion, Retailer, Store
 from promowatch.db.queries import absolute
 from promowatch.extract.blocked import BLOCKED_REASON
+
+if TYPE_CHECKING:
+    from promowatch.crawl import CrawlReport
 
 UNHEALTHY, RECOVERED = "crawl_unhealthy", "crawl_recovered"
 
@@ -29,6 +33,11 @@ class Thresholds:
     unknown_jump: float = 0.30  # share of unknown looks now minus before
     unknown_floor: float = 0.50  # ... and at least this share now
     blocked_share: float = 0.02  # share of looks that met a block page, even when asking again got the page
+    # a share of unknown looks above this in one run is a problem whatever the runs before read: a retailer
+    # whose every look has been unknown for weeks shows no jump, and is still not being watched
+    unknown_ceiling: float = 0.50
+    # a share of listed stores without a name (or a postcode, when subscriptions match by postcode) above this
+    store_fields_missing: float = 0.50
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,16 @@ def judge(
                 f"unknown share jumped to {run.unknown_share:.0%} of {run.looks} looks "
                 f"(was {baseline:.0%} of {before.looks})",
             )
+    if (
+        "unknown" not in health.kinds
+        and run.looks >= limits.min_looks
+        and run.unknown_share > limits.unknown_ceiling
+    ):
+        problem(
+            "unknown",
+            f"{run.unknown} of {run.looks} looks read unknown ({run.unknown_share:.0%}, more than "
+            f"{limits.unknown_ceiling:.0%}): the profile or the shop's pages need a look",
+        )
     return health
 
 
@@ -221,3 +240,153 @@ def check_crawl_health(
                 created_at=now,
             )
     return results
+
+
+# ---------------------------------------------------------------- what a run read nothing of
+
+
+@dataclass(frozen=True)
+class SweepCounts:
+    """The retailer's promotions sweep: promotions whose ad this run saw, and when an earlier sweep last saw one
+    (within the history compared with; None: none did)."""
+
+    seen_now: int
+    last_found_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    """What the store API read in this run."""
+
+    listed: int  # stores the list answer named
+    unnamed: int  # of those on record, stores whose name the list did not give (stored under their id)
+    without_postcode: int
+    on_record: int
+    stock_answers: int  # stock answers that came back
+    store_checks: int  # store states they read
+    unreadable: int  # stock answers that were not what the profile says, or did not come
+
+
+def silent_failures(
+    retailer: WatchedRetailer,
+    sweep: SweepCounts | None,
+    stores: StoreCounts,
+    *,
+    postcodes_needed: bool,
+    limits: Thresholds = Thresholds(),
+) -> list[str]:
+    """Pure: what the run read nothing of, though the profile says where it is, in words naming the key to
+    check. Each would otherwise pass with exit 0: the run still counts pages and store checks."""
+    problems = []
+    api = retailer.profile.stores
+    if sweep is not None and not sweep.seen_now and sweep.last_found_at is not None:
+        problems.append(
+            "the promotions sweep found no promotion, where the sweep of "
+            f"{sweep.last_found_at:%Y-%m-%d %H:%M} found some ([promotions] item, link or price?)"
+        )
+    if api.list_url:
+        if not stores.listed:
+            problems.append(f"the store list read no store ([stores] list_path {api.list_path!r}?)")
+        elif stores.on_record:
+            if stores.unnamed / stores.on_record > limits.store_fields_missing:
+                problems.append(
+                    f"{stores.unnamed} of {stores.on_record} stores have no name ([stores] name {api.name!r}?)"
+                )
+            if postcodes_needed and stores.without_postcode / stores.on_record > limits.store_fields_missing:
+                problems.append(
+                    f"{stores.without_postcode} of {stores.on_record} stores have no postcode, and subscriptions "
+                    f"match stores by postcode ([stores] postcode {api.postcode!r}?)"
+                )
+    if api.stock_url:
+        if stores.unreadable:
+            problems.append(
+                f"{stores.unreadable} stock answer(s) unreadable or missing ([stores] stock_path "
+                f"{api.stock_path!r}? see logs/crawl.log)"
+            )
+        elif stores.stock_answers and not stores.store_checks:
+            problems.append(
+                f"{stores.stock_answers} stock answer(s) read no store ([stores] stock_path {api.stock_path!r}, "
+                f"stock_store_id {api.stock_store_id!r}?)"
+            )
+    return problems
+
+
+def _sweep_counts(session: Session, retailer_id: int, since: datetime, limits: Thresholds) -> SweepCounts:
+    swept = (
+        select(AdSighting.last_seen)
+        .join(Promotion, Promotion.id == AdSighting.promotion_id)
+        .where(Promotion.retailer_id == retailer_id, Promotion.origin == "sweep")
+    )
+    seen_now = session.scalar(
+        select(func.count()).select_from(swept.where(AdSighting.last_seen >= since).subquery())
+    )
+    last = session.scalar(
+        select(func.max(AdSighting.last_seen))
+        .join(Promotion, Promotion.id == AdSighting.promotion_id)
+        .where(
+            Promotion.retailer_id == retailer_id,
+            Promotion.origin == "sweep",
+            AdSighting.last_seen < since,
+            AdSighting.last_seen >= since - limits.history,
+        )
+    )
+    return SweepCounts(seen_now or 0, last)
+
+
+def _store_counts(
+    session: Session, retailer_id: int, slug: str, api_lists: bool, report: CrawlReport
+) -> StoreCounts:
+    on_record, unnamed, without_postcode = session.execute(
+        select(
+            func.count(Store.id),
+            func.count(case((Store.name == Store.external_id, 1))),
+            func.count(case((Store.postcode.is_(None), 1))),
+        ).where(Store.retailer_id == retailer_id)
+    ).one()
+    # the stores spider's answers are the list's (when the profile has one) and the stock answers
+    answers = int(report.stats.get("stores", {}).get(f"promowatch/{slug}/responses", 0) or 0)
+    listed = report.retailer_count(slug, "stores")
+    return StoreCounts(
+        listed=listed,
+        unnamed=unnamed,
+        without_postcode=without_postcode,
+        on_record=on_record,
+        stock_answers=max(0, answers - (1 if api_lists else 0)),
+        store_checks=report.retailer_count(slug, "store_checks"),
+        unreadable=report.retailer_count(slug, "store_unreadable"),
+    )
+
+
+def run_problems(
+    sessions: sessionmaker[Session],
+    watchlist: Watchlist,
+    chosen: list[str],
+    since: datetime,
+    report: CrawlReport,
+    limits: Thresholds = Thresholds(),
+) -> dict[str, list[str]]:
+    """Each crawled retailer's :func:`silent_failures` in the run that started at ``since``."""
+    found: dict[str, list[str]] = {}
+    with sessions() as session:
+        for slug in chosen:
+            if report.unreachable(slug):
+                continue  # said once: every request failed, so nothing could be read
+            retailer = watchlist.retailer(slug)
+            retailer_id = session.scalar(select(Retailer.id).where(Retailer.slug == slug))
+            if retailer_id is None:
+                continue
+            sweeps = retailer.sweep and bool(retailer.profile.promotions.urls)
+            postcodes = any(
+                s.postcode is not None and (not s.retailers or slug in s.retailers)
+                for s in watchlist.subscriptions
+            )
+            problems = silent_failures(
+                retailer,
+                _sweep_counts(session, retailer_id, since, limits) if sweeps else None,
+                _store_counts(session, retailer_id, slug, bool(retailer.profile.stores.list_url), report),
+                postcodes_needed=postcodes,
+                limits=limits,
+            )
+            if problems:
+                found[slug] = problems
+    return found

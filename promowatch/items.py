@@ -1,12 +1,14 @@
 """What the spiders hand to the pipelines: one dataclass per kind of look.
 
 The raw ``body`` travels with the item so the evidence pipeline can store it before the observation is
-persisted; the persistence pipeline only sees its SHA-256.
+persisted; the persistence pipeline only sees its SHA-256. Scrapy's feed exports (``scrapy crawl offers -O
+offers.jsonl``) write a capture without its bytes: its URL, status, headers and the SHA-256 under which the
+evidence store keeps them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -34,6 +36,21 @@ class Capture:
     rendered_sha256: str | None = None
 
 
+CAPTURE_BYTES = ("body", "screenshot", "rendered_html")
+
+
+def exported_capture(capture: Capture | None) -> dict[str, Any] | None:
+    """A capture as a feed export writes it: everything but its bytes (JSON has no bytes; the evidence store
+    has them, under the SHA-256 given here)."""
+    if capture is None:
+        return None
+    return {k: v for k, v in asdict(capture).items() if k not in CAPTURE_BYTES}
+
+
+# an item's capture field: Scrapy's feed exporters write it through exported_capture
+CAPTURE_EXPORT = {"serializer": exported_capture}
+
+
 @dataclass
 class OfferItem:
     retailer: str
@@ -41,7 +58,8 @@ class OfferItem:
     observed_at: datetime
     offer: Offer
     render: str  # http | browser
-    capture: Capture | None  # None when nothing was received (timeout, DNS, reset)
+    # None when nothing was received (timeout, DNS, reset)
+    capture: Capture | None = field(metadata=CAPTURE_EXPORT)
     vantage: dict[str, Any] = field(default_factory=dict)
     wait: str | None = None  # browser: the wait condition met, or why not
     # the product's URL as the page names it (rel=canonical, same site, tracking stripped) when not product_url
@@ -70,7 +88,7 @@ class AdItem:
     source_url: str
     observed_at: datetime
     promotions: list[AdvertisedPromotion]
-    capture: Capture | None
+    capture: Capture | None = field(metadata=CAPTURE_EXPORT)
 
 
 @dataclass
@@ -78,7 +96,7 @@ class StoreListItem:
     retailer: str
     observed_at: datetime
     stores: list[StoreInfo]
-    capture: Capture | None
+    capture: Capture | None = field(metadata=CAPTURE_EXPORT)
 
 
 @dataclass
@@ -87,5 +105,5 @@ class StoreStockItem:
     product_url: str
     observed_at: datetime
     stocks: list[StoreStock]
-    capture: Capture | None
+    capture: Capture | None = field(metadata=CAPTURE_EXPORT)
     reason: str | None = None  # why no stock could be read

@@ -20,6 +20,7 @@ from promowatch.lock import Locked, run_lock
 if TYPE_CHECKING:
     from notify.outbox import DeliveryReport
     from promowatch.evaluate import EvaluationReport
+    from promowatch.runconfig import RunContext
 
 Echo = Callable[[str], None]
 
@@ -94,10 +95,8 @@ def _selected(watchlist: Watchlist, retailers: tuple[str, ...]) -> list[str]:
 
 
 def crawl_step(
-    watchlist: Watchlist,
-    data: DataDir,
+    context: RunContext,
     *,
-    clock: Clock,
     retailers: tuple[str, ...] = (),
     redis_url: str | None = None,
     wait: float = 3000.0,
@@ -110,14 +109,14 @@ def crawl_step(
     scrapy-redis workers instead, waiting for them at most ``wait`` seconds. ``progress``: a live view on stderr while it crawls; ``overrides``: Scrapy
     settings of this run."""
     from promowatch.crawl import browser_problem, crawl_settings, run_crawl
-    from promowatch.db.engine import open_database
     from promowatch.db.queries import sync_watchlist
-    from promowatch.health import check_crawl_health
+    from promowatch.health import check_crawl_health, run_problems
 
+    watchlist, data, clock = context.watchlist, context.data, context.clock
     chosen = _selected(watchlist, retailers)
     check_phrases()
     started = clock.now()
-    sessions = open_database(data.db_url)
+    sessions = context.sessions
     with sessions.begin() as session:
         sync_watchlist(session, watchlist, started)
     summary = CrawlSummary(counts={slug: Counter() for slug in chosen})
@@ -133,6 +132,8 @@ def crawl_step(
         retailers=retailers,
         overrides={**(overrides or {}), "PROMOWATCH_PROGRESS": progress},
     )
+    # the crawl's spiders and pipelines work from this run's watchlist and engine (promowatch.runconfig)
+    settings.set("PROMOWATCH_RUN_CONTEXT", context, priority="cmdline")
     if redis_url:
         from promowatch.distributed import run_distributed
 
@@ -197,22 +198,28 @@ def crawl_step(
             summary.unhealthy[health.retailer] = health.problems
             if health.retailer in summary.failed_retailers:
                 continue  # already said: unreachable
-            warn(f"promowatch: warning: {health.retailer}: crawl unhealthy: {'; '.join(health.problems)}")
+            # a retailer the crawl cannot read is not watched: the exit status says so too, for cron
+            summary.failed_retailers.append(health.retailer)
+            warn(f"promowatch: error: {health.retailer}: crawl unhealthy: {'; '.join(health.problems)}")
+    # what the run read nothing of though the profile says where it is (promowatch.health.silent_failures)
+    for slug, problems in run_problems(sessions, watchlist, chosen, started, report).items():
+        summary.unhealthy.setdefault(slug, []).extend(problems)
+        if slug not in summary.failed_retailers:
+            summary.failed_retailers.append(slug)
+        for problem in problems:
+            warn(f"promowatch: error: {slug}: {problem}")
     if echo is not None:
         for slug in chosen:
             echo(summary.line(slug))
     return summary
 
 
-def evaluate_step(
-    watchlist: Watchlist, data: DataDir, *, clock: Clock, echo: Echo | None = print
-) -> EvaluationReport:
+def evaluate_step(context: RunContext, *, echo: Echo | None = print) -> EvaluationReport:
     """Findings and events from the stored observations."""
     from notify.subscriptions import note_subscriptions
-    from promowatch.db.engine import open_database
     from promowatch.evaluate import evaluate
 
-    sessions, now = open_database(data.db_url), clock.now()
+    watchlist, sessions, now = context.watchlist, context.sessions, context.clock.now()
     # a subscription begins before the first events it could receive are recorded: the findings this run
     # reaches are its news, the shop changes its crawl saw before are not (notify/subscriptions.py)
     with sessions.begin() as session:
@@ -226,15 +233,14 @@ def evaluate_step(
     return report
 
 
-def notify_step(
-    watchlist: Watchlist, data: DataDir, *, clock: Clock, echo: Echo | None = print
-) -> DeliveryReport:
+def notify_step(context: RunContext, *, echo: Echo | None = print) -> DeliveryReport:
     """Deliver what the outbox holds."""
     from notify.outbox import deliver_pending
-    from promowatch.db.engine import open_database
     from promowatch.evidence.blobs import BlobStore
 
-    report = deliver_pending(open_database(data.db_url), watchlist, clock.now(), BlobStore(data.blobs))
+    report = deliver_pending(
+        context.sessions, context.watchlist, context.clock.now(), BlobStore(context.data.blobs)
+    )
     for error in report.errors:
         warn(f"promowatch: notify: {error}")
     if echo is not None:
@@ -261,7 +267,11 @@ class RunSummary:
             lines.append(
                 f"{self.crawl.line(slug)}; findings {found['opened']} opened, {found['closed']} closed; "
                 f"notifications {sent['sent']} sent, {sent['failed']} failed"
-                + ("; UNHEALTHY" if slug in self.crawl.unhealthy else "")
+                + (
+                    f"; UNHEALTHY: {'; '.join(self.crawl.unhealthy[slug])}"
+                    if slug in self.crawl.unhealthy
+                    else ""
+                )
             )
         return lines
 
@@ -279,14 +289,13 @@ def run_all(
     overrides: dict[str, Any] | None = None,
 ) -> RunSummary:
     """crawl -> evaluate -> notify under the data directory's lock, then one summary line per retailer."""
-    with locked(data):
-        # one clock for the three steps: evaluate and notify run after every look the crawl made, also on a
-        # simulated clock, whose observation times run on from the same origin
-        clock = Clock.parse(now)
+    from promowatch.runconfig import RunContext
+
+    # one clock for the three steps: evaluate and notify run after every look the crawl made, also on a
+    # simulated clock, whose observation times run on from the same origin; one engine, disposed at the end
+    with locked(data), RunContext(watchlist, data, Clock.parse(now)) as context:
         crawl = crawl_step(
-            watchlist,
-            data,
-            clock=clock,
+            context,
             retailers=retailers,
             redis_url=redis_url,
             wait=wait,
@@ -294,8 +303,8 @@ def run_all(
             progress=progress,
             overrides=overrides,
         )
-        evaluation = evaluate_step(watchlist, data, clock=clock, echo=None)
-        delivery = notify_step(watchlist, data, clock=clock, echo=None)
+        evaluation = evaluate_step(context, echo=None)
+        delivery = notify_step(context, echo=None)
     summary = RunSummary(crawl, evaluation, delivery)
     for line in summary.lines():
         echo(line)

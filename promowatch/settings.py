@@ -14,13 +14,19 @@ ROBOTSTXT_OBEY = True
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 0.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# the floor: promowatch.crawl.crawl_settings raises it to the sum of the watched shops' own concurrency, so
+# the total never holds one shop's request back while another shop waits (each shop's slot keeps its own limit)
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 1
 # Scrapy starts this many asyncio tasks for every response's output, however few items it holds; a product
 # page gives one offer, and only the evidence pipeline waits (for its filing thread), so 100 (the default) only
-# costs: about 1.7 CPU ms per offer check (bench/throughput.py)
+# costs: about 1.7 CPU ms per offer check (measured by a one-shop bench since replaced by bench/sweep.py)
 CONCURRENT_ITEMS = 4
-DOWNLOAD_DELAY = 0
+# The least gap between two requests to one shop, whatever its profile says. Scrapy 2.19's downloader counts a
+# request against its slot's concurrency only once the request's task runs, so a slot whose delay is 0 hands
+# every request queued for it to the network at once (7 at once to a "concurrency 1" slot, measured); with any
+# delay it hands over one at a time and the limit holds. AutoThrottle never goes below it.
+DOWNLOAD_DELAY = 0.01
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 20 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 5 * 1024 * 1024
@@ -28,12 +34,6 @@ RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
 REDIRECT_MAX_TIMES = 5
-# product pages are read (promowatch.extract) in this many extra processes ("auto": one per core beyond the
-# crawl's own, none on one core) once a crawl has at least PROMOWATCH_EXTRACT_POOL_PAGES HTTP pages to read: on
-# 2 cores one reading process makes 55-75 % more checks per second for about 60 MB more RSS, summed over
-# the crawl and the reading process (bench/throughput.py)
-PROMOWATCH_EXTRACT_PROCESSES = "auto"
-PROMOWATCH_EXTRACT_POOL_PAGES = 500
 # re-check a product page with If-None-Match / If-Modified-Since from its last full response (HTTP reads only)
 PROMOWATCH_CONDITIONAL_REQUESTS = True
 # 403/429/503 answers are retried this many times, waiting Retry-After or BASE * 2^n seconds (at most MAX) with the
@@ -53,21 +53,19 @@ LOG_LEVEL = "INFO"
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
-# Response processing runs from the highest number down: a 304 becomes the stored page it vouches for (580);
+# Response processing runs from the highest number down: a 304 becomes the stored page it vouches for (580),
+# which Scrapy's meta-refresh middleware then reads (575);
 # backoff (560) sees 403/429/503 before Scrapy's retry (550); the block-page check (540) sees only what both
 # finally let through.
 DOWNLOADER_MIDDLEWARES = {
-    "spiders.middlewares.StartPacingMiddleware": 10,  # requests first (offsite is 50): as each leaves the scheduler
     # a redirect or robots.txt request that leaves the shop is refused before offsite (50) and robots.txt (100)
     # see it, so not even the target's robots.txt is asked for
     "spiders.shop_hosts.ShopHostsMiddleware": 30,
     "spiders.middlewares.RevalidationMiddleware": 580,
     "spiders.middlewares.BackoffMiddleware": 560,
     "spiders.middlewares.BlockPageMiddleware": 540,
-    # Scrapy's meta-refresh redirects (580) without decoding every page to text, which would live with the
-    # response; it reads the page a 304 stands for
-    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
-    "spiders.middlewares.RefreshTagMiddleware": 575,
+    # Scrapy's meta-refresh redirects after the 304 became the page it stands for (580 runs first)
+    "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": 575,
 }
 # Each spider middleware costs an async generator per page. These do nothing for promowatch's spiders: the
 # promotions spider bounds its own pages (depth), URLs come from the watchlist and the shop (length), the spiders
@@ -89,13 +87,16 @@ ITEM_PIPELINES = {
     "pipelines.persist.PersistPipeline": 300,
 }
 
-# promowatch's own settings, read once by promowatch.runconfig.RunConfig.from_settings:
+# promowatch's own settings, read once per run by promowatch.runconfig (RunContext.from_settings, RunConfig):
+# PROMOWATCH_RUN_CONTEXT the run's RunContext (parsed watchlist, one database engine), set by promowatch for its
+#                       own crawls; None: the crawl builds one from the settings below
 # PROMOWATCH_WATCHLIST  path of the watchlist TOML
 # PROMOWATCH_DATA_DIR   data directory (evidence, lock, default SQLite database)
 # PROMOWATCH_DB         SQLAlchemy URL of the database
 # PROMOWATCH_NOW        ISO time of a simulated clock's origin (demo, tests); empty: the wall clock
 # PROMOWATCH_NOW_ANCHOR wall-clock epoch at which that origin held, so every component reads the same time
 # PROMOWATCH_RETAILERS  comma-separated retailer slugs to crawl; empty: all of the watchlist
+PROMOWATCH_RUN_CONTEXT = None
 PROMOWATCH_WATCHLIST = ""
 PROMOWATCH_DATA_DIR = ""
 PROMOWATCH_DB = ""
@@ -110,14 +111,17 @@ PROMOWATCH_COMMIT_SECONDS = 0.0
 
 # ---------------------------------------------------------------- browser rendering (scrapy-playwright)
 # Browser requests (meta "playwright") go through Chromium; every other request through Scrapy's HTTP handler.
-# spiders.browser.LazyPlaywrightHandler starts Playwright and Chromium only at the first browser request, so
-# HTTP-only crawls never launch a browser; it also restarts Chromium every PROMOWATCH_BROWSER_RESTART_PAGES
-# pages to keep a long crawl's memory flat. Debian's Chromium, not a `playwright install` download.
+# scrapy-playwright's handler (spiders.browser.BrowserDownloadHandler keeps the document as the server sent it);
+# spiders.browser.LazyChromium starts Playwright and Chromium only at the first browser request, so HTTP-only
+# crawls never launch a browser. Debian's Chromium, not a `playwright install` download.
 DOWNLOAD_HANDLERS = {
-    "http": "spiders.browser.LazyPlaywrightHandler",
-    "https": "spiders.browser.LazyPlaywrightHandler",
+    "http": "spiders.browser.BrowserDownloadHandler",
+    "https": "spiders.browser.BrowserDownloadHandler",
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_BROWSER_PROVIDER = "spiders.browser.LazyChromium"
+# the profile's resource blocking ([browser] block, block_third_party) for each page
+PLAYWRIGHT_ABORT_REQUEST = "spiders.browser.should_abort_request"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     # no executable_path: spiders.browser.browser_executable finds one at launch ($PROMOWATCH_CHROMIUM, Debian's
     # chromium-headless-shell or chromium, Playwright's download); one set here is used as it is
@@ -145,13 +149,6 @@ PLAYWRIGHT_MAX_CONTEXTS = 4  # one context per retailer rendered at once
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4  # bounds Chromium's memory: each page is a renderer process
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms; a profile's [browser] timeout_ms is tighter per page
 PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER = True  # a crashed or killed Chromium is relaunched for the next page
-PROMOWATCH_BROWSER_RESTART_PAGES = 100
-# a page is navigated to this many products before it is closed: opening a page costs Chromium more than
-# navigating one, but each document a page showed leaves some memory behind (1: a new page per product)
-PROMOWATCH_BROWSER_PAGE_USES = 10
-# Node's default young generation lets Playwright's driver grow to ~200 MiB on a long crawl; a 2 MiB semi-space
-# keeps it near 120 MiB at the same speed (128 MiB of old space still carries a 58 MiB full-page screenshot of random noise, tried)
-PROMOWATCH_BROWSER_DRIVER_NODE_OPTIONS = "--max-old-space-size=128 --max-semi-space-size=2"
 # a screenshot shows the page from its top at the viewport's width, at most this many CSS pixels tall (the rest
 # is left out and the observation's wait outcome says "clipped at N px"), at most this many bytes of PNG, taken
 # within these seconds; one that fails is left out and says why, and the page is read all the same

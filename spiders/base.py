@@ -3,20 +3,21 @@ capture of evidence. Spiders are thin: extraction is pure (promowatch.extract), 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any, Self
 
-from scrapy import Request, Spider, signals
+from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 from sqlalchemy.orm import Session, sessionmaker
 from twisted.python.failure import Failure
 
 from promowatch.config import WatchedRetailer
-from promowatch.db.engine import open_database
+from promowatch.crawl import shop_slots
+from promowatch.db.queries import sync_watchlist
 from promowatch.items import Capture
 from promowatch.revalidation import ETAG_MAX, LAST_MODIFIED_MAX, Validators, header_value
 from promowatch.runconfig import RunConfig
-from spiders.pacing import StartPacer
 from spiders.shop_hosts import LeftTheShop
 
 
@@ -25,20 +26,20 @@ class WatchSpider(Spider):
 
     config: RunConfig
     sessions: sessionmaker[Session]
-    pacer: StartPacer
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.config = RunConfig.from_settings(crawler.settings)
-        spider.sessions = open_database(spider.config.data.db_url)
-        spider.pacer = StartPacer.from_settings(crawler.settings)
-        crawler.signals.connect(spider.dropped, signal=signals.request_dropped)
+        watchlist = kwargs.get("watchlist")  # `scrapy crawl offers -a watchlist=FILE`
+        if watchlist:
+            crawler.settings.set("PROMOWATCH_WATCHLIST", str(watchlist), priority="spider")
+        spider.config = RunConfig.from_crawler(crawler)
+        if watchlist:  # as `promowatch crawl` does: its products known, each shop in its own slot
+            with spider.config.context.sessions.begin() as session:
+                sync_watchlist(session, spider.config.watchlist, spider.config.clock.now())
+            shop_slots(crawler.settings, spider.config.watchlist)
+        spider.sessions = spider.config.context.sessions
         return spider
-
-    def dropped(self, request: Request) -> None:
-        """A request the scheduler refused never leaves it through the downloader middlewares."""
-        self.pacer.left_scheduler(request)
 
     def request(self, retailer: WatchedRetailer, url: str, **kwargs: Any) -> Request:
         """A request in the retailer's download slot (its own concurrency and delay), in its language."""
@@ -79,6 +80,18 @@ class WatchSpider(Spider):
             "postcode": None,
             "logged_in": False,
         }
+
+
+def taking_turns(sources: Iterable[Iterable[Request]]) -> Iterator[Request]:
+    """One request of each retailer in turn: every shop gets its first page early, not shop after shop."""
+    pending = [iter(source) for source in sources]
+    while pending:
+        for source in list(pending):
+            request = next(source, None)
+            if request is None:
+                pending.remove(source)
+            else:
+                yield request
 
 
 def accept_language(language: str | None) -> str:

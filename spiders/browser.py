@@ -1,20 +1,22 @@
-"""Reading product pages as a shopper sees them: Chromium through scrapy-playwright.
+"""Reading product pages as a shopper sees them: Chromium through scrapy-playwright's public settings and API.
 
-The download handler opens the page; the spider's callback then performs the profile's actions, waits for the
-profile's condition with one deadline, takes the screenshot and the rendered DOM, and always closes the page.
-A page that never reaches its condition is read as it stands and its wait outcome says why, so extraction can
-answer ``unknown`` with the reason instead of guessing.
+scrapy-playwright opens the page (``playwright_include_page``) and the spider's callback then performs the
+profile's actions, waits for the profile's condition with Playwright locators and one deadline, takes
+``page.content()`` and a bounded ``page.screenshot()``, and always closes the page. A page that never reaches its
+condition is read as it stands and its wait outcome says why, so extraction can answer ``unknown`` with the
+reason instead of guessing. Resource blocking is ``PLAYWRIGHT_ABORT_REQUEST`` (:func:`should_abort_request`);
+Playwright and Chromium start at the first browser page (``PLAYWRIGHT_BROWSER_PROVIDER``: :class:`LazyChromium`);
+a killed Chromium is relaunched by scrapy-playwright (``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import inspect
 import os
 import re
 import shutil
 import time
+import weakref
 from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -23,35 +25,25 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import playwright
+from playwright.async_api import Browser, BrowserContext, Locator, Page, Playwright, Route, async_playwright
 from playwright.async_api import Error as PlaywrightError
-from playwright.async_api import Locator, Page, Route
 from playwright.async_api import Request as PlaywrightRequest
-from playwright.async_api import Response as PlaywrightResponse
 from playwright.async_api import TimeoutError as PlaywrightTimeout
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotSupported
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
-from scrapy.settings import BaseSettings
-from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
+from scrapy_playwright.handler import Config, ScrapyPlaywrightDownloadHandler
 from w3lib.encoding import html_body_declared_encoding, read_bom
 
 from promowatch.config import BrowserOptions, WatchedRetailer
 from promowatch.domain import Availability, Offer
 from promowatch.items import Capture
-from spiders.in_page import (
-    PAGE_HTML,
-    SETTLE_PAGE,
-    SHOWN,
-    WAIT_FOR_ELEMENT,
-    PageQuestions,
-    navigated,
-    page_selector,
-)
 
 # Debian's Chromium builds, best first: the headless shell (Debian package chromium-headless-shell) is the build
 # Playwright itself launches for headless pages; with no window, tab strip, autofill or translation to run, it
-# renders the bench pages about a fifth faster in about a fifth less memory than the full browser (chromium)
+# renders the bench pages faster in less memory than the full browser (chromium)
 DEBIAN_CHROMIUMS = ("/usr/bin/chromium-headless-shell", "/usr/bin/chromium")
 # Playwright's own downloads (`playwright install chromium`), under $PLAYWRIGHT_BROWSERS_PATH or its cache
 PLAYWRIGHT_CHROMIUMS = (
@@ -62,12 +54,10 @@ PLAYWRIGHT_CHROMIUMS = (
 # meta keys of browser requests (scrapy-playwright's own keys start with playwright_)
 META_OPTIONS = "promowatch_browser"
 META_SEEN = "promowatch_seen_responses"
-META_IDLE = "promowatch_idle_pages"  # the handler's idle pages of this request's context
-META_LISTENER = "promowatch_response_listener"
-META_REUSABLE = "promowatch_page_reusable"
-META_ABORT = "promowatch_abort_request"  # PLAYWRIGHT_ABORT_REQUEST's predicate, when the settings give one
 META_DOCUMENT = "promowatch_document"  # the product page's response as the server sent it (DocumentResponse)
 META_SHOT_LIMITS = "promowatch_screenshot_limits"  # ScreenshotLimits from the settings
+# Chromium's Accept-Encoding stands for the document fetched for it (Playwright decodes what it accepts)
+NOT_FORWARDED = ("accept-encoding",)
 
 
 class BrowserNotFound(RuntimeError):
@@ -127,6 +117,18 @@ def needs_browser(retailers: tuple[WatchedRetailer, ...]) -> bool:
 
 # ---------------------------------------------------------------- requests
 
+_PSEUDO_ELEMENT = re.compile(r"::(?:text|attr\([^)]*\))")
+_LAST_NODE_STEP = re.compile(r"/(?:text\(\)|@[\w:.-]+)$")  # an XPath's text or attribute of the element
+
+
+def page_selector(selector: str) -> tuple[str, str]:
+    """A profile selector (parsel CSS or ``xpath:...``) as (``"css"`` or ``"xpath"``, the expression) for the
+    page: parsel's ``::text`` and ``::attr()`` name their element's text or attribute, the page needs the
+    element."""
+    if selector.startswith("xpath:"):
+        return "xpath", _LAST_NODE_STEP.sub("", selector.removeprefix("xpath:"))
+    return "css", _PSEUDO_ELEMENT.sub("", selector)
+
 
 def playwright_selector(selector: str) -> str:
     """A profile selector (parsel CSS or ``xpath:...``) as Playwright understands it."""
@@ -134,46 +136,42 @@ def playwright_selector(selector: str) -> str:
     return f"xpath={expression}" if kind == "xpath" else expression
 
 
-async def perform_actions(page: Page, questions: PageQuestions, options: BrowserOptions) -> list[str]:
+async def perform_actions(page: Page, options: BrowserOptions) -> list[str]:
     """The profile's actions ({click}, {fill}, {wait}) in order, each bounded by the profile's timeout; returns
     the clicks skipped.
 
     A click on what the page does not show is skipped: a cookie banner is accepted on the first page of a
     browser context and not shown again on the next ones (and a banner a script adds later gets a second chance
-    in ``late_clicks``). A fill needs its field (a postcode or a store the look depends on): a missing one makes
-    the look unknown with the reason."""
+    in ``late_clicks``). A fill needs its field (a postcode or a store the reading depends on): a missing one
+    makes the observation unknown with the reason."""
     skipped = []
     for action in options.actions:
         ((verb, argument),) = action.items()
         if verb == "click":
-            if not await click_if_shown(page, questions, argument, options.timeout_ms):
+            if not await click_if_shown(page, argument, options.timeout_ms):
                 skipped.append(argument)
         elif verb == "fill":
             selector, text = argument
-            await page.fill(playwright_selector(selector), text, timeout=options.timeout_ms)
+            await page.locator(playwright_selector(selector)).first.fill(text, timeout=options.timeout_ms)
         elif verb == "wait":
             await page.wait_for_timeout(int(argument))
     return skipped
 
 
-async def click_if_shown(page: Page, questions: PageQuestions, selector: str, timeout_ms: int) -> bool:
-    # asked in the page first: Playwright's locators load its selector engine into the document, worth it only
-    # for the one page of a context that shows the banner (or for a selector only Playwright knows)
+async def click_if_shown(page: Page, selector: str, timeout_ms: int) -> bool:
+    """Click the first element ``selector`` names when the page shows it; never waits for it to appear."""
     target = page.locator(playwright_selector(selector)).first
-    shown = await questions.ask(SHOWN, *page_selector(selector), timeout_s=timeout_ms / 1000)
-    if shown is None:
-        shown = await target.is_visible()
-    if not shown:  # never waits
+    if not await target.is_visible():
         return False
     await target.click(timeout=timeout_ms)
     return True
 
 
-async def late_clicks(page: Page, questions: PageQuestions, selectors: list[str], timeout_ms: int) -> None:
+async def late_clicks(page: Page, selectors: list[str], timeout_ms: int) -> None:
     """After the wait, the clicks skipped before it whose target a script has shown since (a consent manager's
     banner arrives after the document), so that it does not cover the screenshot."""
     for selector in selectors:
-        await click_if_shown(page, questions, selector, timeout_ms)
+        await click_if_shown(page, selector, timeout_ms)
 
 
 def browser_meta(retailer: WatchedRetailer) -> dict[str, Any]:
@@ -204,22 +202,6 @@ def page_meta(context: str, options: BrowserOptions, language: str | None) -> di
     }
 
 
-def context_headers(context_kwargs: Mapping[str, Any], request: Request) -> dict[str, Any]:
-    """Context options that have Chromium send the request's User-Agent and Accept-Language on every request
-    of the page, as Scrapy would (the honest User-Agent, the retailer's language)."""
-    kwargs = dict(context_kwargs)
-    agent = request.headers.get("User-Agent")
-    if agent and "user_agent" not in kwargs:
-        kwargs["user_agent"] = agent.decode("latin-1")
-    language = request.headers.get("Accept-Language")
-    if language:
-        kwargs["extra_http_headers"] = {
-            "Accept-Language": language.decode("latin-1"),
-            **kwargs.get("extra_http_headers", {}),
-        }
-    return kwargs
-
-
 def third_party(url: str, page_url: str) -> bool:
     """True when ``url`` is on another site than the page (subdomains of the same site are first party)."""
     host, page_host = urlsplit(url).hostname or "", urlsplit(page_url).hostname or ""
@@ -245,48 +227,47 @@ def should_block(options: BrowserOptions, resource_type: str, url: str, page_url
     return options.block_third_party and resource_type != "document" and third_party(url, page_url)
 
 
+# the profile's options and product URL of each open page, for PLAYWRIGHT_ABORT_REQUEST's predicate, which is
+# handed only Playwright's request; an entry goes with its page
+PAGE_OPTIONS: weakref.WeakKeyDictionary[Page, tuple[BrowserOptions, str]] = weakref.WeakKeyDictionary()
+
+
+def should_abort_request(asked: PlaywrightRequest) -> bool:
+    """``PLAYWRIGHT_ABORT_REQUEST``: what the profile of the request's page blocks (:func:`should_block`)."""
+    try:
+        page = asked.frame.page
+    except PlaywrightError:  # a service worker's request has no frame (and service workers are blocked)
+        return False
+    known = PAGE_OPTIONS.get(page)
+    return known is not None and should_block(known[0], asked.resource_type, asked.url, known[1])
+
+
 async def init_page(page: Page, request: Request) -> None:
-    """Before navigation: block what the profile blocks (and what PLAYWRIGHT_ABORT_REQUEST names), take the
-    product page's own response through :func:`same_document`, and note the responses when the profile waits
-    for one."""
+    """``playwright_page_init_callback``, before navigation: note the profile's blocking for
+    :func:`should_abort_request`, take the product page's own response through :func:`same_document`, and note
+    the responses when the profile waits for one."""
     options: BrowserOptions = request.meta[META_OPTIONS]
-    abort = request.meta.get(META_ABORT)
+    PAGE_OPTIONS[page] = (options, request.url)
     seen: list[str] = []
     request.meta[META_SEEN] = seen
     request.meta.pop(META_DOCUMENT, None)
-    page_url = request.url
-
-    async def route(route: Route, asked: PlaywrightRequest) -> None:
-        if should_block(options, asked.resource_type, asked.url, page_url) or (
-            abort is not None and await maybe_await(abort(asked))
-        ):
-            await route.abort()
-        else:
-            await route.fallback()
+    # the headers Scrapy would send for the page (the honest User-Agent, the shop's language)
+    sent_headers = {
+        str(name).lower(): str(value) for name, value in request.headers.to_unicode_dict().items()
+        if str(name).lower() not in NOT_FORWARDED
+    }  # fmt: skip
 
     async def document(route: Route, asked: PlaywrightRequest) -> None:
         if asked.frame.parent_frame is not None or not asked.is_navigation_request():
             await route.fallback()
             return
-        await same_document(route, request, options.timeout_ms)
+        await same_document(route, request, {**asked.headers, **sent_headers}, options.timeout_ms)
 
-    def received(response: PlaywrightResponse) -> None:
-        seen.append(response.url)
-
-    # a route, like a response listener, has the driver send every request of the page to Python: only when
-    # something is blocked, and responses only when the profile waits for one
-    if options.blocks_anything or abort is not None:
-        await page.route("**/*", route)
-    # the last route is asked first; a regular expression is matched by the driver, so no other request of
-    # the page comes to Python for it
-    await page.route(re.compile("^" + re.escape(page_url) + "$"), document)
+    # registered after scrapy-playwright's own route, so asked first; a regular expression is matched by the
+    # driver, so no other request of the page comes to Python for it
+    await page.route(re.compile("^" + re.escape(request.url) + "$"), document)
     if options.wait_response:
-        page.on("response", received)
-        request.meta[META_LISTENER] = received
-
-
-async def maybe_await(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
+        page.on("response", lambda response: seen.append(response.url))
 
 
 @dataclass(frozen=True)
@@ -313,17 +294,17 @@ def http_charset(content_type: str | None, body: bytes) -> str | None:
     return "utf-8"
 
 
-async def same_document(route: Route, request: Request, timeout_ms: int) -> None:
-    """Fetch the product page for Chromium and hand it over with the charset the HTTP path would decode it
-    with (:func:`http_charset`); the server's own response is kept for the evidence. Redirects are handed
-    over as they are, for Chromium to follow."""
+async def same_document(route: Route, request: Request, headers: dict[str, str], timeout_ms: int) -> None:
+    """Fetch the product page for Chromium with these ``headers`` and hand it over with the charset the HTTP
+    path would decode it with (:func:`http_charset`); the server's own response is kept for the evidence.
+    Redirects are handed over as they are, for Chromium to follow."""
     try:
-        fetched = await route.fetch(max_redirects=0, timeout=timeout_ms)
+        fetched = await route.fetch(headers=headers, max_redirects=0, timeout=timeout_ms)
     except PlaywrightError:
         await route.fallback()  # Chromium's own request then meets the same failure and reports it
         return
     body = await fetched.body()
-    headers = fetched.headers_array
+    received = fetched.headers_array
     # Node hands the body over decompressed: the encoding and the length no longer describe it
     handed = {
         name: value
@@ -335,50 +316,12 @@ async def same_document(route: Route, request: Request, timeout_ms: int) -> None
     if charset is not None:
         handed["content-type"] = f"{(content_type or 'text/html').split(';')[0].strip()}; charset={charset}"
     request.meta[META_DOCUMENT] = DocumentResponse(
-        fetched.status, [(h["name"], h["value"]) for h in headers], body
+        fetched.status, [(h["name"], h["value"]) for h in received], body
     )
     await route.fulfill(status=fetched.status, headers=handed, body=body)
 
 
 # ---------------------------------------------------------------- reading the page
-
-
-async def navigate(page: Page, request: Request) -> Response:
-    """Open the product page; the response carries the document's bytes as the server sent them, for the
-    evidence (the callback reads the rendered DOM once the page is ready).
-
-    scrapy-playwright's own path also serialises the DOM right after the navigation, asks for the server's
-    address and TLS details and for every response's headers: round trips through the driver that nothing here
-    reads."""
-    request.meta["playwright_page"] = page  # the callback and the errback close it
-    started = time.monotonic()
-    navigation = await page.goto(request.url, **(request.meta.get("playwright_page_goto_kwargs") or {}))
-    headers = Headers()
-    status = 200
-    body: bytes | None = None
-    sent: DocumentResponse | None = request.meta.get(META_DOCUMENT)
-    if navigation is not None and sent is not None and navigation.request.redirected_from is None:
-        # the page as the server sent it (Chromium was handed it with a charset: same_document)
-        headers = Headers()
-        for name, value in sent.headers:
-            headers.appendlist(name, value)
-        headers.pop("Content-Encoding", None)  # the body was decompressed when it was fetched
-        status, body = sent.status, sent.body
-    elif navigation is not None:  # None: the page only moved to another #fragment of the same document
-        headers = Headers(await navigation.all_headers())
-        headers.pop("Content-Encoding", None)  # Chromium hands the body over decoded
-        status = navigation.status
-        with suppress(PlaywrightError):  # Chromium may have dropped it already (a large or streamed body)
-            body = await navigation.body()
-    if body is None:  # then the DOM as it was at the navigation's end stands for it
-        body = (await page.content()).encode("utf-8")
-        headers["Content-Type"] = "text/html; charset=utf-8"
-        headers.pop("Content-Length", None)
-    request.meta["download_latency"] = time.monotonic() - started
-    response_class = responsetypes.from_args(headers=headers, url=page.url, body=body)
-    return response_class(
-        url=page.url, status=status, headers=headers, body=body, request=request, flags=["playwright"]
-    )
 
 
 @dataclass(frozen=True)
@@ -425,10 +368,17 @@ def describe(options: BrowserOptions) -> str:
     return " and ".join(parts) or "the document loaded"
 
 
-async def wait_for_condition(
-    page: Page, questions: PageQuestions, options: BrowserOptions, seen: list[str]
-) -> tuple[bool, str]:
-    """Wait for the profile's condition within ``timeout_ms`` in all; (met, outcome in words)."""
+def condition_locator(page: Page, options: BrowserOptions) -> Locator:
+    """The profile's wait condition as a Playwright locator: the ``wait_for`` element (its CSS reads through
+    open shadow roots), holding ``wait_text`` when given, as a shopper sees it (case and spacing aside; the text
+    of scripts, styles and the document's head does not count)."""
+    locator = page.locator(playwright_selector(options.wait_for) if options.wait_for else "html")
+    return locator.filter(has_text=options.wait_text) if options.wait_text else locator
+
+
+async def wait_for_condition(page: Page, options: BrowserOptions, seen: list[str]) -> tuple[bool, str]:
+    """Wait for the profile's condition within ``timeout_ms`` in all; (met, outcome in words). A locator's
+    wait goes on in the document a script moved the page on to."""
     deadline = time.monotonic() + options.timeout_ms / 1000
     condition = describe(options)
     timed_out = False, f"wait for {condition} timed out after {options.timeout_ms} ms"
@@ -443,27 +393,7 @@ async def wait_for_condition(
                 "response", lambda r: (options.wait_response or "") in r.url, timeout=left()
             )
         if options.wait_for or options.wait_text:
-            kind, expression = page_selector(options.wait_for) if options.wait_for else (None, None)
-            while True:
-                try:
-                    # the page's own timer ends the wait; the bound on the answer guards a page that hangs
-                    met = await questions.ask(
-                        WAIT_FOR_ELEMENT, kind, expression, options.wait_text, left(), timeout_s=left() / 1000
-                    )
-                    break
-                except PlaywrightError as error:
-                    # a script moved the page on (a redirect, a country chooser): wait in the next document
-                    if not navigated(error):
-                        raise
-                    if time.monotonic() >= deadline:
-                        return timed_out
-                    await asyncio.sleep(0.05)
-            if met is None and options.wait_for:  # a question only Playwright's selector engine can answer
-                await playwright_locator(page, options.wait_for, options.wait_text).first.wait_for(
-                    state="attached", timeout=left()
-                )
-            elif not met:
-                return timed_out
+            await condition_locator(page, options).first.wait_for(state="attached", timeout=left())
         elif not options.wait_response:
             return await loaded_and_settled(page, min(left(), LOAD_WAIT_MS), started)
     except PlaywrightTimeout:
@@ -491,49 +421,46 @@ async def loaded_and_settled(page: Page, load_ms: float, started: float) -> tupl
     return True, f"{outcome}, then {SETTLE_AFTER_LOAD_MS} ms to settle"
 
 
-def playwright_locator(page: Page, selector: str, text: str | None) -> Locator:
-    """The profile's wait condition as a Playwright locator (its CSS reads through shadow roots' boundaries)."""
-    locator = page.locator(playwright_selector(selector))
-    return locator.filter(has_text=text) if text else locator
-
-
 async def read_page(page: Page, request: Request) -> Rendered:
     """Act (accept the cookie banner, choose a store), wait, then take the rendered DOM and (when the profile
-    wants it) a full-page screenshot."""
+    wants it) a screenshot from the top of the page."""
     options: BrowserOptions = request.meta[META_OPTIONS]
-    session = await page.context.new_cdp_session(page)
-    questions = PageQuestions(session)
-    try:
-        skipped = await perform_actions(page, questions, options)
-        waited, outcome = await wait_for_condition(page, questions, options, request.meta.get(META_SEEN, []))
-        await late_clicks(page, questions, skipped, options.timeout_ms)
-        # the serialised DOM is UTF-8, but its <meta charset> still names the charset the shop sent: the BOM
-        # has the reader decode it as what it is
-        html = (await questions.ask(PAGE_HTML, timeout_s=options.timeout_ms / 1000)).encode("utf-8-sig")
-        shot = Screenshot(None, None)
-        if options.screenshot:
-            limits: ScreenshotLimits = request.meta.get(META_SHOT_LIMITS) or ScreenshotLimits()
-            shot = await bounded_screenshot(page, questions, options.timeout_ms, limits)
-    finally:  # bounded too: a stuck driver must not hold the read past its timeout
-        with suppress(PlaywrightError, TimeoutError):
-            await asyncio.wait_for(session.detach(), 1.0)
-    # a page that reached its condition and was read is in a known state: the next product can reuse it
-    request.meta[META_REUSABLE] = waited and (shot.png is not None or not options.screenshot)
+    skipped = await perform_actions(page, options)
+    waited, outcome = await wait_for_condition(page, options, request.meta.get(META_SEEN, []))
+    await late_clicks(page, skipped, options.timeout_ms)
+    # page.content() takes no timeout: a renderer that stopped answering must not hold the read for ever.
+    # The serialised DOM is UTF-8, but its <meta charset> still names the charset the shop sent: the BOM has
+    # the reader decode it as what it is
+    html = (await asyncio.wait_for(page.content(), options.timeout_ms / 1000)).encode("utf-8-sig")
+    shot = Screenshot(None, None)
+    if options.screenshot:
+        limits: ScreenshotLimits = request.meta.get(META_SHOT_LIMITS) or ScreenshotLimits()
+        shot = await bounded_screenshot(page, options.timeout_ms, limits)
     wait = f"{outcome}; {shot.note}" if shot.note else outcome
     return Rendered(html=html, screenshot=shot.png, wait=wait, waited=waited)
 
 
+# Before the image, the pictures still loading are waited for at most this long (a lazy picture below the fold
+# would never come, so those are not waited for); Playwright's screenshot itself waits for the fonts
 SETTLE_MS = 2000
+PICTURES_LOADED = (
+    """() => [...document.images].every((image) => image.complete || image.loading === "lazy")"""
+)
+PAGE_SIZE = """() => [
+    Math.max(document.documentElement.scrollWidth, document.body ? document.body.scrollWidth : 0),
+    Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0),
+]"""
 
 
-async def bounded_screenshot(
-    page: Page, questions: PageQuestions, timeout_ms: int, limits: ScreenshotLimits
-) -> Screenshot:
-    """:func:`full_page_png` within the limits; a screenshot that fails, runs out of time or is too large is
+async def bounded_screenshot(page: Page, timeout_ms: int, limits: ScreenshotLimits) -> Screenshot:
+    """:func:`top_of_page_png` within the limits; a screenshot that fails, runs out of time or is too large is
     left out and the note says why: the page's reading does not depend on it."""
     seconds = min(limits.seconds, timeout_ms / 1000)
     try:
-        png, height = await full_page_png(page, questions, int(seconds * 1000), limits.height)
+        # Playwright's own timeouts bound each call; this bounds them together
+        png, height = await asyncio.wait_for(
+            top_of_page_png(page, int(seconds * 1000), limits.height), seconds + 1
+        )
     except (PlaywrightError, TimeoutError) as error:
         if browser_gone(error):  # Chromium itself went away: the page is read again
             raise
@@ -546,109 +473,43 @@ async def bounded_screenshot(
     return Screenshot(png, None)
 
 
-async def full_page_png(
-    page: Page, questions: PageQuestions, timeout_ms: int, max_height: int
-) -> tuple[bytes, int]:
-    """The page from its top, the viewport's width and at most ``max_height`` CSS pixels tall, as a lossless
-    PNG, settled (animations, fonts, pictures), within ``timeout_ms``; and the page's full height.
+async def top_of_page_png(page: Page, timeout_ms: int, max_height: int) -> tuple[bytes, int]:
+    """The page from its top, the viewport's width and at most ``max_height`` CSS pixels tall, as a PNG with
+    animations stopped, once its pictures have loaded (at most ``SETTLE_MS``); and the page's full height."""
+    started = time.monotonic()
+    with suppress(PlaywrightTimeout):
+        await page.wait_for_function(PICTURES_LOADED, timeout=min(SETTLE_MS, timeout_ms / 2))
+    width, height = await page.evaluate(PAGE_SIZE)
+    viewport = page.viewport_size or {"width": 1280, "height": 900}
+    # a page wider than its viewport is shown at the viewport's width, as a shopper's window shows it
+    clip = {
+        "x": 0,
+        "y": 0,
+        "width": max(min(width, viewport["width"]), 1),
+        "height": max(min(height, max_height), 1),
+    }
+    png = await page.screenshot(
+        full_page=True,
+        clip=clip,  # type: ignore[arg-type]
+        animations="disabled",
+        timeout=max(1.0, timeout_ms - (time.monotonic() - started) * 1000),
+    )
+    return png, int(height)
 
-    Playwright's own full-page screenshot makes the same DevTools call, but with Chromium's default PNG
-    compression and the page's whole height: ``optimizeForSpeed`` takes about a third less of the browser's
-    time for about a third more bytes of the same image."""
 
-    async def capture() -> tuple[bytes, int]:
-        await questions.ask(SETTLE_PAGE, min(SETTLE_MS, timeout_ms // 2), timeout_s=timeout_ms / 1000)
-        session = questions.session
-        # a reused page may no longer be its window's active tab, and Chromium draws no frame to capture for a
-        # hidden one: the screenshot would wait until its timeout (seen with Chromium 156 on the demo shop, the
-        # second product of a context). Pages of one context are not serialised around this: 700 screenshots
-        # of bench/browser.py, 4 pages at once in one context, all came back
-        await session.send("Page.bringToFront")
-        metrics = await session.send("Page.getLayoutMetrics")
-        height = int(metrics["cssContentSize"]["height"])
-        # a page wider than its viewport is shown at the viewport's width, as a shopper's window shows it
-        width = min(int(metrics["cssContentSize"]["width"]), int(metrics["cssLayoutViewport"]["clientWidth"]))
-        shot = await session.send(
-            "Page.captureScreenshot",
-            {
-                "format": "png",
-                "optimizeForSpeed": True,
-                "captureBeyondViewport": True,
-                "clip": {
-                    "x": 0,
-                    "y": 0,
-                    "width": max(width, 1),
-                    "height": max(min(height, max_height), 1),
-                    "scale": 1,
-                },
-            },
-        )
-        return base64.b64decode(shot["data"]), height
-
-    try:
-        return await asyncio.wait_for(capture(), timeout_ms / 1000)
-    except TimeoutError as error:
-        raise PlaywrightTimeout(f"screenshot: no image after {timeout_ms} ms") from error
+# closing a page of a Chromium that went away answers at once; a stuck driver must not hold the callback
+CLOSE_SECONDS = 5.0
 
 
 async def close_page(meta: Mapping[str, Any]) -> None:
-    """Done with the request's page: back to its context's idle pages when it was read in full (opening a
-    page costs Chromium more than navigating one), else closed, whatever state the browser is in."""
+    """Done with the request's page: closed, whatever state the browser is in (closing frees its place in the
+    context's ``PLAYWRIGHT_MAX_PAGES_PER_CONTEXT``)."""
     page = meta.get("playwright_page")
     if not isinstance(page, Page):
         return
-    idle: IdlePages | None = meta.get(META_IDLE)
-    # while another request waits for a place in the context's page limit, closing frees one for it
-    if idle is not None and not idle.creating and meta.get(META_REUSABLE) and not page.is_closed():
-        with suppress(PlaywrightError, asyncio.CancelledError):
-            listener = meta.get(META_LISTENER)
-            if listener is not None:
-                page.remove_listener("response", listener)
-            # the product page's route (and the blocking one): init_page routes them again for the next request
-            await page.unroute_all(behavior="ignoreErrors")
-            if idle.put(page):
-                return
-    with suppress(PlaywrightError, asyncio.CancelledError):
-        await page.close()
-
-
-# opening a page takes well under a second; Chromium launching afresh a few seconds
-PAGE_OPEN_SECONDS = 30.0
-
-
-class IdlePages:
-    """Open pages of one browser context that no request is using: they keep their place in the context's
-    page limit, so a request that needs a page waits for one of them or for a free place."""
-
-    def __init__(self, max_uses: int) -> None:
-        self.pages: list[Page] = []
-        self.returned = asyncio.Event()
-        self.creating = 0  # requests opening a new page (perhaps waiting for a place)
-        self.max_uses = max_uses  # a page's memory grows with each document it showed: retire it after these
-        self.uses: dict[Page, int] = {}
-
-    def put(self, page: Page) -> bool:
-        """Keep ``page`` for the next request; False when it has served its turns (the caller closes it)."""
-        uses = self.uses.pop(page, 0) + 1
-        if uses >= self.max_uses:
-            return False
-        self.uses[page] = uses
-        self.pages.append(page)
-        self.returned.set()
-        return True
-
-    def take(self) -> Page | None:
-        while self.pages:
-            page = self.pages.pop()
-            if not page.is_closed():
-                return page
-        return None
-
-    async def close(self) -> None:
-        pages, self.pages = self.pages, []
-        self.uses.clear()
-        with suppress(PlaywrightError):
-            await asyncio.gather(*(page.close() for page in pages))
+    PAGE_OPTIONS.pop(page, None)
+    with suppress(PlaywrightError, TimeoutError):
+        await asyncio.wait_for(page.close(), CLOSE_SECONDS)
 
 
 # Playwright's words when the page, its renderer, its context or Chromium went away under a call
@@ -760,135 +621,97 @@ def rendered_capture(response: Response, rendered: Rendered) -> Capture:
     )
 
 
-# ---------------------------------------------------------------- download handler
+# ---------------------------------------------------------------- Playwright and Chromium
 
 
-class LazyPlaywrightHandler(ScrapyPlaywrightDownloadHandler):
-    """scrapy-playwright's handler, but HTTP-only crawls never start Playwright or Chromium, and Chromium is
-    restarted after ``PROMOWATCH_BROWSER_RESTART_PAGES`` pages so a long crawl's memory stays flat.
+class LazyChromium:
+    """``PLAYWRIGHT_BROWSER_PROVIDER``: Playwright's driver (a Node process) and Chromium start at the first
+    browser page, not when the crawl starts, so an HTTP-only crawl never starts either; the Chromium launched is
+    the one ``PLAYWRIGHT_LAUNCH_OPTIONS`` names, else :func:`browser_executable`'s (a missing one fails the page
+    with :class:`BrowserNotFound`).
 
-    scrapy-playwright 0.0.48 starts its Playwright driver (a Node process) on ``engine_started`` and Chromium
-    at the first browser request; here both wait for the first browser request.
-    """
+    A Chromium that goes away (crash, kill) takes its driver with it, and scrapy-playwright asks for a new
+    one (``PLAYWRIGHT_RESTART_DISCONNECTED_BROWSER``): Playwright 1.65's driver never answers a
+    ``BrowserContext.new_page()`` that was under way when Chromium died (half of the rounds of 8 pages opened
+    at once while Chromium is killed), and scrapy-playwright waits for that page without a bound, so the crawl
+    never ended. Stopping the driver fails every call still waiting on it with ``TargetClosedError``, which
+    scrapy-playwright retries on the relaunched Chromium."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.playwright: Playwright | None = None
+
+    async def start(self) -> None:
+        """Nothing at engine start: see the class docstring."""
+
+    async def launch_browser(self) -> Browser:
+        options = dict(self.config.launch_options)
+        configured = options.get("executable_path")
+        options["executable_path"] = checked_executable(configured) if configured else browser_executable()
+        if self.playwright is None:
+            self.playwright = await async_playwright().start()
+        driver = self.playwright
+        browser: Browser = await getattr(driver, self.config.browser_type_name).launch(**options)
+
+        async def driver_gone(_: Browser) -> None:
+            if self.playwright is driver:
+                self.playwright = None  # the next launch starts a driver of its own
+            with suppress(PlaywrightError):
+                await driver.stop()
+
+        browser.on("disconnected", driver_gone)
+        return browser
+
+    async def launch_persistent_context(self, context_kwargs: dict[str, Any]) -> BrowserContext:
+        raise NotSupported("promowatch opens no persistent browser contexts")
+
+    async def close(self) -> None:
+        if self.playwright is not None:
+            driver, self.playwright = self.playwright, None
+            await driver.stop()
+
+
+class BrowserDownloadHandler(ScrapyPlaywrightDownloadHandler):
+    """scrapy-playwright's handler through Scrapy's public download-handler interface only: a product page's
+    response carries the document as the server sent it (:func:`same_document`), for the evidence and for
+    reading it as over HTTP, where scrapy-playwright gives the DOM serialised at the navigation's end; and the
+    screenshot limits of the settings go along with the request."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        settings: BaseSettings = crawler.settings
-        self.restart_pages = settings.getint("PROMOWATCH_BROWSER_RESTART_PAGES", 0)
-        self.page_uses = settings.getint("PROMOWATCH_BROWSER_PAGE_USES", 1)
-        self.driver_node_options = settings.get("PROMOWATCH_BROWSER_DRIVER_NODE_OPTIONS", "")
+        settings = crawler.settings
         self.screenshot_limits = ScreenshotLimits(
             height=settings.getint("PROMOWATCH_BROWSER_SCREENSHOT_MAX_HEIGHT"),
             max_bytes=settings.getint("PROMOWATCH_BROWSER_SCREENSHOT_MAX_BYTES"),
             seconds=settings.getfloat("PROMOWATCH_BROWSER_SCREENSHOT_SECONDS"),
         )
-        self.pages_since_launch = 0
-        self.start_lock = asyncio.Lock()
-        self.retire_lock = asyncio.Lock()
-        self.started = False
-        self.idle_pages: dict[str, IdlePages] = {}  # by context name
 
-    async def _maybe_launch_in_thread(self) -> None:
-        """Nothing at engine start: see the class docstring."""
-
-    def _engine_started(self) -> Any:
-        return None
-
-    async def _download_request(self, request: Request, spider: Any = None) -> Response:
-        if META_OPTIONS in request.meta:
-            context = request.meta.setdefault("playwright_context", "default")
-            if context not in self.idle_pages:
-                self.idle_pages[context] = IdlePages(self.page_uses)
-            request.meta[META_IDLE] = self.idle_pages[context]
-            request.meta[META_SHOT_LIMITS] = self.screenshot_limits
-            # scrapy-playwright asks it in its own route, which this handler replaces (init_page asks it)
-            if self.abort_request is not None:
-                request.meta[META_ABORT] = self.abort_request
-        if not self.started:
-            async with self.start_lock:
-                if not self.started:
-                    configured = self.config.launch_options.get("executable_path")
-                    self.config.launch_options["executable_path"] = (
-                        checked_executable(configured) if configured else browser_executable()
-                    )
-                    if self.driver_node_options:
-                        # Playwright hands the crawler's environment to its Node driver, the only way to size
-                        # the driver's heap; an operator's own NODE_OPTIONS wins
-                        os.environ.setdefault("NODE_OPTIONS", self.driver_node_options)
-                    await self._launch()
-                    self.started = True
-        return await super()._download_request(request, spider)
-
-    async def _create_page(self, request: Request, spider: Any) -> Page:
-        if self.restart_pages and self.pages_since_launch >= self.restart_pages:
-            await self._retire_browser()
-        idle: IdlePages | None = request.meta.get(META_IDLE)
-        while idle is not None:
-            reused = idle.take()
-            if reused is not None:
-                # scrapy-playwright navigates it; its own route and ours were removed when it was put back
-                self.pages_since_launch += 1
-                return reused
-            wrapper = self.context_wrappers.get(request.meta["playwright_context"])
-            if wrapper is None or not wrapper.semaphore.locked():
-                break
-            idle.returned.clear()
-            with suppress(TimeoutError):  # a page may also be closed instead of put back: look again
-                await asyncio.wait_for(idle.returned.wait(), timeout=0.1)
-        if META_OPTIONS in request.meta:
-            request.meta["playwright_context_kwargs"] = context_headers(
-                request.meta.get("playwright_context_kwargs") or {}, request
-            )
-        # a page of a browser that died under it never comes: a bounded wait fails the request (retried or
-        # unknown) instead of leaving the crawl waiting for ever
-        opening = asyncio.wait_for(super()._create_page(request, spider), PAGE_OPEN_SECONDS)
-        if idle is None:
-            page = await opening
-        else:
-            idle.creating += 1
-            try:
-                page = await opening
-            finally:
-                idle.creating -= 1
-        # scrapy-playwright counts every request and response of the page in its stats: a message from the
-        # driver to Python for each, for two numbers nobody reads here
-        page.remove_listener("request", self._increment_request_stats)
-        page.remove_listener("response", self._increment_response_stats)
-        self.pages_since_launch += 1
-        return page
-
-    async def _download_request_with_page(self, request: Request, page: Page, spider: Any) -> Response:
+    async def download_request(self, request: Request) -> Response:
         if META_OPTIONS not in request.meta:
-            return await super()._download_request_with_page(request, page, spider)
-        # scrapy-playwright routes every sub-request of the page through Python only to copy Scrapy's
-        # headers onto it, a round trip through the driver and Python per request: the context sends the
-        # same User-Agent and Accept-Language instead (context_headers)
-        await page.unroute("**")
-        return await navigate(page, request)
+            return await super().download_request(request)
+        request.meta[META_SHOT_LIMITS] = self.screenshot_limits
+        response = await super().download_request(request)
+        return as_sent(response, request.meta.get(META_DOCUMENT))
 
-    async def _retire_browser(self) -> None:
-        """Let the open pages finish, then close Chromium; the next page launches a fresh one."""
-        async with self.retire_lock:
-            if self.pages_since_launch < self.restart_pages:
-                return  # another request restarted it while this one waited
-            drain_until = time.monotonic() + 120
-            while self._get_total_page_count() and time.monotonic() < drain_until:
-                for idle in self.idle_pages.values():  # pages in use come back here when read
-                    await idle.close()
-                await asyncio.sleep(0.05)
-            browser = getattr(self, "browser", None)
-            if browser is not None:
-                # our own close, not a crash: keep scrapy-playwright's callback from deleting the next browser
-                browser.remove_listener("disconnected", self._browser_disconnected_callback)
-                del self.browser
-                with suppress(PlaywrightError):
-                    await asyncio.gather(*(c.context.close() for c in self.context_wrappers.values()))
-                self.context_wrappers.clear()
-                with suppress(PlaywrightError):
-                    await browser.close()
-                self.stats.inc_value("promowatch/browser_restarts")
-            self.pages_since_launch = 0
 
-    async def _close(self) -> None:
-        if self.started:
-            await super()._close()
+def as_sent(response: Response, sent: DocumentResponse | None) -> Response:
+    """``response`` with the URL, body, status and headers the server sent for its document, when the page
+    showed that document (not one a redirect led to: Chromium followed it). A script may have moved the page on
+    since (scrapy-playwright takes the page's URL at the end): the callback's wait reads where it went."""
+    if sent is None or 300 <= sent.status < 400 or response.request is None:
+        return response
+    headers = Headers()
+    for name, value in sent.headers:
+        headers.appendlist(name, value)
+    headers.pop("Content-Encoding", None)  # the body was decompressed when it was fetched
+    url = response.request.url
+    kind = responsetypes.from_args(headers=headers, url=url, body=sent.body)
+    return kind(
+        url=url,
+        status=sent.status,
+        headers=headers,
+        body=sent.body,
+        request=response.request,
+        flags=response.flags,
+        ip_address=response.ip_address,
+    )

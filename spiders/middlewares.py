@@ -1,6 +1,6 @@
 """Downloader middlewares for politeness and faults: back off when a shop asks us to, re-check a page
 conditionally, and recognise block and captcha pages so that a look which met one is stored as unknown, never as
-a real state of the offer; and tell the start pacing (spiders/pacing.py) when a request leaves the scheduler."""
+a real state of the offer."""
 
 from __future__ import annotations
 
@@ -13,22 +13,13 @@ from weakref import WeakKeyDictionary
 
 from scrapy import Request
 from scrapy.crawler import Crawler
-from scrapy.downloadermiddlewares.redirect import MetaRefreshMiddleware
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom, resolve_encoding
 
 from promowatch.datadir import DataDir
 from promowatch.evidence.blobs import BlobStore, sha256_hex
 from promowatch.extract.blocked import BLOCKED_REASON, block_reason
 from promowatch.revalidation import Validators, conditional_headers
-from spiders.pacing import StartPacer
-
-# Scrapy looks for a meta refresh in a page's first 4,096 characters: at most 4 bytes each in UTF-8
-REFRESH_SCAN_BYTES = 4 * 4096
-# encodings that write each ASCII character as its own byte and none in more than 4 bytes: in them the word is
-# in those bytes (EBCDIC, UTF-16 or ISO-2022-JP are not, and go to Scrapy's check)
-REFRESH_SCANNABLE = ("utf-8", "ascii", "cp125", "iso8859", "latin", "koi8")
 
 
 class BlockedPage(IgnoreRequest):
@@ -242,7 +233,7 @@ class RevalidationMiddleware:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, crawler.settings.getbool("PROMOWATCH_CONDITIONAL_REQUESTS", True))
+        return cls(crawler, crawler.settings.getbool("PROMOWATCH_CONDITIONAL_REQUESTS"))
 
     @property
     def blobs(self) -> BlobStore:
@@ -299,48 +290,3 @@ def unconditional(request: Request, validators: Validators) -> None:
         request.meta["handle_httpstatus_list"] = [
             c for c in request.meta["handle_httpstatus_list"] if c != 304
         ]
-
-
-class RefreshTagMiddleware(MetaRefreshMiddleware):
-    """Scrapy's meta-refresh redirects, looked for only in a page whose first bytes say "refresh".
-
-    Scrapy's check decodes the whole page to read its first 4,096 characters, and the text then lives as long as
-    the response: a second copy of every page waiting for the pipelines (10 MB on the bench). A page in an
-    encoding that does not write ASCII as ASCII, or that may take more bytes per character, goes to Scrapy's check.
-    """
-
-    def process_response(
-        self, request: Request, response: Response, spider: Any = None
-    ) -> Request | Response:
-        head = response.body[:REFRESH_SCAN_BYTES]
-        if declared_encoding(response, head).startswith(REFRESH_SCANNABLE) and b"refresh" not in head.lower():
-            return response
-        return super().process_response(request, response)
-
-
-def declared_encoding(response: Response, head: bytes) -> str:
-    """The encoding a page declares, in Scrapy's order (byte-order mark, HTTP header, meta tag), as Python names
-    it; "utf-8" when it declares none (Scrapy then tries ASCII, UTF-8 and cp1252)."""
-    declared = (
-        read_bom(head)[0]
-        or http_content_type_encoding((response.headers.get("Content-Type") or b"").decode("latin-1"))
-        or html_body_declared_encoding(head)
-    )
-    return (resolve_encoding(declared) or declared) if declared else "utf-8"
-
-
-class StartPacingMiddleware:
-    """Sees every request as it leaves the scheduler (first of the downloader middlewares, before offsite or
-    robots.txt may drop it), so the spider's :class:`StartPacer` may hand Scrapy its next start request."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler)
-
-    def process_request(self, request: Request) -> None:
-        pacer = getattr(self.crawler.spider, "pacer", None)
-        if isinstance(pacer, StartPacer):
-            pacer.left_scheduler(request)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import codecs
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from typing import Any, Self
+from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy import Request
-from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 from w3lib.encoding import (
@@ -23,10 +22,11 @@ from w3lib.encoding import (
 from promowatch.config import WatchedRetailer
 from promowatch.db.queries import due_products, page_validators
 from promowatch.domain import Availability, Offer, Signal, SignalSource
+from promowatch.extract import extract_offer
 from promowatch.items import OfferItem
 from promowatch.revalidation import Validators
 from promowatch.urls import canonical_link, canonical_url
-from spiders.base import WatchSpider, capture
+from spiders.base import WatchSpider, capture, taking_turns
 from spiders.browser import (
     browser_gone,
     browser_meta,
@@ -37,7 +37,6 @@ from spiders.browser import (
 )
 from spiders.middlewares import BlockedPage
 from spiders.progress import due_key
-from spiders.readers import PageReader
 
 # a page whose Chromium crashed or was killed under it is opened again this many times before it is unknown
 BROWSER_ATTEMPTS = 3
@@ -105,22 +104,12 @@ CARRIED_META = ("run",)
 
 class OffersSpider(WatchSpider):
     name = "offers"
-    reader: PageReader
 
-    @classmethod
-    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.reader = PageReader.from_settings(crawler.settings)
-        return spider
-
-    async def closed(self, reason: str) -> None:
-        await self.reader.close()
-
-    async def read(self, body: bytes, url: str, product_url: str, retailer: WatchedRetailer) -> Offer:
-        """The offer the page shows. A page whose reading fails (a fault of the extraction, or a page that ends
-        its reading process) is an unknown look that says why, stored with its evidence like any other."""
+    def read(self, body: bytes, url: str, product_url: str, retailer: WatchedRetailer) -> Offer:
+        """The offer the page shows. A page whose reading fails (a fault of the extraction) is an unknown look
+        that says why, stored with its evidence like any other."""
         try:
-            return without_product(await self.reader.read(body, url, retailer.profile))
+            return without_product(extract_offer(body, url, retailer.profile))
         except Exception as error:
             self.logger.exception("%s: the page could not be read", product_url)
             self.count(retailer.slug, "unreadable")
@@ -137,17 +126,14 @@ class OffersSpider(WatchSpider):
             work.append((retailer, [(p.url, validators.get(p.id)) for p in products]))
             if self.crawler.stats is not None:
                 self.crawler.stats.set_value(due_key(retailer.slug), len(products))
-        self.reader.expect(sum(len(pages) for r, pages in work if r.profile.render != "browser"))
-        if self.reader.pooled and self.crawler.stats is not None:
-            self.crawler.stats.set_value("promowatch/extract_processes", self.reader.processes)
-        requests = {retailer.slug: self.page_requests(retailer, pages) for retailer, pages in work}
-        async for request in self.pacer.requests(requests):
+        # all of them at once: Scrapy's scheduler then hands each shop's slot its next page as soon as it is free
+        for request in taking_turns(self.page_requests(retailer, pages) for retailer, pages in work):
             yield request
 
     def page_requests(
         self, retailer: WatchedRetailer, pages: list[tuple[str, Validators | None]]
     ) -> Iterator[Request]:
-        """The retailer's due pages as requests, each made when the pacer takes it."""
+        """The retailer's due pages as requests, each made when Scrapy takes it."""
         for url, known in pages:
             yield self.page_request(retailer, url, known)
 
@@ -193,7 +179,7 @@ class OffersSpider(WatchSpider):
         if moved_elsewhere(product_url, response.url):
             offer = unknown_offer(product_url, f"redirected to another page: {response.url}", response.url)
         else:
-            offer = await self.read(page_bytes(response), response.url, product_url, retailer)
+            offer = self.read(page_bytes(response), response.url, product_url, retailer)
             if retailer.profile.render == "auto" and offer.availability is Availability.UNKNOWN:
                 # the page may fill its stock line in with JavaScript: read it again as a shopper sees it
                 self.count(retailer.slug, "auto_to_browser")
@@ -273,8 +259,8 @@ class OffersSpider(WatchSpider):
         else:
             # the page as the shop sent it is read too, as over HTTP: the browser's reading is never worse
             offer = rendered_reading(
-                await self.read(page_bytes(response), response.url, product_url, retailer),
-                await self.read(rendered.html, response.url, product_url, retailer),
+                self.read(page_bytes(response), response.url, product_url, retailer),
+                self.read(rendered.html, response.url, product_url, retailer),
                 rendered,
             )
             canonical = page_canonical(rendered.html, response.url, product_url, retailer, offer)

@@ -5,18 +5,29 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any, Self
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
-from scrapy_redis.spiders import RedisMixin
+from twisted.internet.task import LoopingCall
 
 from pipelines.persist import LOOKS_COMMITTED
+from promowatch.distributed import MISSING_EXTRA, MissingExtra, RetailerLeases, queue_key
 from promowatch.revalidation import Validators
 from spiders.middlewares import BlockedPage
 from spiders.offers import OffersSpider
+
+# Scrapy imports every spider module: without the 'distributed' extra this one loads, and says so if used
+try:
+    from scrapy_redis.spiders import RedisMixin
+except ImportError:
+
+    class RedisMixin:  # type: ignore[no-redef]
+        def setup_redis(self, crawler: Any) -> None:
+            raise MissingExtra(MISSING_EXTRA)
+
 
 QUEUE_KEY = "promowatch:offers:queue"
 
@@ -36,12 +47,19 @@ class RedisOffersSpider(RedisMixin, OffersSpider):
     # id of an item out of the pipelines, not yet committed -> (run, product URL)
     runs: dict[int, tuple[str, str]]
     stored: set[int]  # ids of items committed before they left the pipelines
+    leases: RetailerLeases
+    renewal: LoopingCall
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.spider_idle_start_time = int(time.time())  # the mixin's class attribute dates from import time
         spider.setup_redis(crawler)
+        # a worker takes the pages of the retailers it owns (promowatch.distributed): one shop, one worker
+        spider.leases = RetailerLeases(spider.server)
+        spider.renewal = LoopingCall(spider.renew_leases)
+        crawler.signals.connect(spider.start_renewal, signal=signals.spider_opened)
+        crawler.signals.connect(spider.give_back, signal=signals.spider_closed)
         # a look is done once it is committed, which can be before or after it leaves the pipelines: the item
         # says nothing of its run, its response does, and it is the same object at both signals
         spider.runs, spider.stored = {}, set()
@@ -51,11 +69,32 @@ class RedisOffersSpider(RedisMixin, OffersSpider):
         return spider
 
     async def start(self) -> AsyncIterator[Request]:
-        # a worker serves large crawls, page after page for as long as it runs: read them in reading processes
-        self.reader.expect(self.reader.min_pages)
         # Scrapy >= 2.16 no longer calls the mixin's start_requests(); later batches come from the idle signal
         for request in self.next_requests():
             yield request
+
+    def next_requests(self) -> Iterator[Request]:
+        """Called when idle, nothing in flight: give the retailers back, claim some again, take a batch of each."""
+        self.leases.release_all()
+        capacity = self.settings.getint("CONCURRENT_REQUESTS")
+        for retailer in self.leases.claim(self.config.retailers, capacity):
+            for data in self.fetch_data(queue_key(retailer.slug), self.redis_batch_size):
+                request = self.make_request_from_data(data)
+                if request is not None:
+                    self.spider_idle_start_time = int(time.time())  # busy again: the idle exit starts over
+                    yield request
+
+    def start_renewal(self) -> None:
+        self.renewal.start(self.leases.seconds / 3, now=False)
+
+    def renew_leases(self) -> None:
+        for slug in self.leases.renew():
+            self.logger.error("lost the lease on %s: another worker may now crawl it too", slug)
+
+    def give_back(self) -> None:
+        if self.renewal.running:
+            self.renewal.stop()
+        self.leases.release_all()
 
     def make_request_from_data(self, data: bytes) -> Request | None:
         """A queue entry ``{"run", "retailer", "url", "validators"}`` -> the product page request of that run."""

@@ -13,7 +13,7 @@ from promowatch.config import WatchedRetailer
 from promowatch.db.queries import absolute, due_products
 from promowatch.extract.stores import StoreDataError, parse_store_list, parse_store_stock
 from promowatch.items import StoreListItem, StoreStockItem
-from spiders.base import WatchSpider, capture
+from spiders.base import WatchSpider, capture, taking_turns
 
 
 class StoresSpider(WatchSpider):
@@ -21,14 +21,14 @@ class StoresSpider(WatchSpider):
 
     async def start(self) -> AsyncIterator[Request]:
         now = self.config.clock.now()
-        requests = {}
+        requests = []
         for retailer in self.config.retailers:
             products = []
             if retailer.profile.stores.stock_url:
                 with self.sessions() as session:
                     products = [(p.url, p.sku, p.gtin) for p in due_products(session, retailer, now)]
-            requests[retailer.slug] = self.retailer_requests(retailer, products)
-        async for request in self.pacer.requests(requests):
+            requests.append(self.retailer_requests(retailer, products))
+        for request in taking_turns(requests):
             yield request
 
     def retailer_requests(

@@ -21,8 +21,9 @@ from promowatch.db.models import (
     Retailer,
     StoreObservation,
 )
+from promowatch.db.queries import list_findings
 from promowatch.domain import Availability
-from promowatch.evaluate import evaluate, list_findings, load_retailer_offers, load_retailer_store_intervals
+from promowatch.evaluate import evaluate, load_retailer_offers, load_retailer_store_intervals
 from promowatch.rules.thresholds import Thresholds
 from tests.rules.dbdata import add_shop, offer, store_interval
 from tests.rules.factories import at
@@ -72,7 +73,7 @@ def test_lifecycle_and_idempotence(tmp_path):
             session.add(offer(pid, at(hours), "in_stock", True))
     report = evaluate(sessions, WATCHLIST, at(40))
     assert (report.opened, report.confirmed, report.closed) == (0, 1, 1)
-    findings = {f["rule"]: f for f in list_findings(sessions)}
+    findings = {f["rule"]: f for f in list_findings(sessions())}
     online = findings["unorderable_online"]
     assert online["state"] == "closed" and online["closed_at"] == at(35).isoformat()
     assert online["confirmed_at"] == at(26).isoformat()
@@ -91,7 +92,7 @@ def test_lifecycle_and_idempotence(tmp_path):
     settled = snapshot(sessions)
     evaluate(sessions, WATCHLIST, at(40))
     assert snapshot(sessions) == settled
-    assert [f["rule"] for f in list_findings(sessions, state="open")] == ["store_stockout"]
+    assert [f["rule"] for f in list_findings(sessions(), state="open")] == ["store_stockout"]
 
 
 def _second_retailer(session):

@@ -117,3 +117,11 @@ def open_database(url: str) -> sessionmaker[Session]:
         code = EXIT_BAD_INPUT if engine.dialect.name == "sqlite" else EXIT_FAILED
         raise RunError(f"database {shown_url(url)}: cannot be opened: {reason}", code) from None
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def close_database(sessions: sessionmaker[Session]) -> None:
+    """Dispose of the engine behind ``sessions``: its pooled connections are closed (SQLite then folds its
+    write-ahead log back into the database file)."""
+    bind = sessions.kw.get("bind")
+    if isinstance(bind, Engine):
+        bind.dispose()

@@ -349,3 +349,124 @@ def record_blobs(session: Session, stored: Sequence[StoredBlob], created_at: dat
         for blob in stored
     }
     insert_new(session, EvidenceBlob, list(rows.values()), ["sha256"])
+
+
+# ---------------------------------------------------------------- what a watchdog lists
+
+
+def list_promotions(
+    session: Session,
+    now: datetime,
+    *,
+    retailer: str | None = None,
+    state: str | None = None,
+    thresholds: Thresholds | None = None,
+) -> list[dict[str, Any]]:
+    """Promotions the sweeps found and the watchlist entered, as JSON-ready rows, newest first, with their
+    window and ad sources; ``state``: ``running`` or ``ended`` at ``now`` (one not started yet is neither)."""
+    from promowatch.rules.model import PromotionFacts, Sighting
+    from promowatch.rules.window import ends_at, is_running, starts_at
+
+    limits = thresholds or Thresholds()
+    query = (
+        select(Promotion, Retailer.slug, Product.url)
+        .join(Retailer, Retailer.id == Promotion.retailer_id)
+        .join(Product, Product.id == Promotion.product_id)
+        .order_by(Promotion.created_at.desc(), Promotion.id.desc())
+    )
+    if retailer is not None:
+        query = query.where(Retailer.slug == retailer)
+    rows = []
+    for promotion, slug, url in session.execute(query).all():
+        sightings = promotion.sightings
+        facts = PromotionFacts(
+            promotion.id,
+            promotion.title,
+            promotion.advertised_price,
+            promotion.reference_price,
+            promotion.currency,
+            as_utc(promotion.valid_from) if promotion.valid_from else None,
+            as_utc(promotion.valid_until) if promotion.valid_until else None,
+            as_utc(promotion.created_at),
+            tuple(Sighting(as_utc(s.seen_at), as_utc(s.last_seen)) for s in sightings),
+            origin=promotion.origin,
+            window_basis=promotion.window_basis,
+        )
+        start, end = starts_at(facts), ends_at(facts, limits)
+        current = (
+            "running"
+            if is_running(facts, now, limits)
+            else "ended"
+            if end is not None and end < now
+            else "upcoming"
+        )
+        if state is not None and current != state:
+            continue
+        rows.append(
+            {
+                "id": promotion.id,
+                "retailer": slug,
+                "title": promotion.title,
+                "product_url": url,
+                "advertised_price": str(promotion.advertised_price),
+                "reference_price": None
+                if promotion.reference_price is None
+                else str(promotion.reference_price),
+                "currency": promotion.currency,
+                "valid_from": facts.valid_from.isoformat() if facts.valid_from else None,
+                "valid_until": facts.valid_until.isoformat() if facts.valid_until else None,
+                "starts": start.isoformat(),
+                "ends": end.isoformat() if end else None,
+                "state": current,
+                "origin": promotion.origin,
+                "region": promotion.region,
+                "sources": sorted({s.source_url or s.kind for s in sightings}),
+                "last_seen": max(as_utc(s.last_seen) for s in sightings).isoformat() if sightings else None,
+            }
+        )
+    return rows
+
+
+def list_findings(
+    session: Session,
+    *,
+    state: str | None = None,
+    retailer: str | None = None,
+    rule: str | None = None,
+    since: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Findings as JSON-ready rows, newest first. ``state``: ``open`` (not closed: open or confirmed),
+    ``confirmed`` or ``closed``; ``since``: opened, or closed, at or after it."""
+    from promowatch.db.models import Finding
+
+    query = (
+        select(Finding, Promotion.title, Retailer.slug)
+        .join(Promotion, Promotion.id == Finding.promotion_id)
+        .join(Retailer, Retailer.id == Promotion.retailer_id)
+        .order_by(Finding.opened_at.desc(), Finding.id.desc())
+    )
+    if state == "open":
+        query = query.where(Finding.state != "closed")
+    elif state is not None:
+        query = query.where(Finding.state == state)
+    if retailer is not None:
+        query = query.where(Retailer.slug == retailer)
+    if rule is not None:
+        query = query.where(Finding.rule == rule)
+    if since is not None:
+        query = query.where(or_(Finding.opened_at >= since, Finding.closed_at >= since))
+    return [
+        {
+            "id": finding.id,
+            "promotion": title,
+            "retailer": slug,
+            "rule": finding.rule,
+            "state": finding.state,
+            "opened_at": finding.opened_at.isoformat(),
+            "confirmed_at": finding.confirmed_at.isoformat() if finding.confirmed_at else None,
+            "closed_at": finding.closed_at.isoformat() if finding.closed_at else None,
+            "summary": finding.summary,
+            "inputs": finding.inputs,
+        }
+        for finding, title, slug in session.execute(query).all()
+    ]

@@ -238,10 +238,12 @@ def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None, browse
 
 
 def print_findings(console: Console, db_url: str) -> None:
-    from promowatch.evaluate import list_findings
+    from promowatch.db.queries import list_findings
 
     table = Table("id", "promotion", "rule", "state", "summary", title="Findings", title_justify="left")
-    for row in list_findings(open_database(db_url)):
+    with open_database(db_url)() as session:
+        rows = list_findings(session)
+    for row in rows:
         table.add_row(*(rich_text(row[key]) for key in ("id", "promotion", "rule", "state", "summary")))
     console.print(table)
 
@@ -264,11 +266,12 @@ def print_notifications(console: Console, messages: list[dict[str, Any]]) -> Non
 def export_bait_case(console: Console, data: Path, db_url: str) -> None:
     """Export and verify the case of the bait promotion's first finding."""
     from promowatch.datadir import DataDir
-    from promowatch.evaluate import list_findings
+    from promowatch.db.queries import list_findings
     from promowatch.evidence.case import export_case
     from promowatch.evidence.case_verify import verify_case
 
-    findings = [f for f in list_findings(open_database(db_url)) if f["rule"] == "unorderable_online"]
+    with open_database(db_url)() as session:
+        findings = list_findings(session, rule="unorderable_online")
     if not findings:
         console.print("no unorderable_online finding to export")
         return

@@ -1,4 +1,5 @@
-"""The demo shop's HTTP server: an asyncio HTTP/1.1 server (keep-alive) on a background thread.
+"""The demo shop on 127.0.0.1: the standard library's ThreadingHTTPServer (HTTP/1.1, keep-alive) on a background
+thread.
 
 Every page renders from the simulated clock, never from the wall clock; responses are cached per path until the
 clock moves, so a crawl or a benchmark measures the client, not the renderer.
@@ -6,7 +7,7 @@ clock moves, so a crawl or a benchmark measures the client, not the renderer.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import errno
 import gzip
 import hashlib
@@ -19,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -50,21 +52,8 @@ _STATIC_TYPES = {
     ".js": "text/javascript; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-_REASONS = {
-    200: "OK",
-    303: "See Other",
-    304: "Not Modified",
-    400: "Bad Request",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    411: "Length Required",
-    413: "Content Too Large",
-    431: "Request Header Fields Too Large",
-    500: "Internal Server Error",
-}
 _HTML = "text/html; charset=utf-8"
 _JSON = "application/json; charset=utf-8"
-_MAX_HEAD = 64 * 1024
 _MAX_BODY = 1024 * 1024
 _BENCH_PATH = re.compile(r"/p/bench-(live-)?(\d+)")
 _STORE_STOCK = re.compile(r"/api/stores/([^/]+)/stock/([^/]+)")
@@ -125,9 +114,10 @@ class DemoShop:
         self._by_sku = {p.sku: p for p in PRODUCTS}
         self._static = {p.name: p.read_bytes() for p in STATIC_DIR.iterdir() if p.suffix in _STATIC_TYPES}
         self._cache: dict[str, tuple[object, _Response]] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
+        # rendering and the request counts are shared by the server's threads: one request at a time reads them
+        self._lock = threading.Lock()
+        self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self._connections: set[asyncio.BaseTransport] = set()
 
     # ------------------------------------------------------------ clock
 
@@ -152,21 +142,19 @@ class DemoShop:
         A crawl right after a clock move then finds every page cached instead of rendering on demand.
         """
         paths = [p.path for p in PRODUCTS] + [f"/p/bench-{i}" for i in range(self.bench_products)]
-        for path in paths:
-            self._respond("GET", path, "", b"")
+        with self._lock:
+            for path in paths:
+                self._respond("GET", path, "", b"")
         return len(paths)
 
     # ------------------------------------------------------------ life cycle
 
     def start(self) -> DemoShop:
         """Bind, then serve on a background thread. Raises :class:`PortInUseError` when the port is taken."""
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server_class = _Server6 if ":" in self.host else _Server
         try:
-            sock.bind((self.host, self.port))
+            server = server_class((self.host, self.port), _handler(self))
         except OSError as error:
-            sock.close()
             if error.errno == errno.EADDRINUSE:
                 raise PortInUseError(
                     errno.EADDRINUSE,
@@ -174,46 +162,24 @@ class DemoShop:
                     "(stop the other program or choose another port)",
                 ) from None
             raise
-        sock.listen(1024)
-        sock.setblocking(False)
-        self.port = sock.getsockname()[1]
+        self._server = server
+        self.port = server.server_address[1]
         self.url = f"http://{self.host}:{self.port}"
-        loop = asyncio.new_event_loop()
-        ready = threading.Event()
-        failure: list[BaseException] = []
-
-        def serve() -> None:
-            asyncio.set_event_loop(loop)
-            try:
-                server = loop.run_until_complete(loop.create_server(lambda: _HttpProtocol(self), sock=sock))
-            except BaseException as error:
-                failure.append(error)
-                ready.set()
-                return
-            ready.set()
-            try:
-                loop.run_forever()
-            finally:
-                server.close()
-                for transport in list(self._connections):
-                    transport.close()
-                loop.run_until_complete(asyncio.sleep(0))
-                loop.close()
-
-        self._loop = loop
-        self._thread = threading.Thread(target=serve, name=f"demo-shop-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name=f"demo-shop-{self.port}", daemon=True
+        )
         self._thread.start()
-        ready.wait()
-        if failure:
-            raise failure[0]
         return self
 
     def stop(self) -> None:
         """Stop serving and close every connection."""
-        if self._loop is not None and self._thread is not None:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.close_connections()
+            self._server.server_close()
+        if self._thread is not None:
             self._thread.join(timeout=10)
-        self._loop = None
+        self._server = None
         self._thread = None
 
     def __enter__(self) -> DemoShop:
@@ -226,19 +192,20 @@ class DemoShop:
 
     # ------------------------------------------------------------ HTTP
 
-    def handle(
-        self, method: str, target: str, headers: dict[str, str], body: bytes, keep_alive: bool
-    ) -> bytes:
-        """One request in, the complete response bytes out."""
+    def answer(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """One request in (header names in lower case), its status, headers and body out."""
         split = urlsplit(target)
         path = unquote(split.path) or "/"
-        self.requests[path] += 1
-        try:
-            response = self._respond(method, path, split.query, body)
-        except Exception:
-            log.exception("demo shop failed on %s %s", method, target)
-            response = _Response(500, "text/plain; charset=utf-8", b"internal error\n")
-        return self._serialise(method, response, headers, keep_alive)
+        with self._lock:
+            self.requests[path] += 1
+            try:
+                response = self._respond(method, path, split.query, body)
+            except Exception:
+                log.exception("demo shop failed on %s %s", method, target)
+                response = _Response(500, "text/plain; charset=utf-8", b"internal error\n")
+        return self._serialise(method, response, headers)
 
     def _respond(self, method: str, path: str, query: str, body: bytes) -> _Response:
         if path == "/_admin/clock":
@@ -414,24 +381,24 @@ class DemoShop:
         return self._json({"now": self._now.isoformat().replace("+00:00", "Z"), "day": self.day})
 
     def _serialise(
-        self, method: str, response: _Response, headers: dict[str, str], keep_alive: bool
-    ) -> bytes:
+        self, method: str, response: _Response, headers: dict[str, str]
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
         status, body = response.status, response.body
-        lines = [f"Date: {_http_date(self._now)}", "Server: demo-shop"]
+        lines = []
         etag = response.etag
         compressible = len(body) > 1024 and not response.content_type.startswith("image/png")
         if compressible:
-            lines.append("Vary: Accept-Encoding")
+            lines.append(("Vary", "Accept-Encoding"))
         gzipped = compressible and "gzip" in headers.get("accept-encoding", "")
         if gzipped:
             body = response.gzipped()
             etag = etag and etag[:-1] + '-gz"'
-            lines.append("Content-Encoding: gzip")
+            lines.append(("Content-Encoding", "gzip"))
         if etag:
-            lines.append(f"ETag: {etag}")
+            lines.append(("ETag", etag))
         if response.last_modified is not None:
-            lines.append(f"Last-Modified: {_http_date(response.last_modified)}")
-        lines.extend(f"{name}: {value}" for name, value in response.extra)
+            lines.append(("Last-Modified", _http_date(response.last_modified)))
+        lines.extend(response.extra)
         if (
             status == 200
             and method in ("GET", "HEAD")
@@ -439,13 +406,11 @@ class DemoShop:
         ):
             status, body = 304, b""
         else:
-            lines.append(f"Content-Type: {response.content_type}")
-            lines.append(f"Content-Length: {len(body)}")
+            lines.append(("Content-Type", response.content_type))
+            lines.append(("Content-Length", str(len(body))))
         if not response.extra and response.content_type in (_HTML, _JSON):
-            lines.append("Cache-Control: no-cache")
-        lines.append("Connection: keep-alive" if keep_alive else "Connection: close")
-        head = f"HTTP/1.1 {status} {_REASONS.get(status, 'OK')}\r\n" + "\r\n".join(lines) + "\r\n\r\n"
-        return head.encode("latin-1") + (b"" if method == "HEAD" else body)
+            lines.append(("Cache-Control", "no-cache"))
+        return status, lines, b"" if method == "HEAD" else body
 
 
 def _not_modified(headers: dict[str, str], etag: str | None, last_modified: datetime | None) -> bool:
@@ -468,73 +433,75 @@ def _related(product: Product) -> list[Product]:
     return others[:4]
 
 
-class _HttpProtocol(asyncio.Protocol):
-    """HTTP/1.1 with keep-alive and pipelining; request bodies by Content-Length only."""
+class _Server(ThreadingHTTPServer):
+    """Knows its open connections, so that stopping the shop closes the kept-alive ones too."""
 
-    def __init__(self, shop: DemoShop) -> None:
-        self.shop = shop
-        self.buffer = bytearray()
-        self.transport: asyncio.Transport | None = None  # None once we decided to close
-        self.registered: asyncio.BaseTransport | None = None
+    daemon_threads = True
+    request_queue_size = 1024
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = self.registered = transport
-        self.shop._connections.add(transport)
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, handler)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.registered is not None:
-            self.shop._connections.discard(self.registered)
-        self.transport = None
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
 
-    def _fail(self, status: int) -> None:
-        assert self.transport is not None
-        reason = _REASONS[status]
-        self.transport.write(
-            f"HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
-        )
-        self.transport.close()
-        self.transport = None
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
 
-    def data_received(self, data: bytes) -> None:
-        self.buffer += data
-        while self.transport is not None:
-            while self.buffer[:2] == b"\r\n":
-                del self.buffer[:2]
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
-                if len(self.buffer) > _MAX_HEAD:
-                    self._fail(431)
-                return
-            lines = bytes(self.buffer[:end]).decode("latin-1").split("\r\n")
-            parts = lines[0].split(" ")
-            if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-                self._fail(400)
-                return
-            method, target, version = parts
-            headers = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            if "chunked" in headers.get("transfer-encoding", "").lower():
-                self._fail(411)
+    def close_connections(self) -> None:
+        with self.connections_lock:
+            for connection in self.connections:
+                with contextlib.suppress(OSError):  # closed by its client meanwhile
+                    connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+def _handler(shop: DemoShop) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        """HTTP/1.1 with keep-alive; request bodies by Content-Length only; any method reaches the shop."""
+
+        protocol_version = "HTTP/1.1"
+
+        def version_string(self) -> str:
+            return "demo-shop"
+
+        def date_time_string(self, timestamp: float | None = None) -> str:
+            return _http_date(shop.now)  # the simulated clock's, like every page
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # no access log: a crawl of the shop would flood the terminal
+
+        def _answer(self) -> None:
+            if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+                self.send_error(411)
                 return
             try:
-                length = int(headers.get("content-length") or 0)
+                length = int(self.headers.get("Content-Length") or 0)
             except ValueError:
-                self._fail(400)
+                self.send_error(400)
                 return
             if length < 0 or length > _MAX_BODY:
-                self._fail(413 if length > 0 else 400)
+                self.send_error(413 if length > 0 else 400)
                 return
-            total = end + 4 + length
-            if len(self.buffer) < total:
-                return
-            body = bytes(self.buffer[end + 4 : total])
-            del self.buffer[:total]
-            connection = headers.get("connection", "").lower()
-            keep_alive = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
-            self.transport.write(self.shop.handle(method, target, headers, body, keep_alive))
-            if not keep_alive:
-                self.transport.close()
-                self.transport = None
+            body = self.rfile.read(length)
+            headers = {name.lower(): value for name, value in self.headers.items()}
+            status, lines, payload = shop.answer(self.command, self.path, headers, body)
+            self.send_response(status)
+            for name, value in lines:
+                self.send_header(name, value)
+            self.send_header("Connection", "close" if self.close_connection else "keep-alive")
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _answer
+
+    return Handler

@@ -3,53 +3,32 @@
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import hashlib
 import os
-import platform
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import cast
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-# statfs(2) magic numbers of local filesystems whose syncfs flushes what an fsync of each file would: ext2/3/4, XFS,
-# Btrfs, F2FS, JFS, ZFS, overlay, tmpfs. Elsewhere (NFS, FUSE such as sshfs) each file is fsynced: a FUSE
-# filesystem may ignore syncfs.
-SYNCFS_FILESYSTEMS = frozenset(
-    {0xEF53, 0x58465342, 0x9123683E, 0xF2F52010, 0x3153464A, 0x2FC12FC1, 0x794C7630, 0x01021994}
-)
 # names a store remembers as durable (about 150 bytes each), so that a long crawl's memory stays flat
 DURABLE_REMEMBERED = 100_000
+# the fsyncs of a group run side by side: the filesystem's journal then commits them together, where one
+# after the other each would wait for its own flush of the disk
+FLUSHING_THREADS = 16
 
 
-def filesystem_magic(fd: int) -> int | None:
-    """The statfs(2) ``f_type`` of the filesystem that holds the open file ``fd`` (Linux), else None."""
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
     try:
-        fstatfs = ctypes.CDLL(None, use_errno=True).fstatfs
-    except (AttributeError, OSError, TypeError):  # no such symbol; no C library to load (Windows)
-        return None
-    buffer = (ctypes.c_byte * 512)()  # struct statfs, whose first member is f_type (a C long)
-    if fstatfs(fd, buffer) != 0:
-        return None
-    return ctypes.c_long.from_buffer(buffer).value & 0xFFFFFFFF
-
-
-def syncfs_call(fd: int) -> Callable[[int], int] | None:
-    """Linux's ``syncfs(fd)`` when the open directory ``fd`` lies on a local filesystem it flushes and the kernel
-    reports writeback errors through it (5.8 and later), else None."""
-    release = platform.release().split(".")
-    try:
-        if (int(release[0]), int(release[1])) < (5, 8) or filesystem_magic(fd) not in SYNCFS_FILESYSTEMS:
-            return None
-        return cast(Callable[[int], int], ctypes.CDLL(None, use_errno=True).syncfs)
-    except (AttributeError, OSError, TypeError, ValueError, IndexError):
-        return None
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class BlobStore:
@@ -57,12 +36,11 @@ class BlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self._syncfs: Callable[[int], int] | None = None
-        self._checked = False
         # names made durable by this store: a name that exists but is not among them (a put that failed after
         # its rename, another process between its rename and its barrier) gets a barrier before it is cited
         self._durable: set[str] = set()
         self._renamed_by_failed_put: set[str] = set()
+        self._flushing: ThreadPoolExecutor | None = None
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256[2:]
@@ -80,16 +58,6 @@ class BlobStore:
         if not blobs:
             return []
         self.root.mkdir(parents=True, exist_ok=True)
-        # opened before the writes: syncfs reports the writeback errors seen since its file was opened
-        root = os.open(self.root, os.O_RDONLY)
-        try:
-            return self._put_all(blobs, root)
-        finally:
-            os.close(root)
-
-    def _put_all(self, blobs: Sequence[bytes], root: int) -> list[tuple[str, bool]]:
-        if not self._checked:
-            self._syncfs, self._checked = syncfs_call(root), True
         stored: list[tuple[str, bool]] = []
         pending: dict[str, tuple[Path, Path]] = {}  # sha256 -> (temp file, its name)
         unsure: set[Path] = set()  # directories of names that exist but are not known durable
@@ -113,13 +81,13 @@ class BlobStore:
                     handle.write(data)
                 stored.append((digest, True))
             if pending:
-                self._make_durable(root, [temp for temp, _ in pending.values()])
+                self._make_durable([temp for temp, _ in pending.values()])
                 for digest, (temp, target) in pending.items():
                     os.replace(temp, target)
                     renamed.append(digest)
             directories = unsure | {target.parent for _, target in pending.values()}
             if directories:  # a rename is durable only once its directory is
-                self._make_durable(root, sorted(directories))
+                self._make_durable(sorted(directories))
         except BaseException:
             for temp, _ in pending.values():
                 temp.unlink(missing_ok=True)
@@ -131,20 +99,15 @@ class BlobStore:
         self._durable.update(digest for digest, _ in stored)
         return stored
 
-    def _make_durable(self, root: int, paths: list[Path]) -> None:
-        # One syncfs covers every file of the store's filesystem: one device flush for the group. An fsync of
-        # each file flushes the device once per file, the better part of a check's filing time on a crawl.
-        if self._syncfs is not None:
-            if self._syncfs(root) != 0:
-                error = ctypes.get_errno()
-                raise OSError(error, os.strerror(error), str(self.root))
+    def _make_durable(self, paths: list[Path]) -> None:
+        """Flush each file's bytes, or each directory's names, to the disk (``os.fsync``)."""
+        if len(paths) == 1:
+            _fsync(paths[0])
             return
-        for path in paths:
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        if self._flushing is None:
+            self._flushing = ThreadPoolExecutor(FLUSHING_THREADS, thread_name_prefix="blob-fsync")
+        for _ in self._flushing.map(_fsync, paths):  # raises the first failure
+            pass
 
     def get(self, sha256: str) -> bytes:
         return self.path(sha256).read_bytes()

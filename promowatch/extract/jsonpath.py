@@ -1,7 +1,8 @@
 """Dotted paths into decoded JSON (``data.stores``, ``items.0.qty``): the profile's way to point at API fields.
 
-``$`` is the whole answer (an API that returns a top-level array of stores); ``$.data.stores`` is the same
-as ``data.stores``.
+``$`` is the whole answer, and the one way to read an API that returns a top-level array of stores
+(``list_path = "$"``); ``$.data.stores`` is the same as ``data.stores``. JSONPath's ``[]``, ``[*]`` and ``*``
+are refused rather than looked up as key names that never exist.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ def path_problem(path: str) -> str | None:
         return 'must be a dotted path such as "data.stores", or "$" for the top level of the answer'
     if ROOT in steps:
         return 'may use "$" only at its start, for the top level of the answer'
+    if any(c in step for step in steps for c in "[]*"):
+        # JSONPath's [] and * would be looked up as keys of those names: nothing would ever be read
+        return 'must be a dotted path without [] or * (such as "data.stores" or "items.0.qty"), or "$" for the top level of the answer'
     return None
 
 

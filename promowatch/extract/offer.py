@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import cached_property
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from lxml.html import HtmlElement
+from parsel import Selector
 
-from promowatch.config import SiteProfile
+from promowatch.config import OfferSelectors, SiteProfile
 from promowatch.domain import Availability, Offer, Signal, SignalSource
 from promowatch.extract.budget import (
     MAX_ELEMENTS,
@@ -44,7 +46,6 @@ from promowatch.extract.prices import (
     currency_code,
     parse_amount_in,
 )
-from promowatch.extract.selectors import PageIndex, select_all, select_text
 from promowatch.extract.structured import (
     StructuredOffer,
     StructuredProduct,
@@ -80,14 +81,12 @@ _STATE_OF_CATEGORY = {
 }
 
 
-@dataclass
-class _Findings:
-    """What the sources said, gathered before deciding."""
+_StructuredState = tuple[Availability, bool | None, SignalSource]
 
-    signals: list[Signal] = field(default_factory=list)
 
-    def add(self, name: str, source: SignalSource, raw: object, value: object) -> None:
-        self.signals.append(Signal(name, source, str(raw)[:200], None if value is None else str(value)))
+def _signal(name: str, source: SignalSource, raw: object, value: object) -> Signal:
+    """What one source said: its raw text (at most 200 characters) and the value it maps to."""
+    return Signal(name, source, str(raw)[:200], None if value is None else str(value))
 
 
 # placeholders a shop shows until its JavaScript has filled the stock line in
@@ -121,36 +120,145 @@ def extract_offer(
 
 
 def _read_offer(body: bytes, url: str, profile: SiteProfile | None, encoding: str | None) -> Offer:
+    """Each source's collector reads its signals; the decision functions weigh them. Signals keep the order
+    in which the sources are read."""
     root = parse_html(body, encoding)
     elements = sum(1 for _ in root.iter())
     if elements > MAX_ELEMENTS:
         raise PageTooComplex(f"{TOO_COMPLEX}: {elements} elements (at most {MAX_ELEMENTS} are read)")
-    index = PageIndex(root)
     book = phrase_book(profile.phrases if profile else None)
-    found = _Findings()
-    selectors = profile.offer if profile else None
+    selectors = profile.offer if profile else OfferSelectors()
+    og = opengraph(root)
+    layout = _layout(root, selectors, book, og)
+    data = _structured(root, url, layout.heading, og.get("og:title"))
+    signals = [*layout.signals, *data.signals]
 
-    body_element = root.find("body")
-    page = body_element if body_element is not None else root
-    block = page
-    if selectors and selectors.product_block:
-        matches = select_all(root, selectors.product_block, index)
-        if matches:
-            block = matches[0]
-            found.add("product_block", SignalSource.PROFILE, selectors.product_block, "found")
-        else:
-            found.add("product_block", SignalSource.PROFILE, selectors.product_block, None)
-    keep_alive = [e for sel in (selectors.exclude if selectors else ()) for e in select_all(block, sel)]
-    excluded = {id(e) for e in keep_alive}
-    # every source asks about the same elements again and again: judge each once per page (the dict also
-    # keeps the element proxies alive, so their ids stay unique while it lives)
-    skip_memo: dict[HtmlElement, bool] = {}
+    text = _words(layout.block, layout.skipped)
+    hits = [hit for hit in book.find(text) if _is_statement(text, hit) and not _shipping_limit(text, hit)]
+    controls = _buy_box(layout, book, hits)
+    listing, listing_text, found = _listing(layout, book, text, hits, controls)
+    signals += found
+    title, sku, gtin = _identity(root, selectors, data, og, layout.heading)
 
-    def skipped(element: HtmlElement) -> bool:
-        known = skip_memo.get(element)
-        if known is None:
-            known = skip_memo[element] = id(element) in excluded or is_skipped(element)
-        return known
+    country = (
+        (profile.country if profile else None)
+        or country_of_url(url)
+        or country_of_language(root.get("lang") or og.get("og:locale"))
+    )
+    price, found = _profile_price(root, selectors, country)
+    signals += found
+    for collect in (_structured_price(data, og, country), _visible_price(layout, book, country)):
+        price, found = collect(price)
+        signals += found
+    if listing.kind is ListingKind.AUCTION:
+        price, found = _auction_price(price, listing_text, country)
+        signals += found
+    default_currency = (profile.currency if profile else None) or COUNTRY_CURRENCY.get(country or "")
+    price, found = _currency(price, country, default_currency, body)
+    signals += found
+    regular, found = _reference_price(root, selectors, data, price, layout, book, country)
+    signals += found
+
+    profile_state, loading, found = _profile_availability(root, selectors, book)
+    signals += found
+    structured, found = _structured_state(data, og)
+    signals += found
+    signals += _stock_text_signals(text, hits)
+    signals += [_signal("orderable", SignalSource.BUTTON, c.label, c.enabled) for c in controls]
+    profile_button, found = _profile_buy_button(root, selectors)
+    signals += found
+
+    hits = [
+        h
+        for h in hits
+        if not _about_other_price(text, h, {price.amount, regular}, country)
+        and not _about_store_pickup(text, h)
+        and not _about_delivery_date(text, h)
+    ]
+    availability, reason = _decide(profile_state, structured, hits, controls, profile_button, listing)
+    if availability is Availability.OUT_OF_STOCK and layout.block is not layout.page:
+        # "Discontinued" is often written in the description, below the product block: it refines out of
+        # stock (never turns a buyable page unavailable).
+        ended = _discontinued(layout.page_text, book)
+        if ended is not None:
+            signals.append(
+                _signal("availability", SignalSource.TEXT, _snippet(layout.page_text, ended), ended.category)
+            )
+            availability = Availability.DISCONTINUED
+    # "we do not ship, pick up at our shop" still keeps a disabled button from counting as awaiting a
+    # choice above, but an order collected in the shop is an order
+    order_hits = [h for h in hits if not _ordered_for_pickup(text, h)]
+    if availability.buyable and profile_state is None and not {"in_stock", "limited"} & categories_of(hits):
+        refused, refused_text = _refusal(order_hits, text, layout, book, body)
+        if refused is not None:
+            # The buy box and the structured data speak of online stock, which the page's words deny.
+            signals.append(
+                _signal("orderable", SignalSource.TEXT, _snippet(refused_text, refused), refused.category)
+            )
+            order_hits.append(refused)
+            availability = Availability.UNKNOWN
+            reason = f"the page says '{refused.matched}' but shows a buy box or in-stock data"
+    orderable = _orderable(availability, structured, order_hits, controls, profile_button, listing)
+    amount = price.amount
+    if (
+        availability.unavailable
+        and negatives_in({h.category for h in hits})
+        and price.node is None
+        and price.source in (SignalSource.JSONLD, SignalSource.MICRODATA, SignalSource.OPENGRAPH)
+    ):
+        # A page that says the item cannot be had and shows no price: its data keeps the last price, the
+        # shopper reads none, so none is reported (the signal keeps the structured amount).
+        signals.append(
+            _signal(
+                "price", SignalSource.TEXT, f"{amount} is not shown on a page that cannot be bought", None
+            )
+        )
+        amount, regular = None, None
+    if loading and availability is Availability.UNKNOWN:
+        # the stock line is a placeholder that JavaScript fills in: the buy box is not there yet either
+        orderable = None
+        reason = "the stock line is still loading (filled in by JavaScript): a browser is needed to read it"
+    delivery, found = _delivery(root, selectors, text, hits)
+    signals += found
+    return Offer(
+        url=url,
+        title=title,
+        sku=sku,
+        gtin=gtin,
+        price=amount,
+        currency=price.currency if amount is not None else None,
+        regular_price=regular,
+        availability=availability,
+        orderable=orderable,
+        delivery=delivery,
+        reason=reason,
+        signals=tuple(signals),
+    )
+
+
+# ---------------------------------------------------------------- where the product is
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the product is on the page: the page's body, the product block, what is never read, the heading."""
+
+    page: HtmlElement
+    block: HtmlElement
+    skipped: Callable[[HtmlElement], bool]
+    visible: Callable[[HtmlElement], bool]  # shown inside the product block (not in a skipped element)
+    heading: str | None
+    signals: tuple[Signal, ...]
+    excluded: tuple[HtmlElement, ...]  # kept alive while the page is read: ``skipped`` knows them by id
+
+    @cached_property
+    def page_text(self) -> str:
+        """The whole page's visible words, read only when the product block does not settle a question."""
+        return _words(self.page, self.skipped)
+
+
+def _shown_in(block: HtmlElement, skipped: Callable[[HtmlElement], bool]) -> Callable[[HtmlElement], bool]:
+    """Whether an element is shown inside ``block``: no skipped element on the way up to it."""
 
     def visible(element: HtmlElement) -> bool:
         node: HtmlElement | None = element
@@ -160,291 +268,410 @@ def _read_offer(body: bytes, url: str, profile: SiteProfile | None, encoding: st
             node = node.getparent()
         return node is block
 
-    og = opengraph(root)
+    return visible
+
+
+def _layout(root: HtmlElement, selectors: OfferSelectors, book: PhraseBook, og: dict[str, str]) -> _Layout:
+    """The product block (the profile's, else the heading's ancestor holding the buy box) and the heading."""
+    signals = []
+    body_element = root.find("body")
+    page = body_element if body_element is not None else root
+    block = page
+    if selectors.product_block:
+        matches = _select_all(root, selectors.product_block)
+        if matches:
+            block = matches[0]
+            signals.append(_signal("product_block", SignalSource.PROFILE, selectors.product_block, "found"))
+        else:
+            signals.append(_signal("product_block", SignalSource.PROFILE, selectors.product_block, None))
+    excluded = tuple(e for selector in selectors.exclude for e in _select_all(block, selector))
+    excluded_ids = {id(e) for e in excluded}
+    # every source asks about the same elements again and again: judge each once per page (the dict also
+    # keeps the element proxies alive, so their ids stay unique while it lives)
+    skip_memo: dict[HtmlElement, bool] = {}
+
+    def skipped(element: HtmlElement) -> bool:
+        known = skip_memo.get(element)
+        if known is None:
+            known = skip_memo[element] = id(element) in excluded_ids or is_skipped(element)
+        return known
+
+    visible = _shown_in(block, skipped)
     titles = [t for t in (og.get("og:title"), root.findtext(".//title")) if t]
     heading_element = _main_heading(block, visible, titles)
     heading = own_text(heading_element) if heading_element is not None else None
-    if not (selectors and selectors.product_block):
+    if not selectors.product_block:
         found_block, how = _product_block(block, heading_element, book, visible)
         if found_block is not block:
             block = found_block
-            found.add("product_block", SignalSource.TEXT, f"<{block.tag} class={block.get('class')!r}>", how)
+            signals.append(
+                _signal(
+                    "product_block", SignalSource.TEXT, f"<{block.tag} class={block.get('class')!r}>", how
+                )
+            )
+    return _Layout(page, block, skipped, _shown_in(block, skipped), heading, tuple(signals), excluded)
 
-    # ---- structured data: pick the main product, then its offer
+
+# ---------------------------------------------------------------- collectors: what each source says
+
+
+@dataclass(frozen=True)
+class _Structured:
+    """The main product in JSON-LD and in microdata, its offer for the page's variant, and all its offers."""
+
+    product_ld: StructuredProduct | None
+    product_md: StructuredProduct | None
+    offer_ld: StructuredOffer | None
+    offers_ld: list[StructuredOffer]
+    offer_md: StructuredOffer | None
+    offers_md: list[StructuredOffer]
+    signals: tuple[Signal, ...]
+
+    @property
+    def offers(self) -> tuple[tuple[SignalSource, StructuredOffer | None], ...]:
+        """The chosen offer of each syntax, strongest first."""
+        return (SignalSource.JSONLD, self.offer_ld), (SignalSource.MICRODATA, self.offer_md)
+
+
+def _structured(root: HtmlElement, url: str, heading: str | None, og_title: str | None) -> _Structured:
+    """JSON-LD and microdata: the product the page is about and the offer of the page's variant."""
     jsonld = jsonld_products(root)
     micro = microdata_products(root)
-    main_ld, why_ld = _main_product(jsonld, url, heading, og.get("og:title"))
-    main_md, why_md = _main_product(micro, url, heading, og.get("og:title"))
+    main_ld, why_ld = _main_product(jsonld, url, heading, og_title)
+    main_md, why_md = _main_product(micro, url, heading, og_title)
+    signals = []
     if main_ld is not None:
-        found.add("product", SignalSource.JSONLD, main_ld.name or main_ld.sku or "", why_ld)
+        signals.append(_signal("product", SignalSource.JSONLD, main_ld.name or main_ld.sku or "", why_ld))
     if main_md is not None and main_ld is None:
-        found.add("product", SignalSource.MICRODATA, main_md.name or main_md.sku or "", why_md)
+        signals.append(_signal("product", SignalSource.MICRODATA, main_md.name or main_md.sku or "", why_md))
     offer_ld, offers_ld, why_offer = _main_offer(main_ld, url)
     if offer_ld is not None and why_offer:
-        found.add("offer", SignalSource.JSONLD, offer_ld.sku or offer_ld.price_raw or "", why_offer)
+        signals.append(
+            _signal("offer", SignalSource.JSONLD, offer_ld.sku or offer_ld.price_raw or "", why_offer)
+        )
     offer_md, offers_md, _ = _main_offer(main_md, url)
+    return _Structured(main_ld, main_md, offer_ld, offers_ld, offer_md, offers_md, tuple(signals))
 
-    # ---- visible text of the product block
-    text = _words(block, skipped)
-    hits = [hit for hit in book.find(text) if _is_statement(text, hit) and not _shipping_limit(text, hit)]
-    controls = buy_controls(block, book, visible)
-    if not controls and block is not page and not any(h.category in NEGATIVE for h in hits):
+
+def _buy_box(layout: _Layout, book: PhraseBook, hits: list[PhraseHit]) -> list[BuyControl]:
+    """The add-to-cart controls of the product block, else the page's only one."""
+    controls = buy_controls(layout.block, book, layout.visible)
+    page = layout.page
+    if not controls and layout.block is not page and not any(h.category in NEGATIVE for h in hits):
         # One add-to-cart on the whole page is the main product's, wherever the layout puts it; not when the
         # product block says it cannot be had (the lone button is then a sticky bar's or a bundle's).
         page_controls = buy_controls(page, book, lambda e: is_visible_in(e, page))
         if 0 < len({c.label for c in page_controls}) == 1 and len(page_controls) <= 2:
             controls = page_controls[:1]
+    return controls
 
-    # ---- listing kind: bidding, seller contact and "see prices" may sit outside the product block
-    page_text = text
+
+def _listing(
+    layout: _Layout, book: PhraseBook, text: str, hits: list[PhraseHit], controls: list[BuyControl]
+) -> tuple[Listing, str, list[Signal]]:
+    """How the item is bought (shop, auction, classified...) and the text that said so: bidding, seller
+    contact and "see prices" may sit outside the product block."""
     listing = listing_of(hits)
-    if listing.kind is ListingKind.SHOP and block is not page and not any(c.enabled for c in controls):
+    read = text
+    if (
+        listing.kind is ListingKind.SHOP
+        and layout.block is not layout.page
+        and not any(c.enabled for c in controls)
+    ):
         # An enabled add-to-cart already settles how it is bought; otherwise read the rest of the page too.
-        page_text = _words(page, skipped)
-        listing = listing_of(book.find(page_text, LISTING_CATEGORIES))
-    if listing.kind is not ListingKind.SHOP:
-        found.add("listing", SignalSource.TEXT, listing.evidence, listing.kind)
+        read = layout.page_text
+        listing = listing_of(book.find(read, LISTING_CATEGORIES))
+    if listing.kind is ListingKind.SHOP:
+        return listing, read, []
+    return listing, read, [_signal("listing", SignalSource.TEXT, listing.evidence, listing.kind)]
 
-    # ---- identity
+
+def _identity(
+    root: HtmlElement, selectors: OfferSelectors, data: _Structured, og: dict[str, str], heading: str | None
+) -> tuple[str | None, str | None, str | None]:
+    """Title, SKU and GTIN: the profile's, else structured data's, else the page's own."""
+    main_ld, main_md, offer_ld = data.product_ld, data.product_md, data.offer_ld
     title = _first(
-        select_text(root, selectors.title, index) if selectors and selectors.title else None,
+        _select_text(root, selectors.title) if selectors.title else None,
         main_ld.name if main_ld else None,
         main_md.name if main_md else None,
         og.get("og:title"),
         heading,
     )
     sku = _first(
-        select_text(root, selectors.sku, index) if selectors and selectors.sku else None,
+        _select_text(root, selectors.sku) if selectors.sku else None,
         offer_ld.sku if offer_ld else None,
         main_ld.sku if main_ld else None,
         main_md.sku if main_md else None,
         og.get("product:retailer_item_id"),
     )
     gtin = _first(
-        select_text(root, selectors.gtin, index) if selectors and selectors.gtin else None,
+        _select_text(root, selectors.gtin) if selectors.gtin else None,
         offer_ld.gtin if offer_ld else None,
         main_ld.gtin if main_ld else None,
         main_md.gtin if main_md else None,
     )
+    return title, sku, gtin
 
-    # ---- price and currency
-    country = (
-        (profile.country if profile else None)
-        or country_of_url(url)
-        or country_of_language(root.get("lang") or og.get("og:locale"))
-    )
-    default_currency = (profile.currency if profile else None) or COUNTRY_CURRENCY.get(country or "")
-    price, currency, price_source = None, None, None
-    if selectors and selectors.price:
-        raw = select_text(root, selectors.price, index)
+
+@dataclass(frozen=True)
+class _Price:
+    """The price as read so far: amount, currency, the source it came from, the visible nodes."""
+
+    amount: Decimal | None = None
+    currency: str | None = None
+    source: SignalSource | None = None
+    node: PriceNode | None = None  # the visible node that shows it
+    nodes: list[PriceNode] = field(default_factory=list)  # the price nodes of the product block (or page)
+
+
+_PriceCollector = Callable[[_Price], tuple[_Price, list[Signal]]]
+
+
+def _profile_price(
+    root: HtmlElement, selectors: OfferSelectors, country: str | None
+) -> tuple[_Price, list[Signal]]:
+    """The price and currency the profile's selectors point at."""
+    price, signals = _Price(), []
+    if selectors.price:
+        raw = _select_text(root, selectors.price)
         if raw:
-            price, currency = parse_amount_in(raw, None, country)
-            found.add("price", SignalSource.PROFILE, raw, price)
-            price_source = SignalSource.PROFILE
-    if selectors and selectors.currency:
-        raw_currency = select_text(root, selectors.currency, index)
+            amount, currency = parse_amount_in(raw, None, country)
+            signals.append(_signal("price", SignalSource.PROFILE, raw, amount))
+            price = _Price(amount, currency, SignalSource.PROFILE)
+    if selectors.currency:
+        raw_currency = _select_text(root, selectors.currency)
         if raw_currency:
-            currency = currency_code(raw_currency, country) or currency
-            found.add("currency", SignalSource.PROFILE, raw_currency, currency)
-    for source, offer in ((SignalSource.JSONLD, offer_ld), (SignalSource.MICRODATA, offer_md)):
-        if offer is None or offer.price_raw is None:
-            continue
-        if offer.price is None or offer.price <= 0:
-            found.add("price", source, offer.price_raw, None)  # "0" placeholders say nothing
-            continue
-        found.add("price", source, offer.price_raw, offer.price)
-        if price is None:
-            price, price_source = offer.price, source
-            # "$52.00" as the price itself: the symbol is the currency when no code is given
-            currency = (
-                currency
-                or currency_code(offer.currency, country)
-                or parse_amount_in(offer.price_raw, None, country)[1]
-            )
-    og_price = og.get("product:price:amount") or og.get("og:price:amount")
-    if og_price:
-        og_amount, _ = parse_amount_in(og_price, None, country)
-        found.add("price", SignalSource.OPENGRAPH, og_price, og_amount)
-        if price is None and og_amount:
-            price, price_source = og_amount, SignalSource.OPENGRAPH
-            currency = currency or currency_code(
-                og.get("product:price:currency") or og.get("og:price:currency"), country
-            )
-    nodes = price_nodes(block, book, visible, country)
-    main_node = _visible_main_price(nodes, price)
-    if main_node is None and price is None and block is not page:
-        # The block found from the heading may hold only the title; the first current price on the page
-        # (chrome and other products' sections skipped) is then the best visible reading.
-        nodes = price_nodes(page, book, lambda e: is_visible_in(e, page), country)
-        main_node = _visible_main_price(nodes, price)
-    if main_node is None and price is None:
-        # Only the struck price has markup; the price paid is words beside it
-        reference = next((n for n in nodes if n.kind == "reference"), None)
-        main_node = price_beside_reference(reference, book, country) if reference is not None else None
-    if main_node is None and price is not None:
-        main_node = amount_leaf(block, price, visible, country)
-    if main_node is None and price is not None and price_source is not SignalSource.PROFILE:
-        # The structured price is printed nowhere in the product block, which shows another one: the
-        # visible page wins (structured data of configurable products often states a variant's price).
-        shown = _visible_main_price(nodes, None)
-        if shown is not None and block is not page:
-            found.add(
-                "price", SignalSource.TEXT, f"{price} is not shown; the page shows {shown.raw}", shown.amount
-            )
-            price, price_source, main_node = shown.amount, SignalSource.TEXT, shown
-    if main_node is not None:
-        found.add("price", SignalSource.TEXT, main_node.raw, main_node.amount)
-        if price is None:
-            price, price_source = main_node.amount, SignalSource.TEXT
-        currency = currency or main_node.currency
-    if listing.kind is ListingKind.AUCTION and price_source is not SignalSource.PROFILE:
-        # Structured data of auction lots states the starting price; the buyer pays the bid so far.
-        bid = current_bid(page_text, country)
-        if bid is not None:
-            found.add("price", SignalSource.TEXT, bid[2], bid[0])
-            price, price_source = bid[0], SignalSource.TEXT
-            currency = currency or bid[1]
-    if price is not None:
-        currency = currency or next((n.currency for n in nodes if n.currency), None) or default_currency
-        if currency == "USD" and country is None and main_node is not None and _bare_dollar(main_node.raw):
-            # "$5.000" on a generic domain: the currency the page's own data declares tells which dollar or peso
-            declared = _declared_currencies(body)
-            if len(declared) == 1 and next(iter(declared)) in DOLLAR_CURRENCIES:
-                currency = next(iter(declared))
-        if currency:
-            found.add("currency", price_source or SignalSource.TEXT, currency, currency)
+            currency = currency_code(raw_currency, country) or price.currency
+            signals.append(_signal("currency", SignalSource.PROFILE, raw_currency, currency))
+            price = replace(price, currency=currency)
+    return price, signals
 
-    # ---- reference ("instead of") price
-    regular = None
-    if selectors and selectors.regular_price:
-        raw = select_text(root, selectors.regular_price, index)
+
+def _structured_price(data: _Structured, og: dict[str, str], country: str | None) -> _PriceCollector:
+    """The price JSON-LD, microdata and OpenGraph state, when no stronger source gave one."""
+
+    def collect(price: _Price) -> tuple[_Price, list[Signal]]:
+        signals = []
+        for source, offer in data.offers:
+            if offer is None or offer.price_raw is None:
+                continue
+            if offer.price is None or offer.price <= 0:
+                signals.append(
+                    _signal("price", source, offer.price_raw, None)
+                )  # "0" placeholders say nothing
+                continue
+            signals.append(_signal("price", source, offer.price_raw, offer.price))
+            if price.amount is None:
+                # "$52.00" as the price itself: the symbol is the currency when no code is given
+                currency = (
+                    price.currency
+                    or currency_code(offer.currency, country)
+                    or parse_amount_in(offer.price_raw, None, country)[1]
+                )
+                price = replace(price, amount=offer.price, source=source, currency=currency)
+        og_price = og.get("product:price:amount") or og.get("og:price:amount")
+        if og_price:
+            og_amount, _ = parse_amount_in(og_price, None, country)
+            signals.append(_signal("price", SignalSource.OPENGRAPH, og_price, og_amount))
+            if price.amount is None and og_amount:
+                currency = price.currency or currency_code(
+                    og.get("product:price:currency") or og.get("og:price:currency"), country
+                )
+                price = replace(price, amount=og_amount, source=SignalSource.OPENGRAPH, currency=currency)
+        return price, signals
+
+    return collect
+
+
+def _visible_price(layout: _Layout, book: PhraseBook, country: str | None) -> _PriceCollector:
+    """The price boxes a shopper sees: the node showing the price read so far, else the page's own price."""
+
+    def collect(price: _Price) -> tuple[_Price, list[Signal]]:
+        block, page, amount, source = layout.block, layout.page, price.amount, price.source
+        signals = []
+        nodes = price_nodes(block, book, layout.visible, country)
+        main_node = _visible_main_price(nodes, amount)
+        if main_node is None and amount is None and block is not page:
+            # The block found from the heading may hold only the title; the first current price on the page
+            # (chrome and other products' sections skipped) is then the best visible reading.
+            nodes = price_nodes(page, book, lambda e: is_visible_in(e, page), country)
+            main_node = _visible_main_price(nodes, amount)
+        if main_node is None and amount is None:
+            # Only the struck price has markup; the price paid is words beside it
+            reference = next((n for n in nodes if n.kind == "reference"), None)
+            main_node = price_beside_reference(reference, book, country) if reference is not None else None
+        if main_node is None and amount is not None:
+            main_node = amount_leaf(block, amount, layout.visible, country)
+        if main_node is None and amount is not None and source is not SignalSource.PROFILE:
+            # The structured price is printed nowhere in the product block, which shows another one: the
+            # visible page wins (structured data of configurable products often states a variant's price).
+            shown = _visible_main_price(nodes, None)
+            if shown is not None and block is not page:
+                signals.append(
+                    _signal(
+                        "price",
+                        SignalSource.TEXT,
+                        f"{amount} is not shown; the page shows {shown.raw}",
+                        shown.amount,
+                    )
+                )
+                amount, source, main_node = shown.amount, SignalSource.TEXT, shown
+        currency = price.currency
+        if main_node is not None:
+            signals.append(_signal("price", SignalSource.TEXT, main_node.raw, main_node.amount))
+            if amount is None:
+                amount, source = main_node.amount, SignalSource.TEXT
+            currency = currency or main_node.currency
+        return _Price(amount, currency, source, main_node, nodes), signals
+
+    return collect
+
+
+def _auction_price(price: _Price, text: str, country: str | None) -> tuple[_Price, list[Signal]]:
+    """An auction lot's price is the bid so far: its structured data states the starting price."""
+    if price.source is SignalSource.PROFILE:
+        return price, []
+    bid = current_bid(text, country)
+    if bid is None:
+        return price, []
+    currency = price.currency or bid[1]
+    return replace(price, amount=bid[0], source=SignalSource.TEXT, currency=currency), [
+        _signal("price", SignalSource.TEXT, bid[2], bid[0])
+    ]
+
+
+def _currency(
+    price: _Price, country: str | None, default_currency: str | None, body: bytes
+) -> tuple[_Price, list[Signal]]:
+    """The price's currency: as read, else a visible node's, else the country's."""
+    if price.amount is None:
+        return price, []
+    currency = (
+        price.currency or next((n.currency for n in price.nodes if n.currency), None) or default_currency
+    )
+    if currency == "USD" and country is None and price.node is not None and _bare_dollar(price.node.raw):
+        # "$5.000" on a generic domain: the currency the page's own data declares tells which dollar or peso
+        declared = _declared_currencies(body)
+        if len(declared) == 1 and next(iter(declared)) in DOLLAR_CURRENCIES:
+            currency = next(iter(declared))
+    price = replace(price, currency=currency)
+    if not currency:
+        return price, []
+    return price, [_signal("currency", price.source or SignalSource.TEXT, currency, currency)]
+
+
+def _reference_price(
+    root: HtmlElement,
+    selectors: OfferSelectors,
+    data: _Structured,
+    price: _Price,
+    layout: _Layout,
+    book: PhraseBook,
+    country: str | None,
+) -> tuple[Decimal | None, list[Signal]]:
+    """The "instead of" price: the profile's, structured data's, or a struck price beside the price."""
+    regular, signals, amount, node = None, [], price.amount, price.node
+    if selectors.regular_price:
+        raw = _select_text(root, selectors.regular_price)
         if raw:
             regular, _ = parse_amount_in(raw, None, country)
-            found.add("regular_price", SignalSource.PROFILE, raw, regular)
-    for source, offer in ((SignalSource.JSONLD, offer_ld), (SignalSource.MICRODATA, offer_md)):
+            signals.append(_signal("regular_price", SignalSource.PROFILE, raw, regular))
+    for source, offer in data.offers:
         if regular is None and offer is not None and offer.reference and offer.reference > 0:
-            found.add("regular_price", source, offer.reference_raw, offer.reference)
+            signals.append(_signal("regular_price", source, offer.reference_raw, offer.reference))
             regular = offer.reference
-    if regular is None and main_node is not None and price is not None:
-        near = reference_near(main_node, nodes, price, book)
+    if regular is None and node is not None and amount is not None:
+        near = reference_near(node, price.nodes, amount, book)
         if near is not None:
-            found.add("regular_price", SignalSource.TEXT, near.raw, near.amount)
+            signals.append(_signal("regular_price", SignalSource.TEXT, near.raw, near.amount))
             regular = near.amount
-    if regular is None and main_node is not None and price is not None and main_node.amount == price:
-        boxed = reference_in_box(main_node, price, book, visible, country)
+    if regular is None and node is not None and amount is not None and node.amount == amount:
+        boxed = reference_in_box(node, amount, book, layout.visible, country)
         if boxed is not None:
-            found.add("regular_price", SignalSource.TEXT, boxed.raw, boxed.amount)
+            signals.append(_signal("regular_price", SignalSource.TEXT, boxed.raw, boxed.amount))
             regular = boxed.amount
-    if regular is not None and price is not None and regular <= price:
-        found.add("regular_price", SignalSource.TEXT, f"{regular} not above price {price}", None)
-        regular = None
-
-    # ---- availability and orderability
-    profile_state: Availability | None = None
-    loading = False
-    if selectors and selectors.availability:
-        raw = select_text(root, selectors.availability, index)
-        if raw:
-            profile_state = _profile_state(raw, selectors.availability_map, book)
-            found.add("availability", SignalSource.PROFILE, raw, profile_state)
-            loading = bool(_LOADING.search(raw))
-    structured = _structured_state(found, offers_ld, offer_ld, offers_md, offer_md, og)
-    for hit in hits:
-        if hit.category in _STATE_OF_CATEGORY or hit.category in ("store_only", "not_deliverable", "notify"):
-            found.add(_field_of(hit.category), SignalSource.TEXT, _snippet(text, hit), hit.category)
-    for control in controls:
-        found.add("orderable", SignalSource.BUTTON, control.label, control.enabled)
-    profile_button: bool | None = None
-    if selectors and selectors.buy_button:
-        buttons = select_all(root, selectors.buy_button, index)
-        if buttons:
-            state = buttons[0].get("disabled") is None and buttons[0].get("aria-disabled") != "true"
-            profile_button = state
-            found.add("orderable", SignalSource.PROFILE, own_text(buttons[0])[:80], state)
-        else:
-            profile_button = False
-            found.add("orderable", SignalSource.PROFILE, f"no {selectors.buy_button}", False)
-
-    hits = [h for h in hits if not _about_other_price(text, h, {price, regular}, country)]
-    hits = [h for h in hits if not _about_store_pickup(text, h)]
-    hits = [h for h in hits if not _about_delivery_date(text, h)]
-    availability, reason = _decide(profile_state, structured, hits, controls, profile_button, listing)
-    if availability is Availability.OUT_OF_STOCK and block is not page:
-        # "Discontinued" is often written in the description, below the product block: it refines out of
-        # stock (never turns a buyable page unavailable).
-        page_text = page_text if page_text is not text else _words(page, skipped)
-        ended = next(
-            (
-                h
-                for h in book.find(page_text, ("discontinued",))
-                if _is_statement(page_text, h)
-                and (
-                    not _GENERIC_UNAVAILABLE.search(h.phrase)
-                    or _NAMES_ITEM.search(page_text, max(0, h.start - 30), h.start)
-                )
-            ),
-            None,
+    if regular is not None and amount is not None and regular <= amount:
+        signals.append(
+            _signal("regular_price", SignalSource.TEXT, f"{regular} not above price {amount}", None)
         )
-        if ended is not None:
-            found.add("availability", SignalSource.TEXT, _snippet(page_text, ended), ended.category)
-            availability = Availability.DISCONTINUED
-    # "we do not ship, pick up at our shop" still keeps a disabled button from counting as awaiting a
-    # choice above, but an order collected in the shop is an order
-    order_hits = [h for h in hits if not _ordered_for_pickup(text, h)]
-    if availability.buyable and profile_state is None and not {"in_stock", "limited"} & categories_of(hits):
-        refused = next((h for h in order_hits if h.category == "not_deliverable"), None)
-        refused_text = text
-        if refused is None and block is not page and _MAY_REFUSE.search(body):
-            # "This item cannot be purchased online" is often written in the description, below the block
-            page_text = page_text if page_text is not text else _words(page, skipped)
-            refused = _refused_online(page_text, book)
-            refused_text = page_text
-        if refused is not None:
-            # The buy box and the structured data speak of online stock, which the page's words deny.
-            found.add("orderable", SignalSource.TEXT, _snippet(refused_text, refused), refused.category)
-            order_hits.append(refused)
-            availability = Availability.UNKNOWN
-            reason = f"the page says '{refused.matched}' but shows a buy box or in-stock data"
-    orderable = _orderable(availability, structured, order_hits, controls, profile_button, listing)
-    if (
-        availability.unavailable
-        and negatives_in({h.category for h in hits})
-        and main_node is None
-        and price_source in (SignalSource.JSONLD, SignalSource.MICRODATA, SignalSource.OPENGRAPH)
-    ):
-        # A page that says the item cannot be had and shows no price: its data keeps the last price, the
-        # shopper reads none, so none is reported (the signal keeps the structured amount).
-        found.add("price", SignalSource.TEXT, f"{price} is not shown on a page that cannot be bought", None)
-        price, regular = None, None
-    if loading and availability is Availability.UNKNOWN:
-        # the stock line is a placeholder that JavaScript fills in: the buy box is not there yet either
-        orderable = None
-        reason = "the stock line is still loading (filled in by JavaScript): a browser is needed to read it"
-    delivery = None
-    if selectors and selectors.delivery:
-        delivery = select_text(root, selectors.delivery, index)
-        if delivery:
-            found.add("delivery", SignalSource.PROFILE, delivery, delivery)
-    if delivery is None:
-        delivery_hit = next((h for h in hits if h.category == "delivery"), None)
-        if delivery_hit is not None:
-            delivery = _snippet(text, delivery_hit, before=0)
-            found.add("delivery", SignalSource.TEXT, delivery, delivery)
-    del keep_alive
-    return Offer(
-        url=url,
-        title=title,
-        sku=sku,
-        gtin=gtin,
-        price=price,
-        currency=currency if price is not None else None,
-        regular_price=regular,
-        availability=availability,
-        orderable=orderable,
-        delivery=delivery,
-        reason=reason,
-        signals=tuple(found.signals),
+        regular = None
+    return regular, signals
+
+
+def _profile_availability(
+    root: HtmlElement, selectors: OfferSelectors, book: PhraseBook
+) -> tuple[Availability | None, bool, list[Signal]]:
+    """The state the profile's stock line says, and whether that line is still a loading placeholder."""
+    if not selectors.availability:
+        return None, False, []
+    raw = _select_text(root, selectors.availability)
+    if not raw:
+        return None, False, []
+    state = _profile_state(raw, selectors.availability_map, book)
+    return state, bool(_LOADING.search(raw)), [_signal("availability", SignalSource.PROFILE, raw, state)]
+
+
+def _stock_text_signals(text: str, hits: list[PhraseHit]) -> list[Signal]:
+    """The stock and delivery lines of the product block's visible text."""
+    return [
+        _signal(_field_of(hit.category), SignalSource.TEXT, _snippet(text, hit), hit.category)
+        for hit in hits
+        if hit.category in _STATE_OF_CATEGORY or hit.category in ("store_only", "not_deliverable", "notify")
+    ]
+
+
+def _profile_buy_button(root: HtmlElement, selectors: OfferSelectors) -> tuple[bool | None, list[Signal]]:
+    """Whether the profile's add-to-cart control is there and enabled (None without such a selector)."""
+    if not selectors.buy_button:
+        return None, []
+    buttons = _select_all(root, selectors.buy_button)
+    if not buttons:
+        return False, [_signal("orderable", SignalSource.PROFILE, f"no {selectors.buy_button}", False)]
+    state = buttons[0].get("disabled") is None and buttons[0].get("aria-disabled") != "true"
+    return state, [_signal("orderable", SignalSource.PROFILE, own_text(buttons[0])[:80], state)]
+
+
+def _discontinued(page_text: str, book: PhraseBook) -> PhraseHit | None:
+    """A statement anywhere on the page that the product is discontinued (not a cart or wishlist message)."""
+    return next(
+        (
+            h
+            for h in book.find(page_text, ("discontinued",))
+            if _is_statement(page_text, h)
+            and (
+                not _GENERIC_UNAVAILABLE.search(h.phrase)
+                or _NAMES_ITEM.search(page_text, max(0, h.start - 30), h.start)
+            )
+        ),
+        None,
     )
+
+
+def _refusal(
+    order_hits: list[PhraseHit], text: str, layout: _Layout, book: PhraseBook, body: bytes
+) -> tuple[PhraseHit | None, str]:
+    """A statement that this item cannot be ordered online, and the text that holds it."""
+    refused = next((h for h in order_hits if h.category == "not_deliverable"), None)
+    if refused is None and layout.block is not layout.page and _MAY_REFUSE.search(body):
+        # "This item cannot be purchased online" is often written in the description, below the block
+        return _refused_online(layout.page_text, book), layout.page_text
+    return refused, text
+
+
+def _delivery(
+    root: HtmlElement, selectors: OfferSelectors, text: str, hits: list[PhraseHit]
+) -> tuple[str | None, list[Signal]]:
+    """The delivery line: the profile's, else the product block's delivery phrase."""
+    if selectors.delivery:
+        delivery = _select_text(root, selectors.delivery)
+        if delivery:
+            return delivery, [_signal("delivery", SignalSource.PROFILE, delivery, delivery)]
+    delivery_hit = next((h for h in hits if h.category == "delivery"), None)
+    if delivery_hit is None:
+        return None, []
+    delivery = _snippet(text, delivery_hit, before=0)
+    return delivery, [_signal("delivery", SignalSource.TEXT, delivery, delivery)]
 
 
 # ---------------------------------------------------------------- main product and offer
@@ -602,25 +829,19 @@ def _offer_state(offer: StructuredOffer) -> tuple[Availability, bool | None]:
     return item_availability(offer.availability) or (Availability.UNKNOWN, None)
 
 
-def _structured_state(
-    found: _Findings,
-    offers_ld: list[StructuredOffer],
-    offer_ld: StructuredOffer | None,
-    offers_md: list[StructuredOffer],
-    offer_md: StructuredOffer | None,
-    og: dict[str, str],
-) -> tuple[Availability, bool | None, SignalSource] | None:
+def _structured_state(data: _Structured, og: dict[str, str]) -> tuple[_StructuredState | None, list[Signal]]:
     """The availability structured data states for the main product (strongest syntax first)."""
-    results: list[tuple[Availability, bool | None, SignalSource]] = []
+    results: list[_StructuredState] = []
+    signals = []
     for source, offers, chosen in (
-        (SignalSource.JSONLD, offers_ld, offer_ld),
-        (SignalSource.MICRODATA, offers_md, offer_md),
+        (SignalSource.JSONLD, data.offers_ld, data.offer_ld),
+        (SignalSource.MICRODATA, data.offers_md, data.offer_md),
     ):
         states = [(o, _offer_state(o)) for o in offers if o.availability]
         if not states:
             continue
         for offer, (state, _) in states[:6]:
-            found.add("availability", source, offer.availability, state)
+            signals.append(_signal("availability", source, offer.availability, state))
         picked = next((s for o, s in states if o is chosen), None)
         if picked is None or picked[0] is Availability.UNKNOWN:
             buyable = [s for _, s in states if s[0].buyable]
@@ -635,14 +856,16 @@ def _structured_state(
     og_value = og.get("product:availability") or og.get("og:availability")
     if og_value:
         mapped = item_availability(og_value)
-        found.add("availability", SignalSource.OPENGRAPH, og_value, mapped[0] if mapped else None)
+        signals.append(
+            _signal("availability", SignalSource.OPENGRAPH, og_value, mapped[0] if mapped else None)
+        )
         if mapped and mapped[0] is not Availability.UNKNOWN:
             results.append((mapped[0], mapped[1], SignalSource.OPENGRAPH))
     ordered_later = [r for r in results if r[0] in (Availability.BACKORDER, Availability.PREORDER)]
     if ordered_later and not any(r[0].buyable and r not in ordered_later for r in results):
         # OutOfStock in one syntax, BackOrder in another: not on the shelf, yet it can be ordered.
-        return ordered_later[0]
-    return results[0] if results else None
+        return ordered_later[0], signals
+    return (results[0] if results else None), signals
 
 
 # ---------------------------------------------------------------- deciding
@@ -958,6 +1181,30 @@ def _words(root: HtmlElement, skipped: Callable[[HtmlElement], bool]) -> str:
     """The visible text under ``root`` as phrases are matched on, its first ``MAX_TEXT`` characters: stock
     lines are read near the product, and a page of megabytes of words is not read to its end."""
     return normalise_text(visible_text(root, skipped)[:MAX_TEXT])
+
+
+def _selected(root: HtmlElement, selector: str) -> list[object]:
+    """What a profile selector (parsel CSS with ``::text`` / ``::attr()``, or ``xpath:...``) gives under
+    ``root``: elements, strings, or an XPath function's value."""
+    node = Selector(root=root)
+    if selector.startswith("xpath:"):
+        return [found.root for found in node.xpath(selector.removeprefix("xpath:"))]
+    return [found.root for found in node.css(selector)]
+
+
+def _select_all(root: HtmlElement, selector: str) -> list[HtmlElement]:
+    """The elements a profile selector matches (text and attribute results are dropped)."""
+    return [found for found in _selected(root, selector) if isinstance(found, HtmlElement)]
+
+
+def _select_text(root: HtmlElement, selector: str) -> str | None:
+    """The text of the first match: a ``::text`` / ``::attr()`` string, or an element's whole text."""
+    for found in _selected(root, selector):
+        raw = found.text_content() if isinstance(found, HtmlElement) else str(found)
+        text = " ".join(raw.split())
+        if text:
+            return text
+    return None
 
 
 def _first(*values: str | None) -> str | None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from promowatch.config import ConfigError
+from promowatch.errors import ConfigError
 
 
 @dataclass(frozen=True)

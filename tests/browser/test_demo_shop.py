@@ -15,6 +15,8 @@ from promowatch.demo.scenarios import DEFAULT_START, scenario
 from promowatch.demo.shop import DemoShop
 from tests.browser.crawling import crawl, observations, write_demo_watchlist
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.mark.parametrize(
     ("render", "day", "availability", "orderable"),

@@ -25,6 +25,8 @@ from tests.browser.jsshop import JsShop
 PHOTO_COLOUR = (0xA0, 0x52, 0x2D)  # the fill of jsshop.PHOTO
 BROWSER_NAMES = ("chromium", "chrome", "headless_shell", "node")
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.fixture(scope="module")
 def shop() -> Iterator[JsShop]:
@@ -265,7 +267,7 @@ def test_actions_run_in_order_before_the_wait(
 
 @pytest.fixture(scope="module")
 def waits_crawl(shop: JsShop, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """One crawl of retailers that each wait for something else (spiders/in_page.py asks the page itself)."""
+    """One crawl of retailers that each wait for something else (Playwright locators in the page)."""
     root = tmp_path_factory.mktemp("waits")
     shops = [
         Shop("text", "browser", ("/p/js/10",), wait='wait_text = "rupture  DE stock"', screenshot=False),

@@ -6,25 +6,23 @@ from pathlib import Path
 
 import pytest
 from playwright.async_api import Error as PlaywrightError
-from scrapy import Request
 
 from promowatch.config import BrowserOptions
 from spiders.browser import (
     BrowserNotFound,
     browser_executable,
     browser_gone,
-    context_headers,
     describe,
+    page_selector,
     playwright_selector,
     should_block,
 )
-from spiders.in_page import navigated, page_selector
 
 PAGE = "http://shop.example.ch/p/1"
 
 
 @pytest.mark.parametrize(
-    ("profile_selector", "in_page", "for_playwright"),
+    ("profile_selector", "element", "for_playwright"),
     [
         pytest.param("#stock[data-status]", ("css", "#stock[data-status]"), "#stock[data-status]", id="css"),
         pytest.param(".stock::text", ("css", ".stock"), ".stock", id="parsel-text-pseudo-names-its-element"),
@@ -38,35 +36,10 @@ PAGE = "http://shop.example.ch/p/1"
     ],
 )  # fmt: skip
 def test_profile_selectors_name_elements_in_the_page(
-    profile_selector: str, in_page: tuple[str, str], for_playwright: str
+    profile_selector: str, element: tuple[str, str], for_playwright: str
 ) -> None:
-    assert page_selector(profile_selector) == in_page
+    assert page_selector(profile_selector) == element
     assert playwright_selector(profile_selector) == for_playwright
-
-
-@pytest.mark.parametrize(
-    ("message", "moved_on"),
-    [
-        pytest.param(
-            "Protocol error (Runtime.evaluate): Execution context was destroyed.", True, id="destroyed"
-        ),
-        pytest.param("Cannot find default execution context", True, id="between-documents"),
-        pytest.param(
-            "Protocol error (Runtime.evaluate): Cannot find context with specified id",
-            True,
-            id="world-of-a-left-document",
-        ),
-        pytest.param(
-            "Protocol error (Runtime.evaluate): Inspected target navigated or closed",
-            True,
-            id="headless-shell",
-        ),
-        pytest.param("Target page, context or browser has been closed", False, id="closed-is-not-moved"),
-        pytest.param("ReferenceError: x is not defined", False, id="script-error"),
-    ],
-)
-def test_a_question_the_next_document_must_answer_is_told_apart(message: str, moved_on: bool) -> None:
-    assert navigated(PlaywrightError(message)) is moved_on
 
 
 NO_SHOT = BrowserOptions(screenshot=False)
@@ -208,35 +181,6 @@ def test_no_chromium_anywhere_says_what_to_install(tmp_path: Path) -> None:
         BrowserNotFound, match=r"apt-get install chromium-headless-shell chromium\), run `playwright"
     ):
         browser_executable({"HOME": str(tmp_path)}, debian)
-
-
-@pytest.mark.parametrize(
-    ("context_kwargs", "headers", "expected"),
-    [
-        pytest.param(
-            {"locale": "fr-CH"},
-            {"User-Agent": "promowatch/1 (+x)", "Accept-Language": "fr-CH,fr;q=0.9"},
-            {
-                "locale": "fr-CH",
-                "user_agent": "promowatch/1 (+x)",
-                "extra_http_headers": {"Accept-Language": "fr-CH,fr;q=0.9"},
-            },
-            id="scrapy-headers-become-context-options",
-        ),
-        pytest.param(
-            {"user_agent": "own", "extra_http_headers": {"Accept-Language": "de"}},
-            {"User-Agent": "promowatch/1", "Accept-Language": "fr"},
-            {"user_agent": "own", "extra_http_headers": {"Accept-Language": "de"}},
-            id="context-options-given-win",
-        ),
-        pytest.param({}, {}, {}, id="no-headers-nothing-added"),
-    ],
-)
-def test_context_sends_the_scrapy_request_headers(
-    context_kwargs: dict[str, object], headers: dict[str, str], expected: dict[str, object]
-) -> None:
-    # scrapy-playwright's per-request header route is removed, so the context must carry them
-    assert context_headers(context_kwargs, Request(PAGE, headers=headers)) == expected
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from promowatch.cli import main
 from promowatch.config import ConfigError, load_profile, load_watchlist, parse_watchlist
 
 PROFILE = """
@@ -154,6 +155,17 @@ def test_the_same_apprise_url_twice_is_one_target(tmp_path: Path) -> None:
             'retailer 1 ("acme"): thresholds: must be a table of thresholds, got 5',
             id="thresholds-not-a-table",
         ),
+        # issue 20: these loaded, then did nothing without a word
+        pytest.param(
+            ('slug = "acme"', 'slug = "acme"\nsweep = true'),
+            "retailer 1 (\"acme\"): sweep is true but profile 'acme' has no [promotions] urls to follow",
+            id="sweep-without-promotions-pages",
+        ),
+        pytest.param(
+            ('url = "json://127.0.0.1:8080/hook"', 'url = "jsno://127.0.0.1:8080/hook"'),
+            'subscription 1 ("anna"): url is not a URL Apprise can use: jsno://127.0.0.1:8080/****',
+            id="url-apprise-cannot-parse",
+        ),
     ],
 )
 def test_broken_watchlist_names_file_entry_and_field(
@@ -206,6 +218,22 @@ def test_broken_watchlist_names_file_entry_and_field(
             "acme.toml: browser: wait_for uses parsel's :contains(), which the browser does not know (use wait_text)",
             id="parsel-only-selector-in-the-page",
         ),
+        # a top-level JSON array has one form, list_path = "$"; these passed and then read nothing (issue 20)
+        *[
+            pytest.param(
+                ('price = ".price::text"', f'price = ".p"\n[stores]\nlist_path = "{path}"'),
+                f"acme.toml: stores: list_path {message}",
+                id=f"list-path-{path}",
+            )
+            for path, message in (
+                ("0", 'names one entry, not a list: write "$" when the answer itself is the list'),
+                ("$.0", 'names one entry, not a list: write "$"'),
+                ("[]", "must be a dotted path without [] or *"),
+                ("[*]", "must be a dotted path without [] or *"),
+                ("*", "must be a dotted path without [] or *"),
+                ("", 'must be a dotted path such as "data.stores", or "$" for the top level of the answer'),
+            )
+        ],
     ],
 )
 def test_broken_profile_names_file_and_key(tmp_path: Path, change: tuple[str, str], message: str) -> None:
@@ -224,6 +252,7 @@ SECRET_URL_SHAPES = {
     "a nested list": '[[subscriptions]]\nurl = [["json://user:hunter2@127.0.0.1/hook"]]\n',
     "urls with an empty string": '[[subscriptions]]\nurls = ["discord://4711/hunter2", ""]\n',
     "a token in the query": '[[subscriptions]]\nurl = ["https://127.0.0.1/hook?apikey=hunter2", false]\n',
+    "an https URL Apprise cannot use": '[[subscriptions]]\nurl = "https://user:hunter2@127.0.0.1/h?key=hunter2"\n',
     "a TSA URL with a key": '[settings]\ntsa_url = "ftp://tsa:hunter2@127.0.0.1/tsr"\n',
 }
 
@@ -235,3 +264,25 @@ def test_config_errors_mask_the_urls_they_quote(shape: str) -> None:
         parse_watchlist(data, "watchlist.toml")
     assert "hunter2" not in str(raised.value)
     assert "127.0.0.1" in str(raised.value) or "discord://4711" in str(raised.value)  # which target is meant
+
+
+def test_sweep_defaults_to_whether_the_profile_has_promotions_pages(tmp_path: Path) -> None:
+    assert load_watchlist(write(tmp_path, GOOD)).retailers[0].sweep is False  # PROFILE has no [promotions]
+    with_pages = PROFILE + '[promotions]\nurls = ["/promotions"]\nitem = ".promo"\n'
+    assert load_watchlist(write(tmp_path, GOOD, with_pages)).retailers[0].sweep is True
+
+
+def test_check_config_warns_of_a_subscription_url_no_retailer_watches(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = GOOD.replace(
+        'events = ["restock"]',
+        'events = ["restock"]\nproducts = ["http://127.0.0.1:9/p/1", "https://shop.example/p/2"]',
+    )
+    assert main(["check-config", "-w", str(write(tmp_path, text)), "--data-dir", str(tmp_path / "none")]) == 0
+    err = capsys.readouterr().err
+    assert (
+        'warning: watchlist.toml: subscription 1 ("anna"): products: https://shop.example/p/2 is on no '
+        "watched retailer's host (127.0.0.1:9)"
+    ) in err
+    assert "/p/1" not in err  # on the watched retailer's host

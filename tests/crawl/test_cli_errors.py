@@ -115,10 +115,3 @@ def test_demo_port_in_use(tmp_path: Path) -> None:
         result = promowatch("demo", "--port", str(port), "--data-dir", str(tmp_path / "d"), cwd=tmp_path)
     assert result.returncode == 1
     assert f"127.0.0.1:{port}" in one_line(result.stderr)
-
-
-def test_extract_processes_must_be_a_number_or_auto(tmp_path: Path) -> None:
-    result = promowatch("crawl", "--extract-processes", "many", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "--extract-processes" in result.stderr and "'many'" in result.stderr
-    assert "Traceback" not in result.stderr

@@ -16,11 +16,11 @@ from warcio.archiveiterator import ArchiveIterator
 
 from promowatch.db.engine import open_database
 from promowatch.db.models import ChainEntry, CrawlRun, OfferObservation, Product, Promotion
+from promowatch.db.queries import list_findings
 from promowatch.demo.run import CHECK_HOUR, DEMO_START, Inbox, run_day, timeline
 from promowatch.demo.scenarios import scenario
 from promowatch.demo.shop import DemoShop
 from promowatch.demo.watchlist import demo_watchlist
-from promowatch.evaluate import list_findings
 from promowatch.evidence.blobs import BlobStore
 from promowatch.evidence.case import export_case
 from promowatch.evidence.case_verify import verify_case
@@ -127,7 +127,7 @@ def test_case_of_the_bait_exports_and_verifies(crawled: dict[str, Any], tmp_path
     # the chain interleaves every product's observations: the bundle must check its links all the same
     data = crawled["data"]
     sessions = open_database(f"sqlite:///{data / 'promowatch.db'}")
-    findings = [f for f in list_findings(sessions) if f["promotion"] == scenario("a").title]
+    findings = [f for f in list_findings(sessions()) if f["promotion"] == scenario("a").title]
     assert {f["rule"] for f in findings} >= {
         "unorderable_online",
         "store_stockout",

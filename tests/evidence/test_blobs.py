@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
-from promowatch.evidence.blobs import SYNCFS_FILESYSTEMS, BlobStore, filesystem_magic, syncfs_call
+from promowatch.evidence.blobs import BlobStore
 
 
 def files_under(root: Path) -> list[str]:
     return sorted(p.name for p in root.rglob("*") if p.is_file())
 
 
-@pytest.mark.parametrize("syncfs", [True, False], ids=["syncfs", "fsync-each-file"])
-def test_a_group_stores_each_new_blob_once_under_its_hash(tmp_path: Path, syncfs: bool) -> None:
+def test_a_group_stores_each_new_blob_once_under_its_hash(tmp_path: Path) -> None:
     store = BlobStore(tmp_path / "blobs")
-    if not syncfs:
-        store._syncfs, store._checked = None, True  # no syncfs (NFS, FUSE, macOS): each file is flushed
     (first,) = store.put_all([b"page one"])
     stored = store.put_all([b"page two", b"page one", b"page two", b"page three"])
     sha = {body: hashlib.sha256(body).hexdigest() for body in (b"page one", b"page two", b"page three")}
@@ -46,20 +41,6 @@ def test_a_group_that_fails_leaves_no_temp_file_and_the_earlier_blobs_intact(tmp
     assert store.put_all([b"new one"]) == [(hashlib.sha256(b"new one").hexdigest(), True)]
 
 
-def test_the_store_flushes_a_local_filesystem_with_syncfs_and_others_file_by_file(tmp_path: Path) -> None:
-    # a FUSE or network filesystem may ignore syncfs: /proc stands for one here, as a filesystem not listed
-    local, proc = os.open(tmp_path, os.O_RDONLY), os.open("/proc", os.O_RDONLY)
-    try:
-        if sys.platform.startswith("linux"):
-            assert filesystem_magic(local) in SYNCFS_FILESYSTEMS  # the tests' temp directory: ext4 or tmpfs
-            assert syncfs_call(local) is not None
-            assert filesystem_magic(proc) == 0x9FA0  # PROC_SUPER_MAGIC, statfs(2)
-        assert syncfs_call(proc) is None
-    finally:
-        os.close(local)
-        os.close(proc)
-
-
 def test_a_name_left_without_its_barrier_gets_one_before_it_is_cited_again(tmp_path: Path) -> None:
     # a put whose last barrier failed leaves its names in place; the next put of the same bytes must make them
     # durable before a row cites them, not take them as stored
@@ -67,11 +48,11 @@ def test_a_name_left_without_its_barrier_gets_one_before_it_is_cited_again(tmp_p
     make_durable = store._make_durable
     barriers: list[list[Path]] = []
 
-    def failing_once(root: int, paths: list[Path]) -> None:
+    def failing_once(paths: list[Path]) -> None:
         barriers.append(paths)
         if len(barriers) == 2:
             raise OSError(5, "Input/output error")
-        make_durable(root, paths)
+        make_durable(paths)
 
     store._make_durable = failing_once  # type: ignore[method-assign]
     with pytest.raises(OSError, match="Input/output"):

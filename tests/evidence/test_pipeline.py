@@ -248,9 +248,9 @@ def test_captures_waiting_together_share_one_durability_barrier(tmp_path: Path) 
     barriers: list[int] = []
     make_durable = pipeline.blobs._make_durable
 
-    def counted(root: int, paths: list[Path]) -> None:
+    def counted(paths: list[Path]) -> None:
         barriers.append(len(paths))
-        make_durable(root, paths)
+        make_durable(paths)
 
     pipeline.blobs._make_durable = counted  # type: ignore[method-assign]
     items = [offer_item(f"<html>page {n}</html>".encode()) for n in range(40)]

@@ -4,23 +4,21 @@ import pytest
 
 from promowatch.extract.phrases import CATEGORIES, bundled_locales, load_locale, normalise_text, phrase_book
 
-BUNDLED = [
-    (locale, category, phrase)
-    for locale in bundled_locales()
-    for category, phrases in load_locale(locale).items()
-    for phrase in phrases
-]
 
-
-@pytest.mark.parametrize(
-    ("locale", "category", "phrase"),
-    [pytest.param(loc, cat, ph, id=f"{loc}-{cat}-{ph}") for loc, cat, ph in BUNDLED],
-)
-def test_every_bundled_phrase_is_found_in_a_stock_line(locale: str, category: str, phrase: str) -> None:
+@pytest.mark.parametrize("locale", bundled_locales())
+def test_every_bundled_phrase_is_found_in_a_stock_line(locale: str) -> None:
     # Each phrase as it appears in a buy box: capitalised, between other lines, {n} filled in.
-    line = "Art. 4711 | " + phrase.replace("{n}", "3").capitalize() + " | CHF 499.–"
-    hits = phrase_book().find(normalise_text(line))
-    assert [(h.category, h.phrase) for h in hits if h.category == category] == [(category, phrase)], hits
+    book = phrase_book()
+    missed = []
+    for category, phrases in load_locale(locale).items():
+        for phrase in phrases:
+            line = "Art. 4711 | " + phrase.replace("{n}", "3").capitalize() + " | CHF 499.–"
+            found = [
+                (h.category, h.phrase) for h in book.find(normalise_text(line)) if h.category == category
+            ]
+            if found != [(category, phrase)]:
+                missed.append(f"{category}: {phrase!r} in {line!r} gives {found}")
+    assert not missed, f"{len(missed)} {locale} phrases not found as themselves:\n" + "\n".join(missed)
 
 
 # Lines written as the named shops print them (corpus notes, or Swiss shops' usual wording).

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ops.countingshop import CountingShop, counting_shops, stop_shops
 from tests.ops.faultserver import FaultServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +91,14 @@ def run_crawl_process(
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     summary = json.loads(result.stdout.strip().splitlines()[-1]) if result.returncode == 0 else {}
     return result, summary
+
+
+@pytest.fixture
+def shops() -> Iterator[dict[str, CountingShop]]:
+    """Two shops that count the requests they serve at once (tests/ops/countingshop.py)."""
+    running = counting_shops("kaffee-ag", "elektro-sa")
+    yield running
+    stop_shops(running)
 
 
 @pytest.fixture

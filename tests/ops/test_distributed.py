@@ -7,6 +7,7 @@ Source: the scripted fault server's /p/item-N pages (tests/ops/faultserver.py); 
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,7 +30,7 @@ from promowatch.evidence.chain import verify_chain
 from promowatch.extract import extract_offer
 from promowatch.items import OfferItem
 from spiders.redis_offers import RedisOffersSpider, done_key
-from tests.ops.conftest import PYTHON, ROOT, crawl_command, run_crawl_process, write_watchlist
+from tests.ops.conftest import PROFILE, PYTHON, ROOT, crawl_command, run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer, product
 
 FAST = {"AUTOTHROTTLE_ENABLED": False, "LOG_LEVEL": "ERROR"}
@@ -97,12 +98,28 @@ def test_concurrent_crawl_processes_keep_every_observation(
         assert report.ok, report.message
 
 
+def write_retailers(where: Path, base_url: str, pages: list[str], retailers: int, concurrency: int) -> Path:
+    """A watchlist of ``retailers`` shops on ``base_url`` that share out ``pages``."""
+    (where / "sites").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for n in range(retailers):
+        slug = f"shop-{n}"
+        (where / "sites" / f"{slug}.toml").write_text(
+            PROFILE.format(slug=slug, base_url=base_url, concurrency=concurrency)
+        )
+        lines += ["[[retailers]]", f'slug = "{slug}"', f"products = {json.dumps(pages[n::retailers])}", ""]
+    path = where / "watchlist.toml"
+    path.write_text("\n".join(lines))
+    return path
+
+
 def test_two_redis_workers_check_2000_pages_exactly_once(
     tmp_path: Path, fault_server: FaultServer, pg_database: str, redis_url: str
 ) -> None:
     redis.Redis.from_url(redis_url).flushdb()
     pages = [f"{fault_server.url}/p/item-{i}" for i in range(2000)]
-    watchlist_path = write_watchlist(tmp_path, fault_server.url, pages, concurrency=16)
+    # a worker owns whole retailers, as many as its 32 requests at once serve: two each
+    watchlist_path = write_retailers(tmp_path, fault_server.url, pages, retailers=4, concurrency=16)
     data = DataDir.resolve(str(tmp_path / "data"), pg_database)
     ticket = enqueue_due(load_watchlist(watchlist_path), data, redis_url)
     assert len(ticket.urls) == 2000
@@ -139,10 +156,7 @@ def test_two_redis_workers_check_2000_pages_exactly_once(
     assert all(n == 1 for n in report.done.values())
     fetched = [fault_server.hits[f"/p/item-{i}"] for i in range(2000)]
     assert set(fetched) == {1}, "a page was fetched twice or never"
-    scraped = [
-        int(__import__("json").loads(out.strip().splitlines()[-1])["item_scraped_count"])
-        for out, _ in outputs
-    ]
+    scraped = [int(json.loads(out.strip().splitlines()[-1])["item_scraped_count"]) for out, _ in outputs]
     assert all(n > 0 for n in scraped), f"both workers must share the crawl: {scraped}"
     sessions = open_database(pg_database)
     with sessions() as session:

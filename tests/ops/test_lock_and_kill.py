@@ -119,8 +119,6 @@ def test_ctrl_c_mid_crawl_stores_every_look_made(tmp_path: Path, fault_server: F
         "AUTOTHROTTLE_ENABLED": False,
         "PROMOWATCH_COMMIT_EVERY": 1000,
         "PROMOWATCH_COMMIT_SECONDS": 600,
-        "PROMOWATCH_EXTRACT_PROCESSES": 1,  # with reading processes, which Ctrl+C reaches too
-        "PROMOWATCH_EXTRACT_POOL_PAGES": 1,
     }
     command = crawl_command(watchlist, data, spiders="offers", overrides=settings)
     crawl = subprocess.Popen(
@@ -202,7 +200,7 @@ def test_a_second_ctrl_c_stops_at_once_and_keeps_what_is_committed(
     pages = [f"{fault_server.url}/p/slow"] + [f"{fault_server.url}/p/item-{i}" for i in range(600)]
     watchlist = write_watchlist(tmp_path, fault_server.url, pages, concurrency=4)
     data = tmp_path / "data"
-    settings = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0.01, "PROMOWATCH_EXTRACT_POOL_PAGES": 1}
+    settings = {"AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0.01}
     command = crawl_command(watchlist, data, spiders="offers", overrides=settings)
     crawl = subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
