@@ -127,15 +127,27 @@ def fan_out(session: Session, watchlist: Watchlist, now: datetime) -> int:
         return 0
     stores = list(session.scalars(select(Store)).all())
     by_id = {s.id: s for s in stores}
-    places = [StorePlace(s.external_id, s.postcode, s.latitude, s.longitude) for s in stores]
-    # a postcode no store has stands for its nearest area's stores (notify/routing.py)
-    areas = [postcode_place(s.postcode, places) for s in watchlist.subscriptions]
+    places: dict[int, list[StorePlace]] = defaultdict(list)
+    for store in stores:
+        places[store.retailer_id].append(
+            StorePlace(store.external_id, store.postcode, store.latitude, store.longitude)
+        )
+    # a postcode none of a retailer's stores has stands for its nearest area of that retailer's stores
+    # (notify/routing.py): another retailer's store at the very postcode must not hide them
+    areas: dict[tuple[int, int], tuple[frozenset[str], tuple[float, float] | None]] = {}
     created = 0
     for event in events:
         row = by_id.get(event.payload.get("store_id") or -1)
         place = StorePlace(row.external_id, row.postcode, row.latitude, row.longitude) if row else None
         news = news_time(event.kind, event.occurred_at, event.created_at)
-        for subscription, (area, centre) in zip(watchlist.subscriptions, areas, strict=True):
+        for number, subscription in enumerate(watchlist.subscriptions):
+            area: frozenset[str] | None = None
+            centre: tuple[float, float] | None = None
+            if row is not None:
+                key = (number, row.retailer_id)
+                if key not in areas:
+                    areas[key] = postcode_place(subscription.postcode, places[row.retailer_id])
+                area, centre = areas[key]
             if not wants(subscription, event.kind, event.payload, place, centre, area):
                 continue
             rows = [

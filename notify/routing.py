@@ -6,10 +6,12 @@ finding_opened/finding_closed, ``ops`` crawl_unhealthy. Then it must follow the 
 (its URL), the promotion (title or product URL), the retailer, or for findings ``all_findings``; store-level
 events also need a followed store (its id, or postcode + radius_km around the subscription's postcode).
 
-A subscription's postcode is resolved to a place through the stores' own postcodes (:func:`postcode_place`):
-itself when a store has it, else the nearest postcode area that has stores. CH, DE, AT and FR allot postcodes
-by area, so the longest shared leading digits name the nearest area: 1005 Lausanne, where no store is, stands
-for the stores at 1003, 1006, 1008 and 1009, so its subscriber hears of them as 1003's does.
+A subscription's postcode is resolved to a place through the stores' own postcodes (:func:`postcode_place`),
+per retailer: itself when one of the retailer's stores has it, else the nearest postcode area that has the
+retailer's stores. CH, DE, AT and FR allot postcodes by area, so the longest shared leading digits name the nearest
+area: 1005 Lausanne, where no store is, stands for the stores at 1003, 1006, 1008 and 1009. Without radius_km its
+subscriber hears of those stores as 1003's does; with radius_km the area only gives the centre the radius is
+measured from, so a store beyond the radius is never heard of, however alike its postcode.
 """
 
 from __future__ import annotations
@@ -40,8 +42,13 @@ class StorePlace:
     longitude: float | None
 
 
-# fewer shared leading digits than this say nothing about nearness (CH 1xxx spans Geneva to Fribourg)
-MIN_SHARED_DIGITS = 2
+# fewer shared leading digits than this say nothing about nearness, in 4- and 5-digit countries alike:
+# CH 39xx spans Brig (3900) to Sierre (3960), 38 km; FR 13xxx is a whole département, Marseille to Arles 73 km
+MIN_SHARED_DIGITS = 3
+
+
+def _normal(postcode: str) -> str:
+    return postcode.strip().upper().replace(" ", "")
 
 
 def _shared(a: str, b: str) -> int:
@@ -57,13 +64,18 @@ def postcode_area(postcode: str, known: Iterable[str]) -> frozenset[str]:
     """The store postcodes that stand for ``postcode``: itself when a store has it, else those that share the
     most leading characters with it (at least MIN_SHARED_DIGITS); empty when no store is anywhere near.
 
+    Three digits, not two: two name a Swiss postal district (39xx: Brig to Sierre) or a French département
+    (13xxx: Marseille to Arles); three name a town and its neighbours in CH and AT (100x Lausanne) and a
+    delivery area in DE and FR (130xx Marseille), which can still span tens of km in rural France, hence
+    radius_km is always measured, never assumed from the postcode.
+
     >>> sorted(postcode_area("1005", ["1003", "1006", "1020", "8001"]))
     ['1003', '1006']
-    >>> sorted(postcode_area("3011", ["1003", "8001"]))
+    >>> sorted(postcode_area("3900", ["3960", "8001"]))
     []
     """
-    code = postcode.strip().upper().replace(" ", "")
-    codes = {k.strip().upper().replace(" ", ""): k for k in known if k and k.strip()}
+    code = _normal(postcode)
+    codes = {_normal(k): k for k in known if k and k.strip()}
     if code in codes:
         return frozenset({codes[code]})
     best = max((_shared(code, k) for k in codes), default=0)
@@ -75,8 +87,9 @@ def postcode_area(postcode: str, known: Iterable[str]) -> frozenset[str]:
 def postcode_place(
     postcode: str | None, stores: Iterable[StorePlace]
 ) -> tuple[frozenset[str], tuple[float, float] | None]:
-    """A subscription postcode's area (:func:`postcode_area`) and centre: the mean position of the area's
-    stores, which radius_km is measured from."""
+    """A subscription postcode's area (:func:`postcode_area`) among ``stores`` (one retailer's: another
+    retailer's store must not stand in for them) and centre: the mean position of the area's stores, which
+    radius_km is measured from."""
     if not postcode:
         return frozenset(), None
     stores = list(stores)
@@ -137,16 +150,19 @@ def follows_store(
     area: frozenset[str] | None = None,
 ) -> bool:
     """``area``: the store postcodes the subscription's postcode stands for (:func:`postcode_place`); by
-    default its postcode alone."""
+    default its postcode alone. A store with the subscription's own postcode always matches; with radius_km
+    any other store must lie within it of ``centre``; without radius_km the area's stores match."""
     if store is None:
         return False
     if store.external_id in subscription.stores:
         return True
     if subscription.postcode is None:
         return False
-    if store.postcode == subscription.postcode or (area is not None and store.postcode in area):
+    if store.postcode is not None and _normal(store.postcode) == _normal(subscription.postcode):
         return True
-    if subscription.radius_km is None or centre is None or store.latitude is None or store.longitude is None:
+    if subscription.radius_km is None:
+        return area is not None and store.postcode in area
+    if centre is None or store.latitude is None or store.longitude is None:
         return False
     return distance_km(centre, (store.latitude, store.longitude)) <= subscription.radius_km
 

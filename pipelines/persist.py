@@ -201,8 +201,8 @@ class PersistPipeline:
         if isinstance(capture, Capture):
             index_blobs(group, filed_blobs(capture))
         if isinstance(item, StoreStockItem) and item.reason:
+            # counted by the stores spider, which knows an unreadable answer from a failed request
             logger.warning("%s: %s", item.product_url, item.reason)
-            self._inc(item.retailer, "store_unreadable")
         write = WRITERS.get(type(item))
         if write is not None:
             write(session, item, group)

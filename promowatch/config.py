@@ -286,12 +286,22 @@ _URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>[^\s'\"<>\]\[
 _USERINFO = re.compile(r"[^\s/@'\"]+:[^\s/@'\"]*@")
 
 
+# a host that names a machine rather than carrying a secret: a dotted name, localhost or an IP address, and a port
+_ADDRESS = re.compile(
+    r"(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\.?|localhost|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?", re.I
+)
+
+
 def mask_url(url: str) -> str:
     """``url`` with its user info, path and query replaced by ``****``, as Apprise masks what it logs: the scheme
-    and the host stay, to say which target is meant.
+    and the host stay, to say which target is meant, when the host is an address (a name with a dot,
+    ``localhost``, an IP address). Many Apprise services put a token where the host goes (``tgram://BOT_TOKEN``,
+    ``pover://USER@TOKEN``): any other host is masked too.
 
     >>> mask_url("json://user:hunter2@127.0.0.1:8080/hook?token=abc")
     'json://****@127.0.0.1:8080/****'
+    >>> mask_url("tgram://123456789:AAHsecretBotToken/987654")
+    'tgram://****/****'
     """
     found = _URL.fullmatch(url)
     if found is None:
@@ -299,6 +309,8 @@ def mask_url(url: str) -> str:
     authority = re.match(r"[^/?#]*", found["rest"])[0]  # type: ignore[index]
     tail = found["rest"][len(authority) :]
     _, at, host = authority.rpartition("@")
+    if not _ADDRESS.fullmatch(host):
+        host = "****"
     masked = found["scheme"] + ("****@" if at else "") + host
     if tail.strip("/"):
         masked += "/****"

@@ -7,8 +7,10 @@ Scrapy's download slots (one per retailer, with the profile's concurrency and de
 live in: two workers taking pages of the same shop would send it twice the load its profile allows. So a worker
 takes a retailer's pages only while it holds that retailer's lease (a Redis lock with a time-out, renewed while
 the worker runs) and keeps every request it makes for them (retries, backoff) in its own scheduler. It gives its
-leases back only when it is idle, with nothing in flight, and then claims retailers again: at most as many as its
-``CONCURRENT_REQUESTS`` can serve at their profiles' concurrency, leaving the others to other workers.
+leases back only when it is idle, with nothing in flight, and then claims retailers again: at most as many as
+``PROMOWATCH_WORKER_CAPACITY`` requests at once serve at their profiles' concurrency, leaving the others to other
+workers. A worker that cannot renew a lease in time (Redis unreachable, the lease taken) stops crawling at once:
+another worker may own that shop by the time the lease runs out.
 
 This is simpler than a shared rate limit in Redis (a round trip before every request, and AutoThrottle's delay
 kept in two places) and is correct as long as a worker's reactor renews its leases within ``LEASE_SECONDS``; a
@@ -84,6 +86,7 @@ class RetailerLeases:
         self.server = server
         self.seconds = seconds
         self.held: dict[str, Lock] = {}
+        self.renewed: dict[str, float] = {}  # slug -> monotonic time its lease was last made a full term
 
     def claim(self, retailers: Iterable[WatchedRetailer], capacity: int) -> list[WatchedRetailer]:
         """Own retailers that have pages queued and no other owner, until their concurrencies fill
@@ -98,13 +101,15 @@ class RetailerLeases:
             lease = self.server.lock(lease_key(retailer.slug), timeout=self.seconds, blocking=False)
             if lease.acquire():
                 self.held[retailer.slug] = lease
+                self.renewed[retailer.slug] = time.monotonic()
                 claimed.append(retailer)
                 used += retailer.profile.concurrency
         return claimed
 
     def renew(self) -> list[str]:
-        """Extend every lease held to a full term; the slugs of those lost meanwhile (expired, taken)."""
-        from redis.exceptions import LockError
+        """Extend every lease held to a full term. The slugs of those lost (expired, taken) or at risk: not
+        renewed for two thirds of a term because Redis did not answer; their owner must stop crawling them."""
+        from redis.exceptions import LockError, RedisError
 
         lost = []
         for slug, lease in list(self.held.items()):
@@ -113,6 +118,11 @@ class RetailerLeases:
             except LockError:
                 lost.append(slug)
                 del self.held[slug]
+            except RedisError:  # unreachable for now: the lease may still be ours, until its term runs out
+                if time.monotonic() - self.renewed[slug] > self.seconds * 2 / 3:
+                    lost.append(slug)
+            else:
+                self.renewed[slug] = time.monotonic()
         return lost
 
     def release_all(self) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from promowatch.config import WatchedRetailer, Watchlist
-from promowatch.db.models import AdSighting, Event, OfferObservation, Product, Promotion, Retailer, Store
+from promowatch.db.models import AdSighting, Event, OfferObservation, Product, Promotion, Retailer
 from promowatch.db.queries import absolute
 from promowatch.extract.blocked import BLOCKED_REASON
 
@@ -36,7 +36,8 @@ class Thresholds:
     # a share of unknown looks above this in one run is a problem whatever the runs before read: a retailer
     # whose every look has been unknown for weeks shows no jump, and is still not being watched
     unknown_ceiling: float = 0.50
-    # a share of listed stores without a name (or a postcode, when subscriptions match by postcode) above this
+    # a share of the stores the list gave without a name (or a postcode, when subscriptions match by postcode),
+    # or of the stock answers that came back and did not read, above this
     store_fields_missing: float = 0.50
 
 
@@ -259,12 +260,12 @@ class StoreCounts:
     """What the store API read in this run."""
 
     listed: int  # stores the list answer named
-    unnamed: int  # of those on record, stores whose name the list did not give (stored under their id)
+    unnamed: int  # of those, stores whose name the list did not give (stored under their id)
     without_postcode: int
-    on_record: int
-    stock_answers: int  # stock answers that came back
+    stock_answers: int  # stock answers that came back (status 200)
     store_checks: int  # store states they read
-    unreadable: int  # stock answers that were not what the profile says, or did not come
+    unreadable: int  # of those answers, the ones that were not what the profile says
+    stock_failed: int = 0  # stock requests that got an HTTP error or no answer: unknown, not unreadable
 
 
 def silent_failures(
@@ -287,23 +288,29 @@ def silent_failures(
     if api.list_url:
         if not stores.listed:
             problems.append(f"the store list read no store ([stores] list_path {api.list_path!r}?)")
-        elif stores.on_record:
-            if stores.unnamed / stores.on_record > limits.store_fields_missing:
+        else:
+            if stores.unnamed / stores.listed > limits.store_fields_missing:
                 problems.append(
-                    f"{stores.unnamed} of {stores.on_record} stores have no name ([stores] name {api.name!r}?)"
+                    f"{stores.unnamed} of {stores.listed} stores have no name ([stores] name {api.name!r}?)"
                 )
-            if postcodes_needed and stores.without_postcode / stores.on_record > limits.store_fields_missing:
+            if postcodes_needed and stores.without_postcode / stores.listed > limits.store_fields_missing:
                 problems.append(
-                    f"{stores.without_postcode} of {stores.on_record} stores have no postcode, and subscriptions "
+                    f"{stores.without_postcode} of {stores.listed} stores have no postcode, and subscriptions "
                     f"match stores by postcode ([stores] postcode {api.postcode!r}?)"
                 )
     if api.stock_url:
-        if stores.unreadable:
+        if stores.stock_answers and stores.unreadable / stores.stock_answers > limits.store_fields_missing:
             problems.append(
-                f"{stores.unreadable} stock answer(s) unreadable or missing ([stores] stock_path "
+                f"{stores.unreadable} of {stores.stock_answers} stock answer(s) unreadable ([stores] stock_path "
                 f"{api.stock_path!r}? see logs/crawl.log)"
             )
-        elif stores.stock_answers and not stores.store_checks:
+        elif not stores.stock_answers and stores.stock_failed > 1:
+            # one failed request is an unknown product or a one-off timeout; every one of several, a wrong URL
+            problems.append(
+                f"every stock request failed ({stores.stock_failed}, HTTP error or timeout; [stores] stock_url "
+                f"{api.stock_url!r}? see logs/crawl.log)"
+            )
+        elif stores.stock_answers > stores.unreadable and not stores.store_checks:
             problems.append(
                 f"{stores.stock_answers} stock answer(s) read no store ([stores] stock_path {api.stock_path!r}, "
                 f"stock_store_id {api.stock_store_id!r}?)"
@@ -333,27 +340,17 @@ def _sweep_counts(session: Session, retailer_id: int, since: datetime, limits: T
     return SweepCounts(seen_now or 0, last)
 
 
-def _store_counts(
-    session: Session, retailer_id: int, slug: str, api_lists: bool, report: CrawlReport
-) -> StoreCounts:
-    on_record, unnamed, without_postcode = session.execute(
-        select(
-            func.count(Store.id),
-            func.count(case((Store.name == Store.external_id, 1))),
-            func.count(case((Store.postcode.is_(None), 1))),
-        ).where(Store.retailer_id == retailer_id)
-    ).one()
-    # the stores spider's answers are the list's (when the profile has one) and the stock answers
-    answers = int(report.stats.get("stores", {}).get(f"promowatch/{slug}/responses", 0) or 0)
-    listed = report.retailer_count(slug, "stores")
+def _store_counts(slug: str, report: CrawlReport) -> StoreCounts:
+    """The stores spider's counts of this run: the Store rows on record also hold stores of earlier lists and
+    stores known only from stock answers, so they cannot say what this run's list gave."""
     return StoreCounts(
-        listed=listed,
-        unnamed=unnamed,
-        without_postcode=without_postcode,
-        on_record=on_record,
-        stock_answers=max(0, answers - (1 if api_lists else 0)),
+        listed=report.retailer_count(slug, "stores"),
+        unnamed=report.retailer_count(slug, "stores_unnamed"),
+        without_postcode=report.retailer_count(slug, "stores_without_postcode"),
+        stock_answers=report.retailer_count(slug, "stock_answers"),
         store_checks=report.retailer_count(slug, "store_checks"),
         unreadable=report.retailer_count(slug, "store_unreadable"),
+        stock_failed=report.retailer_count(slug, "stock_failed"),
     )
 
 
@@ -383,7 +380,7 @@ def run_problems(
             problems = silent_failures(
                 retailer,
                 _sweep_counts(session, retailer_id, since, limits) if sweeps else None,
-                _store_counts(session, retailer_id, slug, bool(retailer.profile.stores.list_url), report),
+                _store_counts(slug, report),
                 postcodes_needed=postcodes,
                 limits=limits,
             )

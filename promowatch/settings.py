@@ -44,6 +44,9 @@ PROMOWATCH_BACKOFF_TIMES = 3
 PROMOWATCH_BACKOFF_BASE = 1.0
 PROMOWATCH_BACKOFF_MAX = 120.0
 PROMOWATCH_BLOCKED_RETRIES = 2
+# a scrapy-redis worker (promowatch worker) claims retailers whose profiles' concurrency adds up to at most this
+# many requests at once, leaving the others to other workers (promowatch/distributed.py)
+PROMOWATCH_WORKER_CAPACITY = 16
 COOKIES_ENABLED = True
 # Scrapy's telnet console and its remote-control HTTP endpoint both run Python inside the crawl, and the latter
 # leaves a token file behind when a crawl is killed: off unless a run asks for them

@@ -44,6 +44,9 @@ class WatchSpider(Spider):
     def request(self, retailer: WatchedRetailer, url: str, **kwargs: Any) -> Request:
         """A request in the retailer's download slot (its own concurrency and delay), in its language."""
         meta = {"retailer": retailer.slug, "download_slot": retailer.slug, **kwargs.pop("meta", {})}
+        if retailer.profile.download_delay > 0:
+            # the gap the profile asks for is the shop's least: AutoThrottle would shorten it to the latency
+            meta["autothrottle_dont_adjust_delay"] = True
         headers = {"Accept-Language": accept_language(retailer.profile.language)}
         return Request(url, meta=meta, headers=headers, dont_filter=True, **kwargs)
 

@@ -11,6 +11,7 @@ from typing import Any, Self
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 
 from pipelines.persist import LOOKS_COMMITTED
@@ -76,7 +77,7 @@ class RedisOffersSpider(RedisMixin, OffersSpider):
     def next_requests(self) -> Iterator[Request]:
         """Called when idle, nothing in flight: give the retailers back, claim some again, take a batch of each."""
         self.leases.release_all()
-        capacity = self.settings.getint("CONCURRENT_REQUESTS")
+        capacity = self.settings.getint("PROMOWATCH_WORKER_CAPACITY")
         for retailer in self.leases.claim(self.config.retailers, capacity):
             for data in self.fetch_data(queue_key(retailer.slug), self.redis_batch_size):
                 request = self.make_request_from_data(data)
@@ -88,8 +89,13 @@ class RedisOffersSpider(RedisMixin, OffersSpider):
         self.renewal.start(self.leases.seconds / 3, now=False)
 
     def renew_leases(self) -> None:
-        for slug in self.leases.renew():
-            self.logger.error("lost the lease on %s: another worker may now crawl it too", slug)
+        lost = self.leases.renew()
+        if lost and self.crawler.engine is not None:
+            # another worker may own these shops by now: crawling on could double their load, so stop; the
+            # pages not yet checked are reported missing by the coordinator and re-checked by the next run
+            self.logger.error("lost the lease on %s: this worker stops", ", ".join(lost))
+            self.renewal.stop()
+            deferred_from_coro(self.crawler.engine.close_spider_async(reason="lease_lost"))
 
     def give_back(self) -> None:
         if self.renewal.running:

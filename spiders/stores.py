@@ -78,11 +78,15 @@ class StoresSpider(WatchSpider):
         assert request is not None
         self.seen(response)
         retailer = self.config.watchlist.retailer(request.meta["retailer"])
+        # the run's health check weighs answers that came back and did not read against those that did;
+        # a stock request that failed (HTTP error, timeout) is counted apart, by failed()
+        self.count(retailer.slug, "stock_answers")
         reason = None
         try:
             stocks = parse_store_stock(response.body, retailer.profile.stores)
         except StoreDataError as error:
             stocks, reason = [], f"store stock unreadable: {error}"
+            self.count(retailer.slug, "store_unreadable")
         if retailer.stores:
             stocks = [s for s in stocks if s.store_id in retailer.stores]
         yield StoreStockItem(
@@ -97,6 +101,8 @@ class StoresSpider(WatchSpider):
     def failed(self, failure: Failure) -> Iterator[StoreStockItem]:
         request = failure.request  # type: ignore[attr-defined]
         reason, response = self.lost(failure)
+        # unknown, not unreadable: a product the store system does not know (404) or a one-off timeout
+        self.count(request.meta["retailer"], "stock_failed")
         yield StoreStockItem(
             retailer=request.meta["retailer"],
             product_url=request.meta["product_url"],

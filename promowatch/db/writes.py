@@ -309,6 +309,10 @@ def write_store_list(session: Session, item: StoreListItem, group: Group) -> Non
         row.latitude, row.longitude = info.latitude, info.longitude
     group.stores.pop(retailer_id, None)
     group.count(item.retailer, "stores", len(item.stores))
+    # what this list gave, for the run's health check: the Store rows also hold stores from earlier lists and
+    # stores known only from stock answers, stored under their id
+    group.count(item.retailer, "stores_unnamed", sum(info.name == info.store_id for info in item.stores))
+    group.count(item.retailer, "stores_without_postcode", sum(info.postcode is None for info in item.stores))
 
 
 def write_store_stock(session: Session, item: StoreStockItem, group: Group) -> None:

@@ -39,6 +39,9 @@ class BlobStore:
         # names made durable by this store: a name that exists but is not among them (a put that failed after
         # its rename, another process between its rename and its barrier) gets a barrier before it is cited
         self._durable: set[str] = set()
+        # blob directories whose own name is known durable (made by a put of this store that completed): any
+        # other, even one that exists, may have been made by a put that failed before its parent's barrier
+        self._durable_dirs: set[str] = set()
         self._renamed_by_failed_put: set[str] = set()
         self._flushing: ThreadPoolExecutor | None = None
 
@@ -57,7 +60,7 @@ class BlobStore:
         and a row committed after this returns may cite any of them."""
         if not blobs:
             return []
-        self.root.mkdir(parents=True, exist_ok=True)
+        self._make_root()
         stored: list[tuple[str, bool]] = []
         pending: dict[str, tuple[Path, Path]] = {}  # sha256 -> (temp file, its name)
         unsure: set[Path] = set()  # directories of names that exist but are not known durable
@@ -69,11 +72,14 @@ class BlobStore:
                 if digest in pending or target.exists():
                     if digest not in pending and digest not in self._durable:
                         unsure.add(target.parent)
+                        if target.parent.name not in self._durable_dirs:
+                            unsure.add(self.root)
                     # new all the same when a failed put of this store renamed it: no one archived it yet
                     stored.append((digest, digest in self._renamed_by_failed_put))
                     continue
                 if not target.parent.is_dir():
                     target.parent.mkdir(exist_ok=True)
+                if target.parent.name not in self._durable_dirs:
                     unsure.add(self.root)  # a new directory is durable once its parent is
                 fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
                 pending[digest] = (Path(temp_name), target)
@@ -97,7 +103,17 @@ class BlobStore:
         if len(self._durable) > DURABLE_REMEMBERED:
             self._durable = set()  # only spares a barrier
         self._durable.update(digest for digest, _ in stored)
+        self._durable_dirs.update(digest[:2] for digest, _ in stored)
         return stored
+
+    def _make_root(self) -> None:
+        """Create the store's directory and any missing parent, each name made durable in its parent: a
+        blob is only as durable as every directory on its path."""
+        if self.root.is_dir():
+            return
+        missing = [self.root, *(p for p in self.root.parents if not p.exists())]
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._make_durable(sorted({directory.parent for directory in missing}))
 
     def _make_durable(self, paths: list[Path]) -> None:
         """Flush each file's bytes, or each directory's names, to the disk (``os.fsync``)."""

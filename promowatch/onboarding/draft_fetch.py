@@ -4,7 +4,7 @@ product page itself requests.
 Pages and JSON answers come through the same Scrapy crawl as ``promowatch check`` (robots.txt obeyed, one request
 at a time per shop, the honest User-Agent, retries). The browser reading uses Playwright directly with the
 Chromium the crawls use: it is one page, and what is wanted is every JSON answer the page received. Requests to
-any host but the page's own and 127.0.0.1, and those robots.txt disallows, are refused in the browser too.
+any origin but the page's own (host and port), and those robots.txt disallows, are refused in the browser too.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from scrapy import Request
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from promowatch.onboarding.fetch import on_shop_hosts
 from promowatch.onboarding.profile import Pages
 from promowatch.onboarding.stores import JsonAnswer
 from spiders.check import CheckSpider
+from spiders.shop_hosts import ShopHosts
 
 # what a page needs to run its scripts; pictures and fonts tell nothing about stock
 _SKIPPED_TYPES = ("image", "font", "media")
@@ -133,15 +135,15 @@ async def _render(
 
     from spiders.browser import browser_executable
 
-    host = urlsplit(url).hostname
+    # the page's own origin only: a 127.0.0.1 page may not reach another service on 127.0.0.1 (another port)
+    shop = ShopHosts.of(url)
     rules = Protego.parse(robots.decode("utf-8", "replace")) if robots else None
     answers: list[JsonAnswer] = []
     pending: list[asyncio.Task[None]] = []
 
     async def route(route: Route) -> None:
         request = route.request
-        target = urlsplit(request.url)
-        allowed = target.hostname in (host, "127.0.0.1") and request.resource_type not in _SKIPPED_TYPES
+        allowed = on_shop_hosts(request.url, shop) and request.resource_type not in _SKIPPED_TYPES
         if allowed and rules is not None and not rules.can_fetch(request.url, user_agent):
             allowed = False
         await (route.continue_() if allowed else route.abort())

@@ -11,9 +11,36 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from promowatch.config import WatchedRetailer
-from promowatch.db.queries import absolute
+from promowatch.db.queries import absolute, watched_urls
 from promowatch.extract import extract_offer
 from promowatch.onboarding.preview import Page, check_promotions, next_page_url, promoted_products, stock_url
+from spiders.shop_hosts import DEFAULT_PORTS, ShopHosts
+
+
+def shop_hosts(retailer: WatchedRetailer) -> ShopHosts:
+    """The retailer's own hosts as the crawl trusts them: its base URL's, the profile's ``allowed_hosts`` and
+    those of the URLs the operator listed (watched products, promotions pages, store list and stock API)."""
+    profile = retailer.profile
+    listed = [
+        *watched_urls(retailer),
+        *(absolute(retailer, url) for url in profile.promotions.urls),
+        *(absolute(retailer, url) for url in (profile.stores.list_url, profile.stores.stock_url) if url),
+    ]
+    return ShopHosts.of(retailer.base_url, profile.allowed_hosts, listed)
+
+
+def on_shop_hosts(url: str, shop: ShopHosts) -> bool:
+    """True when ``url`` is on one of the shop's own hosts (scheme-default port when none is written). Another
+    public host of the shop's domain, which the crawl accepts after resolving it, is not fetched here: the
+    preview asks for what the profile names."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:  # a port that is no number
+        return False
+    host = (parts.hostname or "").rstrip(".").lower()
+    return port is not None and (host, port) in shop.own
+
 
 PROMOTION_PAGES = 3  # the first page and two next pages: enough to see that next_page leads somewhere
 PRODUCT_PAGES = 3
@@ -38,7 +65,7 @@ class PreviewPlan:
             self._queue.append(("promotions", absolute(self.retailer, first)))
 
     def _on_host(self, url: str) -> bool:
-        if urlsplit(url).netloc == urlsplit(self.retailer.base_url).netloc:
+        if on_shop_hosts(url, shop_hosts(self.retailer)):
             return True
         self.offsite.append(url)
         return False

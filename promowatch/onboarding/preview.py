@@ -174,18 +174,21 @@ def promoted_products(section: Section, limit: int) -> list[str]:
 
 
 def check_offers(pages: Sequence[Page], profile: SiteProfile) -> Section:
-    """Each product page's fields with the signals behind them; an offer selector that selected nothing on
-    every page, and a stock line neither ``availability_map`` nor the phrase tables read, are errors."""
+    """Each product page's fields with the signals behind them; an offer selector that selected nothing (or, for
+    price, regular_price and availability, text its reading makes nothing of) on every page, and a stock line
+    neither ``availability_map`` nor the phrase tables read, are errors."""
     section = Section("offer", ("page", "field", "value", "signals"))
     selectors = profile.offer
     read = 0
     empty: Counter[str] = Counter()
+    unreadable: Counter[str] = Counter()  # selected text the key's reading made nothing of
     for page in pages:
         if _unanswered(section, "page", page):
             continue
         read += 1
         # the profile's selectors apply to the whole page, as the offer's extraction applies them
         tree = Selector(text=page.body.decode("utf-8", "replace"))
+        nothing: set[str] = set()
         for key in ("product_block", *OFFER_KEYS):
             selector = getattr(selectors, key)
             if selector is None:
@@ -197,14 +200,24 @@ def check_offers(pages: Sequence[Page], profile: SiteProfile) -> Section:
             )
             if not found:
                 empty[key] += 1
+                nothing.add(key)
         offer = extract_offer(page.body, page.url, profile)
+        for key in ("price", "regular_price", "availability"):
+            # a price read elsewhere on the page (JSON-LD, visible text) must not hide that the profile's
+            # selector reads a badge such as "Aktion"
+            if getattr(selectors, key) is not None and key not in nothing:
+                profiled = [s for s in offer.signals if s.field == key and s.source == "profile"]
+                if profiled and all(s.value in (None, Availability.UNKNOWN) for s in profiled):
+                    unreadable[key] += 1
         stock_line = first_text(tree, selectors.availability)
-        if stock_line and selectors.availability_map:
+        if stock_line:
+            # without an availability_map only the phrase tables read the line; unread, it is still an error
             mapped = any(profile_search(pattern, stock_line) for pattern in selectors.availability_map)
             profiled = [s for s in offer.signals if s.field == "availability" and s.source == "profile"]
             if not mapped and all(s.value in (None, Availability.UNKNOWN) for s in profiled):
+                hint = "" if selectors.availability_map else " (the profile has no availability_map)"
                 section.error(
-                    "availability_map", f"stock line {stock_line!r} on {page.url} matches no pattern"
+                    "availability_map", f"stock line {stock_line!r} on {page.url} matches no pattern{hint}"
                 )
         values = offer.to_json()
         for name in (
@@ -220,10 +233,16 @@ def check_offers(pages: Sequence[Page], profile: SiteProfile) -> Section:
             signals = "; ".join(f"{s.source}={s.value}" for s in offer.signals if s.field == name)
             section.rows.append((page.url, name, "" if values[name] is None else str(values[name]), signals))
     for key in ("product_block", *OFFER_KEYS):
-        if not read or not empty[key]:
+        if not read or not (empty[key] or unreadable[key]):
             continue
         text = f"selected nothing on {empty[key]} of {read} product page(s)"
-        if empty[key] == read:
+        if unreadable[key]:
+            what = "no state" if key == "availability" else "no amount"
+            text = (
+                f"read nothing on {empty[key] + unreadable[key]} of {read} product page(s): selected text "
+                f"that reads as {what} on {unreadable[key]}"
+            )
+        if empty[key] + unreadable[key] == read:
             section.error(key, text)
         else:  # a product without a reduction has no "instead of" price
             section.note(key, text)
@@ -337,10 +356,15 @@ def check_store_stock(page: Page, api: StoreApi) -> Section:
     unmapped: Counter[str] = Counter()
     for stock in stocks:
         word = (stock.raw or "").strip()
-        if word and api.status_map and not any(_maps(pattern, word) for pattern in api.status_map):
+        if word and not any(_maps(pattern, word) for pattern in api.status_map):
             unmapped[word] += 1
     for word, count in sorted(unmapped.items()):
         section.error("status_map", f"status {word!r} ({count} store(s)) matches no pattern")
+    if stocks and all(stock.availability is Availability.UNKNOWN for stock in stocks):
+        # the keys a state is read from; neither named: the profile reads no state at all
+        keys = [key for key in ("stock_status", "stock_quantity") if getattr(api, key)] or ["stock_status"]
+        for key in keys:
+            section.error(key, f"every one of the {len(stocks)} store(s) reads unknown")
     states = Counter(str(stock.availability) for stock in stocks)
     section.note("stock_url", f"{len(stocks)} stores: " + ", ".join(f"{n} {s}" for s, n in states.items()))
     for stock in stocks[:SHOWN_ROWS]:

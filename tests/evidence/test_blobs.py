@@ -45,6 +45,7 @@ def test_a_name_left_without_its_barrier_gets_one_before_it_is_cited_again(tmp_p
     # a put whose last barrier failed leaves its names in place; the next put of the same bytes must make them
     # durable before a row cites them, not take them as stored
     store = BlobStore(tmp_path / "blobs")
+    store.root.mkdir()  # the barriers counted are the put's own
     make_durable = store._make_durable
     barriers: list[list[Path]] = []
 
@@ -61,6 +62,38 @@ def test_a_name_left_without_its_barrier_gets_one_before_it_is_cited_again(tmp_p
     assert store.get(sha) == b"page one"  # renamed before the barrier failed
     # new all the same: the failed put handed it to no one, so no WARC holds it yet
     assert store.put_all([b"page one"]) == [(sha, True)]
-    assert barriers[2] == [store.path(sha).parent]  # its directory made durable this time
+    # its directory made durable this time, and the directory's own name in the store's root
+    assert barriers[2] == [store.root, store.path(sha).parent]
     assert store.put_all([b"page one"]) == [(sha, False)]
     assert len(barriers) == 3  # and known durable from then on
+
+
+def recording(store: BlobStore) -> list[list[Path]]:
+    """The paths of each durability barrier the store makes from now on (they still happen)."""
+    make_durable, barriers = store._make_durable, []
+
+    def recorded(paths: list[Path]) -> None:
+        barriers.append(list(paths))
+        make_durable(paths)
+
+    store._make_durable = recorded  # type: ignore[method-assign]
+    return barriers
+
+
+def test_a_new_store_makes_the_names_of_the_directories_it_creates_durable(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "data" / "evidence" / "blobs")
+    barriers = recording(store)
+    store.put(b"page one")
+    flushed = {path for barrier in barriers for path in barrier}
+    # each directory created on the way is named in its parent, which must be flushed too
+    assert {tmp_path, tmp_path / "data", tmp_path / "data" / "evidence", store.root} <= flushed
+
+
+def test_a_directory_left_by_a_failed_put_gets_its_name_flushed_by_the_next(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    store.put(b"first")  # the root exists and is durable
+    sha = hashlib.sha256(b"second").hexdigest()
+    store.path(sha).parent.mkdir()  # as a put that failed after creating it would leave it
+    barriers = recording(store)
+    store.put(b"second")
+    assert store.root in {path for barrier in barriers for path in barrier}

@@ -7,9 +7,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.request import urlopen
@@ -400,3 +403,64 @@ def test_load_toml_is_the_loader_profiles_use(tmp_path: Path) -> None:
     path = tmp_path / "x.toml"
     path.write_text(render_profile(ProfileDraft([_slug()])), encoding="utf-8")
     assert parse_profile(load_toml(path), "x").slug == "drafted"
+
+
+# ---------------------------------------------------------------- the browser stays on the page's origin
+
+STORES_JSON = json.dumps(
+    [
+        {"id": 1, "name": "Lausanne Flon", "postcode": "1003", "lat": 46.52, "lon": 6.63},
+        {"id": 2, "name": "Renens", "postcode": "1020", "lat": 46.54, "lon": 6.59},
+    ]
+).encode()
+
+
+class _Recorded(BaseHTTPRequestHandler):
+    """Answers every GET with the server's ``body`` and keeps the paths asked for."""
+
+    def do_GET(self) -> None:
+        server: Any = self.server
+        server.asked.append(self.path)
+        self.send_response(200)
+        self.send_header("Content-Type", server.content_type)
+        self.send_header("Access-Control-Allow-Origin", "*")  # the browser would hand the answer to the page
+        self.end_headers()
+        self.wfile.write(server.body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def _serving(body: bytes, content_type: str) -> Iterator[tuple[str, list[str]]]:
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), _Recorded)
+    server.body, server.content_type, server.asked = body, content_type, []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", server.asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.browser
+def test_browser_reads_no_other_service_on_the_same_address(tmp_path: Path) -> None:
+    """A shop on 127.0.0.1:A whose page script asks 127.0.0.1:B (another local service, e.g. an admin API) for
+    JSON: the request is refused in the browser, so nothing of B's answer reaches the draft."""
+    with _serving(STORES_JSON, "application/json") as (other, asked):
+        page = (
+            "<html><head><title>Kettle</title></head><body><h1>Kettle</h1><span class='price'>CHF 39.90</span>"
+            f"<script>fetch('{other}/api/stores').then(r => r.json())</script></body></html>"
+        ).encode()
+        with _serving(page, "text/html; charset=utf-8") as (shop, _):
+            out = tmp_path / "local.toml"
+            command = [
+                *(sys.executable, "-m", "promowatch.cli", "profile", "new", shop + "/p/kettle"),
+                *("--slug", "local", "--out", str(out), "--browser"),
+            ]
+            done = subprocess.run(command, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    assert asked == []
+    drafted = parse_profile(load_toml_text(out.read_text(encoding="utf-8")), "drafted")
+    assert drafted.stores.list_url is None

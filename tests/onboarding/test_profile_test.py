@@ -13,13 +13,21 @@ from pathlib import Path
 
 import pytest
 
-from promowatch.config import BUNDLED_SITES, StoreApi, load_profile
+from promowatch.config import BUNDLED_SITES, StoreApi, WatchedRetailer, load_profile
 from promowatch.demo.elektro.shop import ElektroShop
 from promowatch.demo.scenarios import DEFAULT_START
 from promowatch.demo.shop import DemoShop
 from promowatch.demo.watchlist import both_watchlist
 from promowatch.domain import Availability
-from promowatch.onboarding.preview import Page, check_promotions, check_store_list, check_store_stock
+from promowatch.onboarding.fetch import PreviewPlan
+from promowatch.onboarding.preview import (
+    Page,
+    check_offers,
+    check_promotions,
+    check_store_list,
+    check_store_stock,
+)
+from promowatch.rules.thresholds import Thresholds
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +222,117 @@ def test_promotion_card_errors_name_the_key(changes: dict[str, str], errors: lis
     profile = replace(profile, promotions=replace(selectors, **changes))  # type: ignore[arg-type]
     section = check_promotions([Page("http://127.0.0.1/promotions", 200, CARDS)], profile)
     assert section.errors == errors
+
+
+# ---------------------------------------------------------------- a key that reads nothing is an error
+
+STOCK_API = StoreApi(stock_url="/st/{sku}", stock_status="level")
+
+
+@pytest.mark.parametrize(
+    ("api", "body", "errors"),
+    [
+        pytest.param(
+            STOCK_API,
+            b'[{"store_id": 1, "level": "green"}, {"store_id": 2, "level": "red"}]',
+            [
+                "[stock] status_map: status 'green' (1 store(s)) matches no pattern",
+                "[stock] status_map: status 'red' (1 store(s)) matches no pattern",
+                "[stock] stock_status: every one of the 2 store(s) reads unknown",
+            ],
+            id="status-without-status-map",
+        ),
+        pytest.param(
+            replace(STOCK_API, stock_status=None, stock_quantity="qty"),
+            b'[{"store_id": 1, "qty": "many"}, {"store_id": 2, "qty": "few"}]',
+            ["[stock] stock_quantity: every one of the 2 store(s) reads unknown"],
+            id="quantity-that-is-no-number",
+        ),
+        pytest.param(
+            replace(STOCK_API, status_map={"green": Availability.IN_STOCK}),
+            b'[{"store_id": 1, "level": "green"}, {"store_id": 2, "level": "red"}]',
+            ["[stock] status_map: status 'red' (1 store(s)) matches no pattern"],
+            id="one-status-unmapped",
+        ),
+    ],
+)
+def test_stock_that_reads_unknown_is_an_error(api: StoreApi, body: bytes, errors: list[str]) -> None:
+    section = check_store_stock(Page("http://127.0.0.1/st/1", 200, body), api)
+    assert section.errors == errors
+
+
+# a product page whose JSON-LD gives the price, so a profile selector that reads nothing is not hidden by an
+# empty price; the badge and stock line are as Swiss and German shops write them (demo shops' wording)
+PRODUCT = (
+    b'<html><head><script type="application/ld+json">{"@context": "https://schema.org", "@type": "Product",'
+    b' "name": "Kettle", "sku": "K1", "offers": {"@type": "Offer", "price": "39.90", "priceCurrency": "CHF"}}'
+    b'</script></head><body><main><h1>Kettle</h1><span class="badge">Aktion</span>'
+    b'<span class="price">CHF 39.90</span><p class="stock">Frag im Laden nach</p></main></body></html>'
+)
+
+
+@pytest.mark.parametrize(
+    ("offer", "error"),
+    [
+        pytest.param(
+            {"price": ".badge"},
+            "[offer] price: read nothing on 1 of 1 product page(s): selected text that reads as no amount on 1",
+            id="price-selects-a-badge",
+        ),
+        pytest.param(
+            {"price": ".price", "regular_price": ".badge"},
+            "[offer] regular_price: read nothing on 1 of 1 product page(s): selected text that reads as no "
+            "amount on 1",
+            id="regular-price-selects-a-badge",
+        ),
+        pytest.param(
+            {"price": ".price", "availability": ".stock", "availability_map": {}},
+            "[offer] availability_map: stock line 'Frag im Laden nach' on http://127.0.0.1/p/k1 matches no "
+            "pattern (the profile has no availability_map)",
+            id="stock-line-unread-without-availability-map",
+        ),
+        pytest.param(
+            {"price": ".price", "availability": ".stock", "availability_map": {}},
+            "[offer] availability: read nothing on 1 of 1 product page(s): selected text that reads as no "
+            "state on 1",
+            id="availability-reads-unknown",
+        ),
+    ],
+)
+def test_offer_key_that_reads_nothing_is_an_error(offer: dict[str, object], error: str) -> None:
+    profile = load_profile("demo-shop")
+    blank = type(profile.offer)()
+    profile = replace(profile, offer=replace(blank, **offer))  # type: ignore[arg-type]
+    section = check_offers([Page("http://127.0.0.1/p/k1", 200, PRODUCT)], profile)
+    assert error in section.errors, section.errors
+
+
+# ---------------------------------------------------------------- the preview asks only the shop's own hosts
+
+SHOP = "http://127.0.0.1:8401"
+
+
+@pytest.mark.parametrize(
+    ("allowed_hosts", "url", "fetched"),
+    [
+        pytest.param((), SHOP + "/api/stores", True, id="base-url-host"),
+        pytest.param((), "http://127.0.0.1:8402/api/stores", False, id="other-port-same-address"),
+        pytest.param(("127.0.0.1:8402",), "http://127.0.0.1:8402/api/stores", True, id="allowed-host-port"),
+        pytest.param(
+            ("api.shop.test",), "https://api.shop.test/stores", True, id="allowed-host-default-port"
+        ),
+        pytest.param(
+            ("api.shop.test",), "https://api.shop.test:8443/stores", False, id="allowed-host-other-port"
+        ),
+        pytest.param(("api.shop.test",), "http://169.254.169.254/latest", False, id="metadata-service"),
+    ],
+)
+def test_preview_fetches_on_the_hosts_the_crawl_allows(
+    allowed_hosts: tuple[str, ...], url: str, fetched: bool
+) -> None:
+    """A store API on a host of the profile's ``allowed_hosts`` is fetched, as the crawl fetches it."""
+    profile = replace(load_profile("demo-shop"), allowed_hosts=allowed_hosts)
+    retailer = WatchedRetailer("demo-shop", profile, SHOP, True, (), (), None, "ch", Thresholds())
+    plan = PreviewPlan(retailer)
+    assert plan._on_host(url) is fetched
+    assert plan.offsite == ([] if fetched else [url])

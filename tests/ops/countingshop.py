@@ -26,6 +26,7 @@ class CountingShop(ThreadingHTTPServer):
         self.in_flight = 0
         self.most_in_flight = 0
         self.served: list[str] = []
+        self.arrivals: list[float] = []  # monotonic time each product-page request arrived
         self.thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -46,6 +47,7 @@ class ShopHandler(BaseHTTPRequestHandler):
             return
         shop = self.server
         with shop.lock:
+            shop.arrivals.append(time.monotonic())
             shop.in_flight += 1
             shop.most_in_flight = max(shop.most_in_flight, shop.in_flight)
         try:

@@ -8,6 +8,7 @@ Source: two local shops on 127.0.0.1 counting the product-page requests they ser
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -34,3 +35,15 @@ def test_a_shop_never_gets_more_requests_at_once_than_its_profile_allows(
         assert shop.most_in_flight <= allowed, f"{slug} served {shop.most_in_flight} requests at once"
     # the shops are asked side by side: the limit is per shop, not a crawl one page at a time
     assert max(shop.most_in_flight for shop in shops.values()) == allowed
+
+
+def test_a_delay_the_profile_asks_for_holds_under_autothrottle(
+    tmp_path: Path, shops: dict[str, CountingShop]
+) -> None:
+    # AutoThrottle on (the default): it would bring a fast shop's gap down to its latency, far below 0.4 s
+    watchlist = write_watchlist(tmp_path, shops, delay=0.4)
+    result, _ = run_crawl_process(watchlist, tmp_path / "data", spiders="offers", timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for slug, shop in shops.items():
+        gaps = [later - earlier for earlier, later in itertools.pairwise(shop.arrivals)]
+        assert len(gaps) == PAGES_PER_SHOP - 1 and min(gaps) >= 0.35, f"{slug}: gaps {gaps}"

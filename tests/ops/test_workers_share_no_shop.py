@@ -7,15 +7,18 @@ PostgreSQL and worker processes (``promowatch worker`` through tests/ops/worker.
 
 from __future__ import annotations
 
+import socket
 import subprocess
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import redis
 
-from promowatch.config import load_watchlist
+from promowatch.config import WatchedRetailer, load_watchlist
 from promowatch.datadir import DataDir
-from promowatch.distributed import enqueue_due, wait_for_workers
+from promowatch.distributed import RetailerLeases, enqueue_due, lease_key, queue_key, wait_for_workers
 from tests.ops.conftest import PYTHON, ROOT
 from tests.ops.countingshop import PAGES_PER_SHOP, CountingShop, write_watchlist
 
@@ -57,3 +60,35 @@ def test_two_workers_never_send_a_shop_more_than_its_concurrency(
     for slug, shop in shops.items():
         assert len(shop.served) == PAGES_PER_SHOP, f"{slug}: a page fetched twice or never"
         assert shop.most_in_flight == 1, f"{slug} served {shop.most_in_flight} requests at once"
+
+
+def _leased(where: Path, redis_url: str, seconds: float) -> tuple[RetailerLeases, WatchedRetailer]:
+    """A worker's leases holding one retailer whose pages are queued."""
+    server = redis.Redis.from_url(redis_url)
+    server.flushdb()
+    shop = SimpleNamespace(url="http://127.0.0.1:9")  # never asked: only the leases are tried
+    (retailer,) = load_watchlist(write_watchlist(where, {"kaffee-ag": shop})).retailers  # type: ignore[dict-item]
+    server.rpush(queue_key(retailer.slug), b"{}")
+    leases = RetailerLeases(server, seconds=seconds)
+    assert leases.claim([retailer], capacity=16) == [retailer]
+    return leases, retailer
+
+
+def test_a_lease_another_worker_took_is_lost_at_the_next_renewal(tmp_path: Path, redis_url: str) -> None:
+    leases, retailer = _leased(tmp_path, redis_url, seconds=30)
+    redis.Redis.from_url(redis_url).delete(lease_key(retailer.slug))  # expired and taken meanwhile
+    assert leases.renew() == [retailer.slug]
+
+
+def test_a_lease_redis_cannot_renew_is_given_up_before_its_term_ends(tmp_path: Path, redis_url: str) -> None:
+    # Redis unreachable: the renewal goes on trying while the lease may still be ours, and says the retailer
+    # is lost once two thirds of its term passed, before any other worker could claim it
+    leases, retailer = _leased(tmp_path, redis_url, seconds=6)
+    claimed = time.monotonic()
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        unreachable = redis.Redis(host="127.0.0.1", port=closed.getsockname()[1], socket_connect_timeout=1)
+        leases.held[retailer.slug].redis = unreachable
+        assert leases.renew() == []
+        time.sleep(max(0.0, claimed + 4.2 - time.monotonic()))
+        assert leases.renew() == [retailer.slug]
