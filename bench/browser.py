@@ -31,9 +31,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from promowatch.crawl.browser import browser_executable
 from promowatch.demo.scenarios import DEFAULT_START
 from promowatch.demo.shop import DemoShop
-from spiders.browser import browser_executable
 from tests.browser.crawling import crawl_command, observations, write_demo_watchlist
 
 PAGE_PREFIX = "/p/bench-live-"

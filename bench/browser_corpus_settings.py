@@ -11,9 +11,9 @@ import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from promowatch.crawl.browser import should_abort_request
 from promowatch.settings import *  # noqa: F403
 from promowatch.settings import PLAYWRIGHT_LAUNCH_OPTIONS as _LAUNCH
-from spiders.browser import should_abort_request
 
 PLAYWRIGHT_LAUNCH_OPTIONS = {
     **_LAUNCH,

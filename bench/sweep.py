@@ -230,7 +230,7 @@ def bare(urls_file: Path) -> None:
     from scrapy import Request, Spider
     from scrapy.crawler import AsyncCrawlerProcess
 
-    from promowatch.crawl import project_settings
+    from promowatch.crawl.runner import project_settings
 
     lines = [line.split("\t") for line in urls_file.read_text().splitlines()]
     slots = sorted({slot for slot, _ in lines})

@@ -388,7 +388,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     import re
     from urllib.parse import urlsplit
 
-    from promowatch.crawl import fetch_offer
+    from promowatch.crawl.runner import fetch_offer
     from promowatch.run import check_phrases
 
     not_a_url = RunError(f"{mask_urls(args.url)!r}: not an http(s) URL of a product page", EXIT_BAD_INPUT)
@@ -405,7 +405,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if render == "http":
         offer = fetch_offer(args.url, profile)
     else:
-        from spiders.browser import BrowserNotFound, browser_executable
+        from promowatch.crawl.browser import BrowserNotFound, browser_executable
         from spiders.browser_check import fetch_rendered_offer
 
         try:

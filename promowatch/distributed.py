@@ -281,7 +281,7 @@ def run_worker(
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """``promowatch worker``: take product pages from the queue until idle for ``idle_exit`` s (0: forever)."""
-    from promowatch.crawl import crawl_settings, run_crawl
+    from promowatch.crawl.runner import crawl_settings, run_crawl
 
     redis_client()
     settings = crawl_settings(

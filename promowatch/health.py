@@ -19,7 +19,7 @@ from promowatch.db.queries import absolute
 from promowatch.extract.blocked import BLOCKED_REASON
 
 if TYPE_CHECKING:
-    from promowatch.crawl import CrawlReport
+    from promowatch.crawl.runner import CrawlReport
 
 UNHEALTHY, RECOVERED = "crawl_unhealthy", "crawl_recovered"
 

@@ -108,7 +108,7 @@ def crawl_step(
     health (``crawl_unhealthy`` events for the ops tag). With ``redis_url`` the product pages go to the
     scrapy-redis workers instead, waiting for them at most ``wait`` seconds. ``progress``: a live view on stderr while it crawls; ``overrides``: Scrapy
     settings of this run."""
-    from promowatch.crawl import browser_problem, crawl_settings, run_crawl
+    from promowatch.crawl.runner import browser_problem, crawl_settings, run_crawl
     from promowatch.db.queries import sync_watchlist
     from promowatch.health import check_crawl_health, run_problems
 

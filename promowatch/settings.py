@@ -63,10 +63,10 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DOWNLOADER_MIDDLEWARES = {
     # a redirect or robots.txt request that leaves the shop is refused before offsite (50) and robots.txt (100)
     # see it, so not even the target's robots.txt is asked for
-    "spiders.shop_hosts.ShopHostsMiddleware": 30,
-    "spiders.middlewares.RevalidationMiddleware": 580,
-    "spiders.middlewares.BackoffMiddleware": 560,
-    "spiders.middlewares.BlockPageMiddleware": 540,
+    "promowatch.crawl.shop_hosts.ShopHostsMiddleware": 30,
+    "promowatch.crawl.middlewares.RevalidationMiddleware": 580,
+    "promowatch.crawl.middlewares.BackoffMiddleware": 560,
+    "promowatch.crawl.middlewares.BlockPageMiddleware": 540,
     # Scrapy's meta-refresh redirects after the 304 became the page it stands for (580 runs first)
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": 575,
 }
@@ -81,7 +81,7 @@ SPIDER_MIDDLEWARES = {
 }
 
 # a live progress view on stderr for people at a terminal (PROMOWATCH_PROGRESS, set by the CLI)
-EXTENSIONS = {"spiders.progress.CrawlProgress": 500}
+EXTENSIONS = {"promowatch.crawl.progress.CrawlProgress": 500}
 PROMOWATCH_PROGRESS = False
 
 ITEM_PIPELINES = {
@@ -114,19 +114,19 @@ PROMOWATCH_COMMIT_SECONDS = 0.0
 
 # ---------------------------------------------------------------- browser rendering (scrapy-playwright)
 # Browser requests (meta "playwright") go through Chromium; every other request through Scrapy's HTTP handler.
-# scrapy-playwright's handler (spiders.browser.BrowserDownloadHandler keeps the document as the server sent it);
-# spiders.browser.LazyChromium starts Playwright and Chromium only at the first browser request, so HTTP-only
+# scrapy-playwright's handler (promowatch.crawl.browser.BrowserDownloadHandler keeps the document as the server sent it);
+# promowatch.crawl.browser.LazyChromium starts Playwright and Chromium only at the first browser request, so HTTP-only
 # crawls never launch a browser. Debian's Chromium, not a `playwright install` download.
 DOWNLOAD_HANDLERS = {
-    "http": "spiders.browser.BrowserDownloadHandler",
-    "https": "spiders.browser.BrowserDownloadHandler",
+    "http": "promowatch.crawl.browser.BrowserDownloadHandler",
+    "https": "promowatch.crawl.browser.BrowserDownloadHandler",
 }
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
-PLAYWRIGHT_BROWSER_PROVIDER = "spiders.browser.LazyChromium"
+PLAYWRIGHT_BROWSER_PROVIDER = "promowatch.crawl.browser.LazyChromium"
 # the profile's resource blocking ([browser] block, block_third_party) for each page
-PLAYWRIGHT_ABORT_REQUEST = "spiders.browser.should_abort_request"
+PLAYWRIGHT_ABORT_REQUEST = "promowatch.crawl.browser.should_abort_request"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
-    # no executable_path: spiders.browser.browser_executable finds one at launch ($PROMOWATCH_CHROMIUM, Debian's
+    # no executable_path: promowatch.crawl.browser.browser_executable finds one at launch ($PROMOWATCH_CHROMIUM, Debian's
     # chromium-headless-shell or chromium, Playwright's download); one set here is used as it is
     "headless": True,
     "args": [

@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from twisted.python.failure import Failure
 
 from promowatch.config import WatchedRetailer
-from promowatch.crawl import shop_slots
+from promowatch.crawl.runner import shop_slots
+from promowatch.crawl.shop_hosts import LeftTheShop
 from promowatch.db.queries import sync_watchlist
 from promowatch.items import Capture
 from promowatch.revalidation import ETAG_MAX, LAST_MODIFIED_MAX, Validators, header_value
 from promowatch.runconfig import RunConfig
-from spiders.shop_hosts import LeftTheShop
 
 
 class WatchSpider(Spider):

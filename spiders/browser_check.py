@@ -12,10 +12,10 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from promowatch.config import BrowserOptions, SiteProfile
+from promowatch.crawl.browser import close_page, page_meta, read_page, rendered_reading
 from promowatch.domain import Availability, Offer
 from promowatch.extract import extract_offer
 from spiders.base import failure_reason
-from spiders.browser import close_page, page_meta, read_page, rendered_reading
 from spiders.offers import moved_elsewhere, page_bytes, unknown_offer, without_product
 
 
@@ -92,7 +92,7 @@ class BrowserCheckSpider(Spider):
 
 def fetch_rendered_offer(url: str, profile: SiteProfile | None, render: str = "browser") -> Offer:
     """``promowatch check --browser``: one page read in Chromium (``render`` "auto": HTTP first)."""
-    from promowatch.crawl import run_crawl_of
+    from promowatch.crawl.runner import run_crawl_of
 
     results: list[Offer] = []
     run_crawl_of(BrowserCheckSpider, url=url, profile=profile, render=render, results=results)

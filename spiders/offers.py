@@ -20,14 +20,7 @@ from w3lib.encoding import (
 )
 
 from promowatch.config import WatchedRetailer
-from promowatch.db.queries import due_products, page_validators
-from promowatch.domain import Availability, Offer, Signal, SignalSource
-from promowatch.extract import extract_offer
-from promowatch.items import OfferItem
-from promowatch.revalidation import Validators
-from promowatch.urls import canonical_link, canonical_url
-from spiders.base import WatchSpider, capture, taking_turns
-from spiders.browser import (
+from promowatch.crawl.browser import (
     browser_gone,
     browser_meta,
     close_page,
@@ -35,8 +28,15 @@ from spiders.browser import (
     rendered_capture,
     rendered_reading,
 )
-from spiders.middlewares import BlockedPage
-from spiders.progress import due_key
+from promowatch.crawl.middlewares import BlockedPage
+from promowatch.crawl.progress import due_key
+from promowatch.db.queries import due_products, page_validators
+from promowatch.domain import Availability, Offer, Signal, SignalSource
+from promowatch.extract import extract_offer
+from promowatch.items import OfferItem
+from promowatch.revalidation import Validators
+from promowatch.urls import canonical_link, canonical_url
+from spiders.base import WatchSpider, capture, taking_turns
 
 # a page whose Chromium crashed or was killed under it is opened again this many times before it is unknown
 BROWSER_ATTEMPTS = 3
@@ -141,7 +141,7 @@ class OffersSpider(WatchSpider):
         self, retailer: WatchedRetailer, url: str, validators: Validators | None = None, **meta: Any
     ) -> Request:
         """A product page to read as the profile says: over HTTP (conditionally when its validators are known:
-        spiders.middlewares.RevalidationMiddleware) or in Chromium. ``meta``: bookkeeping that goes along."""
+        promowatch.crawl.middlewares.RevalidationMiddleware) or in Chromium. ``meta``: bookkeeping that goes along."""
         if retailer.profile.render == "browser":
             return self.browser_request(retailer, url, carry=Request(url, meta=meta))
         return self.request(

@@ -15,9 +15,9 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet.task import LoopingCall
 
 from pipelines.persist import LOOKS_COMMITTED
+from promowatch.crawl.middlewares import BlockedPage
 from promowatch.distributed import MISSING_EXTRA, MissingExtra, RetailerLeases, queue_key
 from promowatch.revalidation import Validators
-from spiders.middlewares import BlockedPage
 from spiders.offers import OffersSpider
 
 # Scrapy imports every spider module: without the 'distributed' extra this one loads, and says so if used

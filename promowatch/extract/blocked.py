@@ -2,7 +2,7 @@
 
 Such a page says nothing about the product, so a look that met one is ``unknown`` with the reason
 :data:`BLOCKED_REASON` (design.md invariant 1), and its title never names the product. Pure: bytes in, a reason
-out; the crawl's middleware (spiders/middlewares.py) and the health check (promowatch/health.py) use it.
+out; the crawl's middleware (promowatch/crawl/middlewares.py) and the health check (promowatch/health.py) use it.
 
 Three kinds of evidence, each enough on its own:
 - the words only a challenge says, anywhere in the page ("verify you are a human", "kein Roboter sind"), or in

@@ -23,11 +23,11 @@ from scrapy import Request
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from promowatch.crawl.shop_hosts import ShopHosts
 from promowatch.onboarding.fetch import on_shop_hosts
 from promowatch.onboarding.profile import Pages
 from promowatch.onboarding.stores import JsonAnswer
 from spiders.check import CheckSpider
-from spiders.shop_hosts import ShopHosts
 
 # what a page needs to run its scripts; pictures and fonts tell nothing about stock
 _SKIPPED_TYPES = ("image", "font", "media")
@@ -82,7 +82,7 @@ class PagesSpider(CheckSpider):
 
 def fetch_pages(urls: list[str]) -> dict[str, Fetched]:
     """Fetch each URL once through the project's crawl settings; one call per process (Scrapy's reactor)."""
-    from promowatch.crawl import run_crawl_of
+    from promowatch.crawl.runner import run_crawl_of
 
     fetched: dict[str, Fetched] = {}
     run_crawl_of(PagesSpider, urls=tuple(urls), fetched=fetched)
@@ -133,7 +133,7 @@ async def _render(
     from playwright.async_api import Response as PlaywrightResponse
     from playwright.async_api import Route, async_playwright
 
-    from spiders.browser import browser_executable
+    from promowatch.crawl.browser import browser_executable
 
     # the page's own origin only: a 127.0.0.1 page may not reach another service on 127.0.0.1 (another port)
     shop = ShopHosts.of(url)
@@ -201,7 +201,7 @@ def fetch_for_draft(
 ) -> Pages:
     """Fetch the product page, the promotions page and the named JSON APIs (and robots.txt, for the browser),
     then, with ``browser``, render the product page; what failed is said in ``Pages.problems``."""
-    from promowatch.crawl import project_settings
+    from promowatch.crawl.runner import project_settings
 
     _checked_url(url, "a product page")
     wanted = [(url, "the product page")]
@@ -211,7 +211,7 @@ def fetch_for_draft(
         if api:
             wanted.append((_checked_url(api, what), what))
     if browser:
-        from spiders.browser import BrowserNotFound, browser_executable
+        from promowatch.crawl.browser import BrowserNotFound, browser_executable
 
         try:
             browser_executable()

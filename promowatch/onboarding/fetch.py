@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from promowatch.config import WatchedRetailer
+from promowatch.crawl.shop_hosts import DEFAULT_PORTS, ShopHosts
 from promowatch.db.queries import absolute, watched_urls
 from promowatch.extract import extract_offer
 from promowatch.onboarding.preview import Page, check_promotions, next_page_url, promoted_products, stock_url
-from spiders.shop_hosts import DEFAULT_PORTS, ShopHosts
 
 
 def shop_hosts(retailer: WatchedRetailer) -> ShopHosts:
@@ -122,7 +122,7 @@ class PreviewPlan:
 
 def fetch_preview(plan: PreviewPlan) -> PreviewPlan:
     """Run the plan as one crawl (one request at a time), filling it with the answers."""
-    from promowatch.crawl import run_crawl_of
+    from promowatch.crawl.runner import run_crawl_of
     from spiders.preview import PreviewSpider
 
     run_crawl_of(PreviewSpider, plan=plan)

@@ -1,5 +1,5 @@
 """A browser fetch is read twice, the page as the shop sent it and as its scripts left it, and is never read worse
-than over HTTP (issue 26): spiders.browser.combined_reading, a pure function."""
+than over HTTP (issue 26): promowatch.crawl.browser.combined_reading, a pure function."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
+from promowatch.crawl.browser import Rendered, combined_reading, rendered_reading
 from promowatch.domain import Availability, Offer, Signal, SignalSource
-from spiders.browser import Rendered, combined_reading, rendered_reading
 
 URL = "http://127.0.0.1/p/1"
 IN_STOCK_DATA = Signal("availability", SignalSource.JSONLD, "https://schema.org/InStock", "in_stock")

@@ -1,4 +1,4 @@
-"""The page conditions of spiders/browser.py asked of a real Chromium through Playwright's locators: what a page
+"""The page conditions of promowatch/crawl/browser.py asked of a real Chromium through Playwright's locators: what a page
 shows and what a wait finds (shadow roots, XHTML, SVG, live form state, text a shopper sees, pages that broke
 JavaScript's built-ins or moved on to another document).
 
@@ -14,8 +14,13 @@ import pytest
 from playwright.async_api import Page, Route, async_playwright
 
 from promowatch.config import BrowserOptions
+from promowatch.crawl.browser import (
+    browser_executable,
+    click_if_shown,
+    playwright_selector,
+    wait_for_condition,
+)
 from promowatch.settings import PLAYWRIGHT_LAUNCH_OPTIONS
-from spiders.browser import browser_executable, click_if_shown, playwright_selector, wait_for_condition
 
 pytestmark = pytest.mark.browser
 

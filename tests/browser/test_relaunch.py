@@ -4,7 +4,7 @@
 Playwright 1.65's driver never answers a ``BrowserContext.new_page()`` under way when Chromium dies, and
 scrapy-playwright waits for that page without a bound: the crawl of
 test_rendering.py::test_a_killed_browser_is_relaunched_and_the_remaining_pages_are_read then never ended.
-spiders.browser.LazyChromium stops the driver with its Chromium, which fails such calls."""
+promowatch.crawl.browser.LazyChromium stops the driver with its Chromium, which fails such calls."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from scrapy.settings import Settings
 from scrapy_playwright.handler import Config
 
 from promowatch import settings as promowatch_settings
-from spiders.browser import LazyChromium
+from promowatch.crawl.browser import LazyChromium
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""Pure parts of spiders/browser.py: selectors, resource blocking, actions, wait descriptions, the executable."""
+"""Pure parts of promowatch/crawl/browser.py: selectors, resource blocking, actions, wait descriptions, the executable."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from playwright.async_api import Error as PlaywrightError
 
 from promowatch.config import BrowserOptions
-from spiders.browser import (
+from promowatch.crawl.browser import (
     BrowserNotFound,
     browser_executable,
     browser_gone,

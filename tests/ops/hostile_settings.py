@@ -1,7 +1,7 @@
 """promowatch's Scrapy settings for `promowatch run` over the hostile shop
 (``SCRAPY_SETTINGS_MODULE=tests.ops.hostile_settings``): short timeouts, so a slow page times out in seconds; and
 a last guard before the download that stops any request for a host other than 127.0.0.1 or localhost, so that
-the tests never contact another address even when promowatch's own refusal (spiders/shop_hosts.py) is broken."""
+the tests never contact another address even when promowatch's own refusal (promowatch/crawl/shop_hosts.py) is broken."""
 
 from urllib.parse import urlsplit
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from promowatch.clock import Clock
 from promowatch.config import load_watchlist
-from promowatch.crawl import crawl_settings, run_crawl
+from promowatch.crawl.runner import crawl_settings, run_crawl
 from promowatch.datadir import DataDir
 from promowatch.db.engine import open_database
 from promowatch.db.queries import sync_watchlist

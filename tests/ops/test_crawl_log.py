@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from promowatch.crawl import LOG_BACKUPS, LOG_MAX_BYTES
+from promowatch.crawl.runner import LOG_BACKUPS, LOG_MAX_BYTES
 from tests.ops.conftest import run_crawl_process, write_watchlist
 from tests.ops.faultserver import FaultServer
 

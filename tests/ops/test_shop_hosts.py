@@ -1,4 +1,4 @@
-"""The shop-hosts policy (spiders/shop_hosts.py): which addresses are internal, and where a shop's redirect may
+"""The shop-hosts policy (promowatch/crawl/shop_hosts.py): which addresses are internal, and where a shop's redirect may
 lead. Pure: nothing here is contacted. Names are resolved through a table that stands in for DNS, so the rule that
 every address of a name is checked is tested without a network.
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from promowatch.config import ConfigError, parse_profile
-from spiders.shop_hosts import ShopHosts, internal_address, refusal
+from promowatch.crawl.shop_hosts import ShopHosts, internal_address, refusal
 
 
 @pytest.mark.parametrize(

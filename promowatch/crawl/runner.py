@@ -227,7 +227,7 @@ def fetch_offer(url: str, profile: SiteProfile | None) -> Offer:
 
 def browser_problem(retailers: tuple[WatchedRetailer, ...]) -> str | None:
     """Why these retailers' browser pages cannot be rendered here (no Chromium), or None when they can."""
-    from spiders.browser import BrowserNotFound, browser_executable, needs_browser
+    from promowatch.crawl.browser import BrowserNotFound, browser_executable, needs_browser
 
     if not needs_browser(retailers):
         return None
