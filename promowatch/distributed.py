@@ -112,13 +112,18 @@ class RetailerLeases:
         from redis.exceptions import LockError, RedisError
 
         lost = []
+        # once Redis did not answer, the other leases are not tried: each try may back off for seconds
+        unreachable = False
         for slug, lease in list(self.held.items()):
             try:
+                if unreachable:
+                    raise RedisError("Redis did not answer the renewal of another lease")
                 lease.reacquire()
             except LockError:
                 lost.append(slug)
                 del self.held[slug]
             except RedisError:  # unreachable for now: the lease may still be ours, until its term runs out
+                unreachable = True
                 if time.monotonic() - self.renewed[slug] > self.seconds * 2 / 3:
                     lost.append(slug)
             else:

@@ -15,6 +15,8 @@ from types import SimpleNamespace
 
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from promowatch.config import WatchedRetailer, load_watchlist
 from promowatch.datadir import DataDir
@@ -87,7 +89,13 @@ def test_a_lease_redis_cannot_renew_is_given_up_before_its_term_ends(tmp_path: P
     claimed = time.monotonic()
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
-        unreachable = redis.Redis(host="127.0.0.1", port=closed.getsockname()[1], socket_connect_timeout=1)
+        # no retries: redis-py's default backoff would spend seconds of the term on a refused connection
+        unreachable = redis.Redis(
+            host="127.0.0.1",
+            port=closed.getsockname()[1],
+            socket_connect_timeout=1,
+            retry=Retry(NoBackoff(), 0),
+        )
         leases.held[retailer.slug].redis = unreachable
         assert leases.renew() == []
         time.sleep(max(0.0, claimed + 4.2 - time.monotonic()))
