@@ -65,11 +65,6 @@ def _echo(args: argparse.Namespace) -> Callable[[str], None]:
     return print
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The Scrapy settings a command's options set for its crawl."""
-    return {}
-
-
 def _interactive(args: argparse.Namespace) -> bool:
     """A person watches: a live progress view on stderr (never under cron, a pipe or --quiet)."""
     return not getattr(args, "quiet", False) and sys.stderr.isatty()
@@ -126,7 +121,6 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             retailers=tuple(args.retailer or ()),
             echo=_echo(args),
             progress=_interactive(args),
-            overrides=_overrides(args),
         )
     return EXIT_FAILED if summary.failed_retailers else EXIT_OK
 
@@ -169,7 +163,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         wait=args.wait,
         echo=_echo(args),
         progress=_interactive(args),
-        overrides=_overrides(args),
     )
     return EXIT_FAILED if summary.failed else EXIT_OK
 
@@ -183,7 +176,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
         _redis(args),
         clock=Clock.parse(args.now),
         idle_exit=args.idle_exit,
-        overrides=_overrides(args),
     )
     _echo(args)(f"worker stopped: {stats.get('item_scraped_count', 0)} product pages checked")
     return EXIT_OK

@@ -21,7 +21,14 @@ from promowatch.domain import Availability, Offer
 from promowatch.extract import extract_offer
 from promowatch.extract.buybox import buy_control_name
 from promowatch.extract.page import is_visible_in, own_text, parse_html, short_text, shown_text
-from promowatch.extract.phrases import PhraseBook, bundled_locales, load_locale, normalise_text, phrase_book
+from promowatch.extract.phrases import (
+    CATEGORIES,
+    PhraseBook,
+    bundled_locales,
+    load_locale,
+    normalise_text,
+    phrase_book,
+)
 from promowatch.extract.prices import (
     country_of_language,
     country_of_url,
@@ -34,23 +41,18 @@ from promowatch.onboarding.css import page_selector, relative_selector, scoped_s
 from promowatch.onboarding.draft import Section
 
 # the phrase categories a stock line speaks in
-STOCK_CATEGORIES = frozenset(
-    {
-        "out_of_stock",
-        "sold_out",
-        "temporarily_unavailable",
-        "not_deliverable",
-        "unavailable",
-        "store_only",
-        "available_soon",
-        "notify",
-        "limited",
-        "preorder",
-        "backorder",
-        "discontinued",
-        "in_stock",
-    }
-)
+STOCK_CATEGORIES = frozenset(CATEGORIES) - {
+    "currently",  # a qualifier ("currently …"), not a state of its own
+    "delivery",
+    "saving",
+    "instalment",
+    "reference",
+    "add_to_cart",
+    "auction",
+    "auction_ended",
+    "classified",
+    "price_comparison",
+}
 # what a stock line of these categories says of the online offer, when the bundled phrases give it no state:
 # "only in stores" is stock somewhere (the buy box says it cannot be ordered), "not deliverable" is none online
 _CATEGORY_STATE = {

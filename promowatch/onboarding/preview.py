@@ -19,7 +19,7 @@ import regex
 from parsel import Selector
 
 from promowatch.config import SiteProfile, StoreApi
-from promowatch.domain import Availability
+from promowatch.domain import PUBLIC_OFFER_KEYS, Availability
 from promowatch.extract import extract_offer
 from promowatch.extract.budget import profile_search
 from promowatch.extract.jsonpath import ROOT, lookup
@@ -220,16 +220,9 @@ def check_offers(pages: Sequence[Page], profile: SiteProfile) -> Section:
                     "availability_map", f"stock line {stock_line!r} on {page.url} matches no pattern{hint}"
                 )
         values = offer.to_json()
-        for name in (
-            "title",
-            "sku",
-            "gtin",
-            "price",
-            "regular_price",
-            "currency",
-            "availability",
-            "orderable",
-        ):
+        for name in PUBLIC_OFFER_KEYS:
+            if name in ("url", "signals"):
+                continue
             signals = "; ".join(f"{s.source}={s.value}" for s in offer.signals if s.field == name)
             section.rows.append((page.url, name, "" if values[name] is None else str(values[name]), signals))
     for key in ("product_block", *OFFER_KEYS):
