@@ -3,7 +3,8 @@
     .venv/bin/python bench/extraction.py [--corpus DIR] [--errors]
 
 Prints price / reference price / availability / orderable accuracy, false and missed out-of-stock, pages per
-second on one core (extraction only; pages are read and decompressed beforehand) and peak RSS.
+second on one core (extraction only; pages are read and decompressed beforehand) and peak RSS, then the same
+fields per language of the pages (the corpus's ``language`` column).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import csv
 import resource
 import sys
 import time
+from collections import Counter, defaultdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -62,6 +64,7 @@ def main() -> int:
         0,
     )
     errors: list[str] = []
+    by_language: dict[str, Counter[str]] = defaultdict(Counter)
     for row in labels:
         offer = results[row["id"]]
         wrong = []
@@ -94,6 +97,10 @@ def main() -> int:
             counts["orderable"] += 1
         else:
             wrong.append(f"orderable {offer.orderable} != {row['orderable_online']}")
+        language = by_language[row["language"] or "?"]
+        language["pages"] += 1
+        for field in ("price", "regular", "availability", "orderable"):
+            language[field] += not any(w.startswith(field) for w in wrong)
         if wrong:
             errors.append(f"{row['id']}: " + "; ".join(wrong) + f"\n    label notes: {row['notes'][:160]}")
 
@@ -114,6 +121,13 @@ def main() -> int:
     print(f"pages per CPU second     {per_cpu_second:.1f}  (one core, {args.repeat} passes, extraction only)")
     print(f"pages per wall second    {per_second:.1f}  (depends on what else the machine runs)")
     print(f"peak RSS                 {peak_mb:.0f} MB  (corpus held in memory)")
+    print("\nper language       pages   price  reference  availability  orderable")
+    for code, figures in sorted(by_language.items(), key=lambda item: (-item[1]["pages"], item[0])):
+        shares = [f"{figures[f] / figures['pages']:>{w}.0%}" for f, w in (("price", 6), ("regular", 10))]
+        shares += [
+            f"{figures[f] / figures['pages']:>{w}.0%}" for f, w in (("availability", 13), ("orderable", 10))
+        ]
+        print(f"  {code:<16} {figures['pages']:>5}  {'  '.join(shares)}")
     if args.errors:
         print("\nerrors:")
         for line in errors:

@@ -2,7 +2,8 @@
 
 Only a shop's offer can be put in a basket. An open auction or a classified ad shows an item that exists
 (in stock) but is bought by bidding or by contacting the seller (not orderable); an ended auction is gone
-(out of stock); a price-comparison page sends the shopper to other shops (not orderable here). The kind is
+(out of stock); a price-comparison page sends the shopper to other shops (not orderable here); a digital
+download ("Buy MP3 album") has no stock at all, so its availability and orderability stay unknown. The kind is
 read from generic page wording (bid buttons, "current bid", "contact seller", "see prices"), never from a
 shop's name.
 """
@@ -17,7 +18,7 @@ from enum import StrEnum
 from promowatch.extract.phrases import PhraseHit
 from promowatch.extract.prices import parse_amount_in
 
-LISTING_CATEGORIES = ("auction_ended", "auction", "classified", "price_comparison")
+LISTING_CATEGORIES = ("auction_ended", "auction", "classified", "price_comparison", "digital")
 
 
 class ListingKind(StrEnum):
@@ -26,6 +27,7 @@ class ListingKind(StrEnum):
     AUCTION_ENDED = "auction_ended"
     CLASSIFIED = "classified"
     PRICE_COMPARISON = "price_comparison"
+    DIGITAL = "digital"  # a download (MP3 album, e-book): no stock of a thing to run out of
 
 
 @dataclass(frozen=True, slots=True)

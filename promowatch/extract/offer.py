@@ -881,6 +881,11 @@ def _decide(
 ) -> tuple[Availability, str | None]:
     if profile_state is not None and profile_state is not Availability.UNKNOWN:
         return profile_state, None
+    if listing.kind is ListingKind.DIGITAL:
+        return (
+            Availability.UNKNOWN,
+            f"a digital download ('{listing.evidence}'), not a shop's stock of the item",
+        )
     if listing.kind is ListingKind.AUCTION_ENDED and not any(c.enabled for c in controls):
         return Availability.OUT_OF_STOCK, None
     categories = [h.category for h in hits]
@@ -948,6 +953,8 @@ def _orderable(
     categories = {h.category for h in hits}
     if profile_button is not None:
         return profile_button and not availability.unavailable
+    if listing.kind is ListingKind.DIGITAL:
+        return None
     if listing.kind is not ListingKind.SHOP and not any(c.enabled for c in controls):
         return False  # bought by bidding, by contacting the seller, or in another shop
 
@@ -1058,7 +1065,19 @@ def _about_store_pickup(text: str, hit: PhraseHit) -> bool:
     if hit.category not in NEGATIVE:
         return False
     segment = _segment(text, hit)
-    return bool(_STORE_SCOPE.search(segment))
+    return bool(_STORE_SCOPE.search(segment) or _STORE_SCOPE.search(_label_above(text, hit)))
+
+
+_LABEL_LENGTH = 40
+
+
+def _label_above(text: str, hit: PhraseHit) -> str:
+    """The short line just above a hit's line: the label of a fulfilment card ("Store pickup" over "Currently
+    unavailable", "Abholung im Markt" over "Zurzeit nicht verfügbar")."""
+    start = _segment_bounds(text, hit)[0]
+    above = [part.strip() for part in text[max(0, start - 3 * _LABEL_LENGTH) : start].split("|")]
+    label = next((part for part in reversed(above) if part), "")
+    return label if len(label) <= _LABEL_LENGTH else ""
 
 
 # "this item cannot be purchased online": a refusal that names the page's own item, even inside a paragraph
@@ -1142,11 +1161,16 @@ def _segment(text: str, hit: PhraseHit) -> str:
     A longer line is a paragraph anyway; searching the whole text for every hit costs hits × text on a page
     that is one huge paragraph of stock words.
     """
+    start, end = _segment_bounds(text, hit)
+    return text[start:end]
+
+
+def _segment_bounds(text: str, hit: PhraseHit) -> tuple[int, int]:
     low = max(0, hit.start - _SEGMENT_REACH)
     high = min(len(text), hit.end + _SEGMENT_REACH)
     start = text.rfind(" | ", low, hit.start)
     end = text.find(" | ", hit.end, high)
-    return text[start + 1 if start >= 0 else low : end if end >= 0 else high]
+    return (start + 1 if start >= 0 else low), (end if end >= 0 else high)
 
 
 def _is_statement(text: str, hit: PhraseHit) -> bool:

@@ -138,7 +138,64 @@ def is_other_section(element: HtmlElement) -> bool:
     if _other_section_words(element.get("class"), element.get("id")):
         words = f"{element.get('class') or ''} {element.get('id') or ''}"
         return not (_WRAPPER_WORD.search(words) and _product_part(element))
+    if tag in _LIST_TAGS:
+        return is_link_menu(element)
+    if tag in _SECTION_TAGS and len(element) and _headed_as_other_products(element):
+        return not _product_part(element)
     return False
+
+
+_SECTION_TAGS = frozenset({"div", "section"})
+_HEADING_TAGS = frozenset({"h2", "h3", "h4", "h5", "h6", "strong", "b"})
+# Headings of sections about other products, for sections no class names ("<p><strong>Customers also
+# bought</strong></p>"): what follows them is another item's price and stock.
+_OTHER_HEADING = re.compile(
+    r"(?:customers?|people|shoppers) (?:who .{0,20})?(?:also )?(?:bought|viewed|purchased)|you (?:may|might) also"
+    r"|related (?:products|items)|similar (?:products|items)|frequently bought together|recommended for you"
+    r"|kunden (?:kauften|kaufen) auch|könnte (?:dich|sie|ihnen) auch|ähnliche (?:produkte|artikel)|passend dazu"
+    r"|les clients ont (?:aussi|également)|vous aimerez aussi|produits (?:similaires|associés)"
+    r"|potrebbe (?:interessarti|piacerti)|prodotti (?:simili|correlati)|también te (?:puede|podría)"
+    r"|productos (?:relacionados|similares)|produtos (?:relacionados|semelhantes)|quem comprou"
+    r"|podobné produkty|похожие товары|с этим товаром покупают",
+    re.IGNORECASE,
+)
+
+
+def _headed_as_other_products(element: HtmlElement) -> bool:
+    """True when the element opens with a short heading about other products ("Customers also bought")."""
+    first = element[0]
+    if first.tag in ("p", "div", "span") and len(first) == 1 and not (first.text or "").strip():
+        first = first[0]  # "<p><strong>Customers also bought</strong></p>"
+    if first.tag not in _HEADING_TAGS:
+        return False
+    heading = first.text_content()
+    return len(heading) <= 80 and bool(_OTHER_HEADING.search(heading))
+
+
+_LIST_TAGS = frozenset({"ul", "ol"})
+_MENU_ENTRIES = 4
+_MENU_WORDS = 40
+_ACTION_LINK = re.compile(r"cart|basket|warenkorb|panier|carrello|carrito|korzin|kosik|koszyk|checkout", re.I)
+
+
+def is_link_menu(element: HtmlElement) -> bool:
+    """A list of at least four entries that are each one link to another page and nothing else: a site's
+    menu ("Новинки | Предзаказ | Распродажа ..."), whatever its class. Its words name categories of the shop,
+    never the state of the page's item. Lists with an add-to-cart link or a form control are the buy box's."""
+    entries = [child for child in element if child.tag == "li"]
+    if len(entries) < _MENU_ENTRIES or len(entries) != len(element):
+        return False
+    for entry in entries:
+        links = entry.findall(".//a")
+        if len(links) != 1 or entry.find(".//button") is not None or entry.find(".//input") is not None:
+            return False
+        href = links[0].get("href") or ""
+        if not href or href.startswith(("#", "javascript")) or _ACTION_LINK.search(href):
+            return False
+        words = " ".join(links[0].text_content().split())
+        if len(words) > _MENU_WORDS or " ".join(entry.text_content().split()) != words:
+            return False  # a product tile (title, price, state) is not a menu entry
+    return True
 
 
 _CONTROL_TAGS = frozenset({"button", "input"})
@@ -193,7 +250,21 @@ def is_media(element: HtmlElement) -> bool:
     form (a wrapper of the whole product named after its gallery)."""
     if element.tag not in MEDIA_TAGS and not _media_words(element.get("class"), element.get("id")):
         return False
-    return element.find(".//form") is None and not any(_product_title(h1) for h1 in element.iter("h1"))
+    return (
+        element.find(".//form") is None
+        and not any(_product_title(h1) for h1 in element.iter("h1"))
+        and not any(_badge_classes(e.get("class")) for e in element.iter("div", "span", "p", "ul"))
+    )
+
+
+# A state badge laid over the main picture ("Na objednanie do 4 prac. dní" in a "tags" box, peb-bc5a68d0c2) is
+# the shop's own words about the item, not a picture's placeholder: a picture container holding one is read.
+_BADGE_CLASS = re.compile(r"^(?:product-?)?(?:tags?|badges?|flags?|stickers?|ribbons?|labels?)$")
+
+
+@lru_cache(maxsize=8192)
+def _badge_classes(attribute: str | None) -> bool:
+    return any(_BADGE_CLASS.match(token) for token in (attribute or "").lower().split())
 
 
 def is_skipped(element: HtmlElement) -> bool:

@@ -45,6 +45,7 @@ CATEGORIES = (
     "auction_ended",
     "classified",
     "price_comparison",
+    "digital",
 )
 PHRASE_DIR = Path(__file__).with_name("phrases")
 # A number, or a range such as "3-5" / "3 à 5", where a phrase says {n}.
@@ -195,6 +196,8 @@ class PhraseBook:
             hits.append(PhraseHit(category, phrase, locale, match.group(0), start, match.end()))
         if any(hit.category == "currently" for hit in hits):
             hits = _made_temporary(text, hits)
+        if any(hit.category in ("in_stock", "notify") for hit in hits):
+            hits = [_made_future(text, hit) for hit in hits]
         return hits if wanted is None else [hit for hit in hits if hit.category in wanted]
 
     def categories(self, text: str) -> frozenset[str]:
@@ -238,6 +241,34 @@ def _made_temporary(text: str, hits: list[PhraseHit]) -> list[PhraseHit]:
             joined.append(hit)
         position += 1
     return joined
+
+
+# A stock state said to come back, in the future tense, in its own clause: "ob und wann dieser Artikel wieder
+# vorrätig sein wird", "sarà di nuovo disponibile", "volverá a estar disponible", "estará disponível novamente",
+# "weer op voorraad zal zijn", "will be back in stock". It is what the shop hopes for, not what it has; "wieder
+# verfügbar" alone (a badge: it is back) and "verfügbar, wird in 2 Tagen geliefert" (a delivery) stay in stock.
+_AGAIN = re.compile(
+    r"\b(?:wieder|erneut|back|again|weer|opnieuw|ponownie|znovu|opäť|opět|igen|tillbaka|снова|вновь|"
+    r"nouveau|nuovo|nuovamente|nuevo|nuevamente|novo|novamente|volverá|voltará|tornerà|redeviendra)\b|再次|重新"
+)
+_FUTURE = re.compile(
+    r"\b(?:will|wird|werden|sera|seront|redeviendra|sarà|saranno|tornerà|será|estará|volverá|voltará|zal|"
+    r"zullen|będzie|bude|kommer|будет)\b|将"
+)
+_CLAUSE_STOP = re.compile(r"[.!?|;]")
+_CLAUSE_REACH = 40
+
+
+def _made_future(text: str, hit: PhraseHit) -> PhraseHit:
+    """An in-stock state that is to come back (future tense and an "again" word in its clause): available soon."""
+    if hit.category not in ("in_stock", "notify") or (hit.category == "notify" and "stock" not in hit.phrase):
+        return hit
+    before = _CLAUSE_STOP.split(text[max(0, hit.start - _CLAUSE_REACH) : hit.start])[-1]
+    after = _CLAUSE_STOP.split(text[hit.end : hit.end + _CLAUSE_REACH])[0]
+    clause = f"{before} {hit.matched} {after}"
+    if not (_FUTURE.search(clause) and _AGAIN.search(clause)):
+        return hit
+    return PhraseHit("available_soon", hit.phrase, hit.locale, hit.matched, hit.start, hit.end)
 
 
 def _may_be_temporary(hit: PhraseHit) -> bool:

@@ -6,6 +6,7 @@ reference phrase between them. Savings ("économisez 500.–") and instalments (
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -46,7 +47,10 @@ def _price_candidates(block: HtmlElement) -> Iterator[HtmlElement]:
         check("price candidates")
         if given >= MAX_PRICE_CANDIDATES:
             return
-        if (
+        if element.tag == "table" and (cell := _first_tier_price_cell(element)) is not None:
+            given += 1
+            yield cell  # before the table's own cells: a price class on a tier's cell comes after it
+        elif (
             element.tag in _STRUCK_TAGS
             or _price_class(element.get("class") or "")
             or "price" in (element.get("id") or "").lower()
@@ -54,6 +58,38 @@ def _price_candidates(block: HtmlElement) -> Iterator[HtmlElement]:
         ):
             given += 1
             yield element
+
+
+# "Quantity | Price per unit / 1-9 | € 12,40 / 10-49 | € 11,20": a table of quantity tiers. The price is the
+# first tier's, for the fewest items one can order; the others are prices for more.
+_QUANTITY_HEADER = re.compile(
+    r"qty|quantit|menge|anzahl|st[üu]ck|cantidad|ilo[śs][ćc]|mno[žz]stv|pcs|pieces|units?\b", re.IGNORECASE
+)
+_PRICE_HEADER = re.compile(r"price|preis|prix|prezzo|precio|pre[çc]o|cena|цена|價|价", re.IGNORECASE)
+_TIER_START = re.compile(r"\s*(?:ab|from|de|da|od|>=?|≥)?\s*\d")
+_TIER_CELL_MAX = 40
+
+
+def _first_tier_price_cell(table: HtmlElement) -> HtmlElement | None:
+    """The price cell of a quantity-tier table's first tier: a small table of short cells whose header names
+    a quantity and a price, and whose rows start with a quantity (a page's layout tables are neither)."""
+    rows = table.findall("tr") + table.findall("tbody/tr") + table.findall("thead/tr")
+    if not 3 <= len(rows) <= 20:
+        return None
+    rows.sort(key=lambda row: row.sourceline or 0)
+    grid = [[cell for cell in row if cell.tag in ("td", "th")] for row in rows]
+    if any(not 2 <= len(cells) <= 4 for cells in grid):
+        return None
+    texts = [[" ".join(cell.text_content().split()) for cell in cells] for cells in grid]
+    if any(len(text) > _TIER_CELL_MAX for row in texts for text in row):
+        return None
+    header = " ".join(texts[0])
+    if not (_QUANTITY_HEADER.search(header) and _PRICE_HEADER.search(header)):
+        return None
+    if not _TIER_START.match(texts[1][0]):
+        return None
+    priced = (cell for cell, text in zip(grid[1], texts[1], strict=True) if any(ch.isdigit() for ch in text))
+    return next(itertools.islice(priced, 1, None), None)  # after the tier's own quantity
 
 
 _AMOUNT = re.compile(r"\d(?:[\d'’ .,]*\d)?(?:[.,]\s?[–-]{1,2})?")
@@ -149,16 +185,22 @@ def _holds_code(element: HtmlElement) -> bool:
 
 
 def _sup_cents(element: HtmlElement, raw: str) -> str:
-    """ "$199<sup>00</sup>" reads "$19900" as text: the raised two digits after a number are its cents."""
+    """ "$199<sup>00</sup>" reads "$19900" as text, "$<span>12</span> <sup>99</sup>" "$12 99": the raised two
+    digits right after a number, in the text or in the element before them, are its cents."""
     for sup in element.iter("sup"):
         cents = (sup.text or "").strip()
         if len(cents) != 2 or not cents.isdigit():
             continue
         previous = sup.getprevious()
-        before = (previous.tail if previous is not None else sup.getparent().text) or ""
+        if previous is None:
+            before = sup.getparent().text or ""
+        else:
+            before = previous.tail or ""
+            if not before.strip():  # the whole amount in its own element: "<span>12</span> <sup>99</sup>"
+                before = previous.text_content() + before
         if before.rstrip()[-1:].isdigit():
             digits = before.strip().split()[-1]
-            raw = raw.replace(f"{digits}{cents}", f"{digits}.{cents}", 1)
+            raw = re.sub(rf"{re.escape(digits)}\s*{cents}", f"{digits}.{cents}", raw, count=1)
     return raw
 
 
@@ -179,6 +221,10 @@ def _kind(element: HtmlElement, raw: str, book: PhraseBook) -> str:
         return "shipping"  # the fee's label comes first; "$89.00 & free shipping" is a price
     if _UNIT_PRICE.search(text):
         return "unit"
+    if _CONDITIONAL.search(text) or _CONDITIONAL_CLASS.search(
+        f"{element.get('class') or ''} {element.get('id') or ''}"
+    ):
+        return "conditional"  # a price only members or card holders pay: not the shop's price
     if _in_option(element):
         return "option"
     node: HtmlElement | None = element
@@ -200,6 +246,16 @@ def _kind(element: HtmlElement, raw: str, book: PhraseBook) -> str:
     if _REFERENCE_CLASS.search(words):
         return "reference"
     return "current"
+
+
+# Prices for some buyers only, worded on the amount's own node: "$4.99 with Club Card", "Member price $89.99",
+# "Mitgliederpreis", "prix adhérent", "prezzo soci", "precio socio", "preço sócio".
+_CONDITIONAL = re.compile(
+    r"\bmembers?\b(?: price| only|ship)?|club ?card|with (?:the |your )?(?:card|app)|loyalty|rewards? price|"
+    r"mitglieder(?:preis)?|mit (?:der )?kundenkarte|(?:prix|tarif) (?:adh[ée]rent|membre|fid[ée]lit[ée])|"
+    r"avec (?:la )?carte|prezzo soci|con (?:la )?(?:carta|tessera)|precio socio|con tarjeta|pre[çc]o s[óo]cio"
+)
+_CONDITIONAL_CLASS = re.compile(r"member|club|loyalty|card-?price", re.IGNORECASE)
 
 
 def _in_option(element: HtmlElement) -> bool:
