@@ -1,13 +1,14 @@
 """Many shops at once, as promowatch crawls them: the politeness floor, the wall time, CPU and memory.
 
-    .venv/bin/python bench/sweep.py [--shops 100] [--pages 200] [--seed 22] [--keep]
+    .venv/bin/python bench/sweep.py [--shops 100] [--pages 200] [--seed 22] [--processes N] [--keep]
 
 Starts ``--shops`` local shops on 127.0.0.1 (one aiohttp process, one port per shop, so each is its own
 download slot), each serving ``--pages`` product pages of the demo shop's bench catalogue, its store list and a
 store-stock answer per product, robots.txt, every response after a latency drawn from 150-400 ms (seeded per
 shop and path). Then ``promowatch crawl`` checks every product page and its store stock with the profile defaults
 (bench/sites/sweep-shop.toml: one request at a time per shop, AutoThrottle, robots.txt obeyed), and a bare Scrapy
-spider fetches the same URLs with the same settings and slots (no extraction, no storage).
+spider fetches the same URLs with the same settings and slots (no extraction, no storage). ``--processes N``:
+promowatch crawls in N processes, each owning whole shops (``promowatch crawl --processes N``).
 
 Printed: the politeness floor (the slowest shop's requests one after the other, each taking its latency or the
 gap AutoThrottle imposes, whichever is longer; the crawl's two spiders one after the other), each crawl's wall
@@ -290,6 +291,7 @@ def main() -> None:
     parser.add_argument("--shops", type=int, default=100)
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--seed", type=int, default=22)
+    parser.add_argument("--processes", type=int, default=1, help="promowatch's crawl processes")
     parser.add_argument("--keep", action="store_true", help="keep the crawl's data directory (printed)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--bare", help=argparse.SUPPRESS)
@@ -346,10 +348,11 @@ def sweep(args: argparse.Namespace, ports: list[int], work: Path) -> None:
     row("bare Scrapy (fetch only)", wall_bare, bare_floor, cpu_bare, requests, rss_bare)
     data = work / "data"
     command = [str(Path(sys.executable).with_name("promowatch")), "crawl", "-w", str(watchlist), "-q"]
+    command += ["--processes", str(args.processes)]
     wall, cpu, rss = measured([*command, "--data-dir", str(data)], env)
     offers, stock = checks_stored(data / "promowatch.db")
     row(
-        "promowatch crawl",
+        f"promowatch crawl ({args.processes} process{'es' if args.processes > 1 else ''})",
         wall,
         crawl_floor,
         cpu,

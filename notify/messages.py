@@ -26,6 +26,7 @@ RULE_LABELS: dict[str, dict[str, str]] = {
         "price_mismatch": "price differs from the ad",
         "reference_price_unsupported": "reference price not supported by the price history",
         "delivery_overdue": "delivery time not kept",
+        "delivery_slipping": "promised delivery time keeps growing",
     },
     "fr": {
         "unorderable_online": "pas commandable en ligne",
@@ -34,6 +35,7 @@ RULE_LABELS: dict[str, dict[str, str]] = {
         "price_mismatch": "prix différent de la publicité",
         "reference_price_unsupported": "prix de référence non étayé par l'historique des prix",
         "delivery_overdue": "délai de livraison non tenu",
+        "delivery_slipping": "délai de livraison promis sans cesse allongé",
     },
     "de": {
         "unorderable_online": "online nicht bestellbar",
@@ -42,6 +44,7 @@ RULE_LABELS: dict[str, dict[str, str]] = {
         "price_mismatch": "Preis weicht von der Werbung ab",
         "reference_price_unsupported": "Vergleichspreis durch die Preisgeschichte nicht belegt",
         "delivery_overdue": "Lieferfrist nicht eingehalten",
+        "delivery_slipping": "zugesagte Lieferzeit wird laufend länger",
     },
     "it": {
         "unorderable_online": "non ordinabile online",
@@ -50,6 +53,7 @@ RULE_LABELS: dict[str, dict[str, str]] = {
         "price_mismatch": "prezzo diverso dalla pubblicità",
         "reference_price_unsupported": "prezzo di riferimento non comprovato dallo storico dei prezzi",
         "delivery_overdue": "termine di consegna non rispettato",
+        "delivery_slipping": "tempi di consegna promessi sempre più lunghi",
     },
 }
 
@@ -75,6 +79,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "crawl_unhealthy": ("Crawl unhealthy: {retailer}", "{summary}\n{seen}"),
         "crawl_recovered": ("Crawl healthy again: {retailer}", "{summary}\n{seen}"),
+        "delivery_overdue": (
+            "Order {reference} overdue: {product}",
+            "Your order {reference} ({retailer}, {price_paid} {currency}): {rule}.\n{statement}\n{seen}\n{url}",
+        ),
         "test": ("promowatch test", "This is a test notification from promowatch."),
         "_online": (" online", ""),
         "_store": (" at {store}", ""),
@@ -113,6 +121,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "crawl_unhealthy": ("Collecte en difficulté : {retailer}", "{summary}\n{seen}"),
         "crawl_recovered": ("Collecte rétablie : {retailer}", "{summary}\n{seen}"),
+        "delivery_overdue": (
+            "Commande {reference} en retard : {product}",
+            "Votre commande {reference} ({retailer}, {price_paid} {currency}) : {rule}.\n{statement}\n{seen}\n{url}",
+        ),
         "test": ("Test promowatch", "Ceci est une notification de test de promowatch."),
         "_online": (" en ligne", ""),
         "_store": (" au magasin {store}", ""),
@@ -151,6 +163,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "crawl_unhealthy": ("Erfassung gestört: {retailer}", "{summary}\n{seen}"),
         "crawl_recovered": ("Erfassung wieder in Ordnung: {retailer}", "{summary}\n{seen}"),
+        "delivery_overdue": (
+            "Bestellung {reference} überfällig: {product}",
+            "Ihre Bestellung {reference} ({retailer}, {price_paid} {currency}): {rule}.\n{statement}\n{seen}\n{url}",
+        ),
         "test": ("promowatch Test", "Dies ist eine Testnachricht von promowatch."),
         "_online": (" online", ""),
         "_store": (" in der Filiale {store}", ""),
@@ -189,6 +205,10 @@ TEMPLATES: dict[str, dict[str, tuple[str, str]]] = {
         ),
         "crawl_unhealthy": ("Raccolta disturbata: {retailer}", "{summary}\n{seen}"),
         "crawl_recovered": ("Raccolta ripristinata: {retailer}", "{summary}\n{seen}"),
+        "delivery_overdue": (
+            "Ordine {reference} in ritardo: {product}",
+            "Il suo ordine {reference} ({retailer}, {price_paid} {currency}): {rule}.\n{statement}\n{seen}\n{url}",
+        ),
         "test": ("Test promowatch", "Questa è una notifica di prova di promowatch."),
         "_online": (" online", ""),
         "_store": (" nella filiale {store}", ""),
@@ -317,6 +337,12 @@ def format_message(
     if kind == "crawl_unhealthy" and not raw.get("summary"):
         raw["summary"] = "; ".join(f"{k}: {v}" for k, v in sorted(raw.items()) if k not in ("kind", "rule"))
     raw["seen"] = seen_text([seen] if seen else [], lang)
+    statements = payload.get("statements")  # a sentence per language (delivery_overdue)
+    raw["statement"] = (
+        _text(statements.get(lang) or statements.get("en")) if isinstance(statements, dict) else ""
+    )
+    for key in ("reference", "price_paid"):  # an order's, in its title: none is blank, not an error
+        raw.setdefault(key, "")
     raw["_scope"] = "_store" if payload.get("scope") == "store" else "_online"
     return _render(title_template, body_template, raw, lang, as_html)
 

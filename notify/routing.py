@@ -31,6 +31,7 @@ AUDIENCE = {
     "finding_closed": "watchdog",
     "crawl_unhealthy": "ops",
     "crawl_recovered": "ops",
+    "delivery_overdue": "consumer",
 }
 
 
@@ -104,16 +105,31 @@ def postcode_place(
     return area, (sum(p[0] for p in points) / len(points), sum(p[1] for p in points) / len(points))
 
 
-def unmatched_postcodes(subscriptions: Iterable[Subscription], known: Iterable[str]) -> list[str]:
-    """One line per subscription whose postcode no store's postcode stands for: it would hear of no store."""
-    known = sorted(set(known))
+def unmatched_postcodes(
+    subscriptions: Iterable[Subscription], known: Mapping[str, Iterable[str]]
+) -> list[str]:
+    """One line per subscription whose postcode no store's postcode stands for: it would hear of no store.
+
+    ``known``: the store postcodes of each retailer. Areas are drawn per retailer (as routing draws them), so a
+    subscription that names retailers is checked against each of them; one that names none hears of any
+    retailer's stores and is warned only when no retailer has a store near it."""
+    postcodes = {slug: sorted(set(codes)) for slug, codes in known.items()}
     lines = []
     for subscription in subscriptions:
-        if subscription.postcode and not postcode_area(subscription.postcode, known):
-            shown = ", ".join(known[:20]) + (f" and {len(known) - 20} more" if len(known) > 20 else "")
+        if not subscription.postcode:
+            continue
+        named = [slug for slug in subscription.retailers if slug in postcodes]
+        pools = named or list(postcodes)
+        far = [slug for slug in pools if not postcode_area(subscription.postcode, postcodes[slug])]
+        if not far or (not named and len(far) < len(pools)):
+            continue
+        for slug in far:
+            codes = postcodes[slug]
+            shown = ", ".join(codes[:20]) + (f" and {len(codes) - 20} more" if len(codes) > 20 else "")
             lines.append(
                 f"subscription {subscription.name!r}: postcode {subscription.postcode} is near no store's "
-                f"postcode, so it will hear of no store; the stores' postcodes are: {shown or 'none yet'}"
+                f"postcode of {slug}, so it will hear of none of its stores; its stores' postcodes are: "
+                f"{shown or 'none yet'}"
             )
     return lines
 
@@ -176,6 +192,10 @@ def wants(
     area: frozenset[str] | None = None,
 ) -> bool:
     """True when ``subscription`` should be told about this event."""
+    if kind == "delivery_overdue":  # a consumer's own order: only the subscriptions that name it, any tag
+        return payload.get("order") in subscription.orders and (
+            not subscription.events or kind in subscription.events
+        )
     if kind not in kinds_of(subscription):
         return False
     if kind in ("crawl_unhealthy", "crawl_recovered"):

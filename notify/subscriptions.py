@@ -20,7 +20,7 @@ from promowatch.config import Subscription, Watchlist
 from promowatch.db.models import Subscription as SubscriptionRow
 from promowatch.db.queries import insert_new
 
-FINDING_KINDS = ("finding_opened", "finding_closed")
+FINDING_KINDS = ("finding_opened", "finding_closed", "delivery_overdue")
 
 
 def subscription_key(subscription: Subscription, url: str) -> str:
@@ -37,6 +37,8 @@ def subscription_key(subscription: Subscription, url: str) -> str:
         "radius_km": subscription.radius_km,
         "all_findings": subscription.all_findings,
     }
+    if subscription.orders:  # only then: the keys of subscriptions without orders stay as they were
+        wants["orders"] = sorted(subscription.orders)
     digest = hashlib.sha256(json.dumps(wants, sort_keys=True).encode()).hexdigest()[:16]
     return f"{subscription.name[:100]}-{digest}"
 

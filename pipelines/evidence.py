@@ -12,7 +12,9 @@ the disk per check, the crawl waited for the filing thread."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
+from collections.abc import Mapping
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +27,7 @@ from promowatch.datadir import DataDir
 from promowatch.domain import utcnow
 from promowatch.evidence.blobs import BlobStore
 from promowatch.evidence.capture import StoredBlob, file_capture, file_captures
-from promowatch.evidence.warc import WarcRun
+from promowatch.evidence.warc import WarcRun, warcinfo_fields
 from promowatch.items import Capture
 
 # captures handed to the filing thread and not yet on disk, and their bytes: beyond these an item waits for room,
@@ -40,9 +42,12 @@ _Filing = tuple[Any, "Future[None]"]
 class EvidencePipeline:
     """Stores capture bytes once, sets their SHA-256 on the item, and writes one WARC per crawl run."""
 
-    def __init__(self, blobs_root: Path, warc_dir: Path, run_name: str) -> None:
+    def __init__(
+        self, blobs_root: Path, warc_dir: Path, run_name: str, warcinfo: Mapping[str, str] | None = None
+    ) -> None:
         self.blobs_root, self.warc_dir = blobs_root, warc_dir
         self.run_name = run_name
+        self.warcinfo = warcinfo  # the fields of the warcinfo record each run's WARC begins with
         self.blobs = BlobStore(self.blobs_root)
         self.warc: WarcRun | None = None
         self.waiting: SimpleQueue[_Filing | None] = SimpleQueue()
@@ -60,11 +65,7 @@ class EvidencePipeline:
         )
         spider = crawler.spidercls.name if crawler.spidercls is not None else "crawl"
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        return cls(
-            data.blobs,
-            data.warcs,
-            f"{spider}-{stamp}",
-        )
+        return cls(data.blobs, data.warcs, f"{spider}-{stamp}", crawl_warcinfo(settings))
 
     @property
     def warc_path(self) -> Path:
@@ -72,7 +73,7 @@ class EvidencePipeline:
 
     def open_spider(self) -> None:
         self.close_spider()  # opened again (under another run name): what was open is finished first
-        self.warc = WarcRun(self.warc_path)
+        self.warc = WarcRun(self.warc_path, self.warcinfo)
         self.filing = threading.Thread(target=self._file_groups, name="evidence-filing", daemon=True)
         self.filing.start()
 
@@ -121,7 +122,7 @@ class EvidencePipeline:
         """What ``process_item`` does, all in the caller's thread (for tools and tests)."""
         if getattr(item, "capture", None) is not None:
             if self.warc is None:
-                self.warc = WarcRun(self.warc_path)
+                self.warc = WarcRun(self.warc_path, self.warcinfo)
             file_capture(item.capture, self.blobs, self.warc, fetched_at(item))
         return item
 
@@ -169,6 +170,23 @@ class EvidencePipeline:
                 filed.set_result(None)
             else:
                 filed.set_exception(failure)
+
+
+def crawl_warcinfo(settings: Any) -> dict[str, str]:
+    """Who captured, from where and how: the warcinfo fields of a crawl with these settings. The operator is the
+    watchlist's contact, when the run has a watchlist."""
+    from importlib.metadata import version
+
+    import promowatch
+
+    context = settings.get("PROMOWATCH_RUN_CONTEXT")
+    return warcinfo_fields(
+        software=f"promowatch/{promowatch.__version__} (warcio/{version('warcio')})",
+        operator=context.watchlist.contact if context is not None else None,
+        hostname=socket.gethostname(),
+        user_agent=settings.get("USER_AGENT"),
+        robots="obey" if settings.getbool("ROBOTSTXT_OBEY") else "ignore",
+    )
 
 
 def capture_bytes(capture: Capture) -> int:

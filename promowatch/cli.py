@@ -99,15 +99,17 @@ def _postcode_warnings(args: argparse.Namespace, watchlist: Watchlist) -> list[s
         data = _data(args, existing=True)
     except RunError:
         return []  # no database yet: nothing is known of the stores
-    from sqlalchemy import select
-
     from notify.routing import unmatched_postcodes
-    from promowatch.db.engine import open_database
-    from promowatch.db.models import Store
+    from promowatch.db.engine import close_database, open_database
+    from promowatch.db.queries import store_postcodes
 
-    with open_database(data.db_url)() as session:
-        known = [code for code in session.scalars(select(Store.postcode)) if code]
-    return unmatched_postcodes(watchlist.subscriptions, known) if known else []
+    sessions = open_database(data.db_url)
+    try:
+        with sessions() as session:
+            known = store_postcodes(session)
+    finally:
+        close_database(sessions)
+    return unmatched_postcodes(watchlist.subscriptions, known)
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
@@ -121,6 +123,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             retailers=tuple(args.retailer or ()),
             echo=_echo(args),
             progress=_interactive(args),
+            processes=args.processes,
         )
     return EXIT_FAILED if summary.failed_retailers else EXIT_OK
 
@@ -163,6 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         wait=args.wait,
         echo=_echo(args),
         progress=_interactive(args),
+        processes=args.processes,
     )
     return EXIT_FAILED if summary.failed else EXIT_OK
 
@@ -453,30 +457,7 @@ def serve_demo_shop(port: int, day: int) -> int:
 
 def cmd_case(args: argparse.Namespace) -> int:
     if args.case_command == "export":
-        from promowatch.db.engine import open_database
-        from promowatch.evidence.case import export_case
-        from promowatch.evidence.timestamp import TimestampError
-
-        data = _data(args, existing=True)
-        tsa = args.tsa or (
-            _watchlist(args).tsa_url if args.watchlist or default_watchlist().exists() else None
-        )
-        try:
-            out = export_case(
-                open_database(data.db_url),
-                data.blobs,
-                data.warcs,
-                args.finding,
-                Path(args.output),
-                language=args.language,
-                tsa_url=tsa,
-            )
-        except LookupError:
-            raise RunError(f"no finding {args.finding} (see `promowatch findings`)", EXIT_BAD_INPUT) from None
-        except TimestampError as error:  # an outside service down or refusing
-            raise RunError(str(error), EXIT_FAILED) from None
-        print(f"case of finding {args.finding} written to {out}")
-        return EXIT_OK
+        return _case_export(args)
     from promowatch.evidence.case_verify import NotABundle, verify_case
 
     try:
@@ -487,6 +468,129 @@ def cmd_case(args: argparse.Namespace) -> int:
         print(f"  {line}")
     print(report.message)
     return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from promowatch.web.security import NotAllowed
+    from promowatch.web.serve import read_token, serve
+
+    try:
+        serve(_data(args, existing=True), args.host, args.port, read_token(args.token_file), args.now)
+    except NotAllowed as error:
+        raise RunError(str(error), EXIT_BAD_INPUT) from None
+    return EXIT_OK
+
+
+def cmd_order(args: argparse.Namespace) -> int:
+    from decimal import Decimal, InvalidOperation
+
+    from promowatch.db.engine import open_database
+    from promowatch.evidence.blobs import BlobStore
+    from promowatch.orders import NewOrder, OrderError, add_order, add_status, list_orders
+    from promowatch.rules.thresholds import Thresholds
+
+    now = Clock.parse(args.now).now()
+    try:
+        if args.order_command == "list":
+            with open_database(_data(args, existing=True).db_url)() as session:
+                orders = list_orders(session)
+            if args.json:
+                print(json.dumps(orders, indent=2, ensure_ascii=False))
+            for order in [] if args.json else orders:
+                last = order["statuses"][-1] if order["statuses"] else None
+                shown = f"{last['text']!r} on {last['at'][:10]}" if last else "no status"
+                print(
+                    f"{order['id']}: {order['retailer']} order {order['reference']} of {order['ordered_at'][:10]}, "
+                    f"{order['price_paid']} {order['currency']}; {shown}"
+                )
+            return EXIT_OK
+        data = _data(args)
+        sessions = open_database(data.db_url)
+        if args.order_command == "status":
+            outcome = "delivered" if args.delivered else "cancelled" if args.cancelled else None
+            with sessions.begin() as session:
+                status = add_status(
+                    session,
+                    BlobStore(data.blobs),
+                    args.order,
+                    args.text,
+                    args.at or now,
+                    now,
+                    outcome=outcome,
+                    file=Path(args.file) if args.file else None,
+                )
+                digest = f" (file SHA-256 {status.file_sha256})" if status.file_sha256 else ""
+            print(f"status of order {args.order} recorded{digest}")
+            return EXIT_OK
+        product = args.product
+        if product is not None and product.startswith("/"):  # a path on the retailer's base URL
+            bases = {r.slug: r.base_url for r in _watchlist(args).retailers}
+            if args.retailer not in bases:
+                raise RunError(f"--retailer {args.retailer!r} is not in the watchlist", EXIT_BAD_INPUT)
+            product = bases[args.retailer] + product
+        try:
+            price = Decimal(args.price.replace("’", "").replace("'", "").replace(".–", ""))
+        except InvalidOperation:
+            raise RunError(f"--price {args.price!r}: not an amount such as 499.00", EXIT_BAD_INPUT) from None
+        promotion = args.promotion
+        new = NewOrder(
+            slug=args.id or f"{args.retailer}-{args.reference}",
+            retailer=args.retailer,
+            product_url=product,
+            promotion=int(promotion) if promotion and promotion.isdigit() else promotion,
+            ordered_at=args.ordered_at,
+            paid_at=args.paid_at,
+            price_paid=price.quantize(Decimal("0.01")),
+            currency=args.currency,
+            reference=args.reference,
+            promise=args.promise,
+        )
+        thresholds = _watchlist(args).thresholds if args.watchlist else Thresholds()
+        with sessions.begin() as session:
+            add_order(session, new, "command", now, thresholds)
+        print(f"order {new.slug} recorded")
+        return EXIT_OK
+    except OrderError as error:
+        raise RunError(str(error), EXIT_BAD_INPUT) from None
+    except FileNotFoundError as error:
+        raise RunError(f"{error.filename}: no such file", EXIT_BAD_INPUT) from None
+
+
+def _case_export(args: argparse.Namespace) -> int:
+    """One dossier per promotion: a finding's (that finding first), a promotion's, or each of a retailer's."""
+    from promowatch.db.engine import open_database
+    from promowatch.evidence.case import DossierContext, export_selected, open_summary
+    from promowatch.evidence.timestamp import TimestampError
+
+    chosen = [x for x in (args.finding, args.promotion, args.retailer) if x is not None]
+    if len(chosen) != 1:
+        raise RunError("case export: give one of FINDING, --promotion ID or --retailer SLUG", EXIT_BAD_INPUT)
+    data = _data(args, existing=True)
+    watchlist = _watchlist(args) if args.watchlist or default_watchlist().exists() else None
+    tsa = args.tsa or (watchlist.tsa_url if watchlist else None)
+    try:
+        written = export_selected(
+            open_database(data.db_url),
+            data.blobs,
+            data.warcs,
+            Path(args.output),
+            finding=args.finding,
+            promotion=args.promotion,
+            retailer=args.retailer,
+            rule=args.rule,
+            language=args.language,
+            tsa_url=tsa,
+            context=DossierContext.from_watchlist(watchlist) if watchlist else None,
+        )
+    except LookupError as error:
+        raise RunError(f"{error.args[0]} (see `promowatch findings`)", EXIT_BAD_INPUT) from None
+    except TimestampError as error:  # an outside service down or refusing
+        raise RunError(str(error), EXIT_FAILED) from None
+    for what, path in written:
+        print(f"dossier of {what} written to {path}")
+        if args.open:
+            print(f"summary: {open_summary(path)}")
+    return EXIT_OK
 
 
 def cmd_reference(args: argparse.Namespace) -> int:
@@ -507,6 +611,13 @@ def cmd_evidence(args: argparse.Namespace) -> int:
     from promowatch.evidence.integrity import verify_evidence
 
     data = _data(args, existing=True)
+    if args.evidence_command == "publish-head":
+        from promowatch.evidence.head import head_json, head_text, published_head
+
+        with open_database(data.db_url)() as session:
+            head = published_head(session)
+        print(head_json(head) if args.json else head_text(head), end="")
+        return EXIT_OK
     report = verify_evidence(open_database(data.db_url), BlobStore(data.blobs))
     print(report.message)
     return EXIT_OK if report.ok else EXIT_FAILED
@@ -590,6 +701,13 @@ def build_parser() -> argparse.ArgumentParser:
         command = add(name, handler, text)
         crawling.append(command)
         command.add_argument("--retailer", action="append", help="only this retailer (repeatable)")
+        command.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            metavar="N",
+            help="crawl in N processes, each owning whole retailers (default 1; more when one core is the limit)",
+        )
         if name == "run":
             command.add_argument(
                 "--distributed", action="store_true", help="send the product pages to `promowatch worker`s"
@@ -682,16 +800,81 @@ def build_parser() -> argparse.ArgumentParser:
     )
     case.set_defaults(handler=cmd_case)
     case_sub = case.add_subparsers(dest="case_command", required=True)
-    export = case_sub.add_parser("export", parents=[common])
-    export.add_argument("finding", type=int)
-    export.add_argument("-o", "--output", required=True)
-    export.add_argument("--language", default="fr", choices=["fr", "de", "en"])
+    export = case_sub.add_parser(
+        "export",
+        parents=[common],
+        help="write one dossier (zip) per promotion with all its findings",
+        description="Write one dossier (zip) per promotion, holding all its findings: a finding's promotion "
+        "(that finding first), --promotion's, or one per promotion of --retailer that has findings.",
+    )
+    export.add_argument("finding", type=int, nargs="?", help="the dossier of this finding's promotion")
+    export.add_argument("--promotion", type=int, metavar="ID", help="the dossier of this promotion")
+    export.add_argument(
+        "--retailer", metavar="SLUG", help="one dossier per promotion of this retailer with findings"
+    )
+    export.add_argument("--rule", help="only findings of this rule (unorderable_online, store_stockout, ...)")
+    export.add_argument(
+        "--open", action="store_true", help="open each dossier's summary (xdg-open), else print its path"
+    )
+    export.add_argument(
+        "-o", "--output", required=True, help="the zip, or a directory (for --retailer: a directory)"
+    )
+    export.add_argument("--language", default="fr", choices=["fr", "de", "it", "en"])
     export.add_argument("--tsa", help="RFC 3161 timestamp authority URL")
     verify = case_sub.add_parser("verify", parents=[common])
     verify.add_argument("bundle")
     verify.add_argument("--tsa-ca", help="CA certificate file to check the timestamp's signature with")
-    evidence = add("evidence", cmd_evidence, "verify the evidence store and the observation hash chain")
-    evidence.add_argument("evidence_command", choices=["verify"])
+    serve = add("serve", cmd_serve, "the web dashboard and JSON API over the data directory's database")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8686, help="port to listen on (default 8686)")
+    serve.add_argument(
+        "--token-file",
+        help="file whose first line is the token (default: $PROMOWATCH_WEB_TOKEN); needed beyond loopback",
+    )
+    order = sub.add_parser(
+        "order",
+        help="record a consumer's own order and its statuses, or list them",
+        description="record a consumer's own order and its statuses (delivery_overdue), or list them",
+    )
+    order.set_defaults(handler=cmd_order)
+    order_commands = order.add_subparsers(dest="order_command", required=True)
+    order_add = order_commands.add_parser("add", parents=[common], help="record an order")
+    order_add.add_argument("--id", help="a short name for the order (default: RETAILER-REFERENCE)")
+    order_add.add_argument("--retailer", required=True, help="the retailer's slug")
+    ordered = order_add.add_mutually_exclusive_group(required=True)
+    ordered.add_argument(
+        "--product", metavar="URL", help="the product ordered (URL, or path with --watchlist)"
+    )
+    ordered.add_argument("--promotion", metavar="ID", help="the promotion ordered from: its id or title")
+    order_add.add_argument(
+        "--ordered-at", type=_since, required=True, metavar="TIME", help="when it was ordered"
+    )
+    order_add.add_argument("--paid-at", type=_since, metavar="TIME", help="when it was paid, if later")
+    order_add.add_argument("--price", required=True, help="the price paid, e.g. 499.00")
+    order_add.add_argument("--currency", help="ISO 4217 code (default: the promotion's or the retailer's)")
+    order_add.add_argument("--reference", required=True, help="the shop's order number")
+    order_add.add_argument(
+        "--promise",
+        metavar="TEXT",
+        help="the delivery promise shown when ordering (default: the one last observed)",
+    )
+    order_status = order_commands.add_parser("status", parents=[common], help="record a status of an order")
+    order_status.add_argument("order", metavar="ID", help="the order's id")
+    order_status.add_argument("text", help='the status as the shop words it, e.g. "in processing"')
+    order_status.add_argument("--at", type=_since, metavar="TIME", help="when it was seen (default: now)")
+    order_status.add_argument("--file", help="a file showing it (e-mail, PDF, screenshot): hashed and kept")
+    outcome = order_status.add_mutually_exclusive_group()
+    outcome.add_argument("--delivered", action="store_true", help="the order was delivered")
+    outcome.add_argument("--cancelled", action="store_true", help="the order was cancelled")
+    order_list = order_commands.add_parser("list", parents=[common], help="list the recorded orders")
+    order_list.add_argument("--json", action="store_true")
+    evidence = add(
+        "evidence",
+        cmd_evidence,
+        "verify the evidence store and the observation hash chain, or print its head to publish",
+    )
+    evidence.add_argument("evidence_command", choices=["verify", "publish-head"])
+    evidence.add_argument("--json", action="store_true", help="publish-head: the head as JSON")
     reference = sub.add_parser(
         "reference",
         help="write the key reference (reference.md) and the JSON Schemas of the watchlist and profiles",

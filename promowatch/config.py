@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 import regex
@@ -29,6 +30,7 @@ from parsel.csstranslator import HTMLTranslator
 from promowatch.config_schema import AD_KINDS as AD_KINDS
 from promowatch.config_schema import EVENT_KINDS as EVENT_KINDS
 from promowatch.config_schema import LANGUAGES as LANGUAGES
+from promowatch.config_schema import OUTCOMES as OUTCOMES
 from promowatch.config_schema import RENDER_MODES as RENDER_MODES
 from promowatch.config_schema import Table, child
 from promowatch.config_schema import table as schema_table
@@ -235,7 +237,9 @@ class Entry:
             raise self.fail(key, f"must be an array of tables ([[{key}]]), got {_show(value)}")
         for number, item in enumerate(value, start=1):
             name = (
-                item.get("title") or item.get("name") or item.get("slug") if isinstance(item, dict) else None
+                item.get("title") or item.get("name") or item.get("slug") or item.get("id")
+                if isinstance(item, dict)
+                else None
             )
             where = f"{self.where}: {label} {number}" + (f" ({_show(name)})" if name else "")
             yield number, Entry(item, where, child(self.schema, key))
@@ -282,7 +286,8 @@ def _show(value: Any) -> str:
 
 # scheme://[user[:password]@]host[:port][path?query#fragment]: a notification URL carries its secrets in the
 # user info, the path (webhook tokens) or the query (api keys)
-_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>[^\s'\"<>\]\[{}]*)")
+# brackets only around an IPv6 host (``json://[::1]:8080/hook``): elsewhere they end a URL quoted in text
+_URL = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<rest>(?:\[[0-9A-Fa-f:.]+\]|[^\s'\"<>\]\[{}])*)")
 _USERINFO = re.compile(r"[^\s/@'\"]+:[^\s/@'\"]*@")
 
 
@@ -468,6 +473,8 @@ class SiteProfile:
     phrases: Mapping[str, Mapping[str, tuple[str, ...]]]  # locale -> category -> phrases
     # query parameters that only track the visitor, stripped from product links besides promowatch.urls'
     tracking_params: tuple[str, ...] = ()
+    # IANA zone of the shop's dates (default: its country's, see evidence.dossier)
+    timezone: str | None = None
     # hosts besides the base URL's that the shop's redirects may lead to ("host" on ports 80/443, or "host:port")
     allowed_hosts: tuple[str, ...] = ()
 
@@ -654,6 +661,7 @@ def parse_profile(data: Mapping[str, Any], where: str, path: Path | None = None)
         phrases=_phrases(phrases),
         tracking_params=_tracking_params(top, "tracking_params"),
         allowed_hosts=_allowed_hosts(top, "allowed_hosts"),
+        timezone=_timezone(top, "timezone"),
     )
     for section in (offer, promotions, stores, browser, phrases, top):
         section.finish()
@@ -741,6 +749,32 @@ class Subscription:
     postcode: str | None = None
     radius_km: float | None = None
     all_findings: bool = False
+    orders: tuple[str, ...] = ()  # ids of consumers' orders whose delivery_overdue events it receives
+
+
+@dataclass(frozen=True)
+class OrderStatusEntry:
+    at: datetime
+    text: str
+    outcome: str | None  # "delivered" or "cancelled" when marked so, whatever the text says
+    file: Path | None
+
+
+@dataclass(frozen=True)
+class WatchedOrder:
+    """A consumer's own order, as entered in the watchlist."""
+
+    slug: str
+    retailer: str
+    product_url: str | None  # absolute
+    promotion: str | None  # a promotion's title
+    ordered_at: datetime
+    paid_at: datetime | None
+    price_paid: Decimal
+    currency: str
+    reference: str
+    promise: str | None
+    statuses: tuple[OrderStatusEntry, ...]
 
 
 @dataclass(frozen=True)
@@ -751,13 +785,29 @@ class Watchlist:
     subscriptions: tuple[Subscription, ...]
     thresholds: Thresholds
     contact: str | None  # put in the User-Agent so a shop can reach the operator
-    tsa_url: str | None = None  # RFC 3161 timestamp authority for case bundles
+    tsa_url: str | None = None  # RFC 3161 timestamp authority: the chain head after each run, case bundles
+    orders: tuple[WatchedOrder, ...] = ()
+    # who runs this watchlist, named in dossiers' capture attestation: {"name", "contact"}
+    operator: Mapping[str, str | None] = field(default_factory=dict)
 
     def retailer(self, slug: str) -> WatchedRetailer:
         for retailer in self.retailers:
             if retailer.slug == slug:
                 return retailer
         raise KeyError(slug)
+
+
+def _timezone(entry: Entry, key: str) -> str | None:
+    value = entry.text(key)
+    if value is None:
+        return None
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise entry.fail(
+            key, f"must be an IANA time zone such as Europe/Zurich, got {_show(value)}"
+        ) from None
+    return value
 
 
 def _check_url(entry: Entry, key: str, value: str | None) -> None:
@@ -778,6 +828,11 @@ def _known_slugs(entry: Entry, key: str, slugs: set[str]) -> tuple[str, ...]:
 
 def _check_apprise_urls(entry: Entry, urls: tuple[str, ...]) -> None:
     """Refuse now a URL Apprise cannot parse: at notify time it would fail every event, for days unnoticed."""
+    for url in urls:
+        _check_apprise_url(entry, "url" if url in entry.strings("url") else "urls", url)
+
+
+def _check_apprise_url(entry: Entry, key: str, url: str) -> None:
     import logging
 
     import apprise
@@ -785,14 +840,12 @@ def _check_apprise_urls(entry: Entry, urls: tuple[str, ...]) -> None:
     log = logging.getLogger("apprise")
     disabled, log.disabled = log.disabled, True  # Apprise logs the URL it refuses, half masked
     try:
-        for url in urls:
-            if apprise.Apprise.instantiate(url) is None:
-                key = "url" if url in entry.strings("url") else "urls"
-                raise entry.fail(
-                    key,
-                    f"is not a URL Apprise can use: {mask_url(url)} "
-                    "(see https://github.com/caronc/apprise/wiki for the forms of each service)",
-                )
+        if apprise.Apprise.instantiate(url) is None:
+            raise entry.fail(
+                key,
+                f"is not a URL Apprise can use: {mask_url(url)} "
+                "(see https://github.com/caronc/apprise/wiki for the forms of each service)",
+            )
     finally:
         log.disabled = disabled
 
@@ -807,6 +860,12 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
     _check_url(settings, "tsa_url", tsa_url)
     thresholds = parse_thresholds(settings.raw("thresholds") or {}, f"{name}: settings: thresholds")
     settings.finish()
+    operator_table = top.table("operator")
+    operator = {
+        "name": operator_table.text("name"),
+        "contact": operator_table.text("contact") or contact,
+    }
+    operator_table.finish()
 
     retailers: list[WatchedRetailer] = []
     for _, entry in top.tables("retailers", "retailer"):
@@ -944,9 +1003,13 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
                 postcode=entry.text("postcode"),
                 radius_km=entry.number("radius_km", None),
                 all_findings=entry.boolean("all_findings", False),
+                orders=entry.strings("orders"),
             )
         )
         entry.finish()
+    orders = _orders(top, retailers, path)
+    for order, notify in orders:  # each order's consumer (and watchdog) follows only that order
+        subscriptions.extend(_order_subscriptions(order, notify))
     top.finish()
     return Watchlist(
         path=path,
@@ -956,7 +1019,121 @@ def parse_watchlist(data: Mapping[str, Any], name: str, path: Path | None = None
         thresholds=thresholds,
         contact=contact,
         tsa_url=tsa_url,
+        orders=tuple(order for order, _ in orders),
+        operator=operator,
     )
+
+
+@dataclass(frozen=True)
+class _OrderNotify:
+    urls: tuple[str, ...]
+    watchdog: tuple[str, ...]
+    language: str
+
+
+def _orders(
+    top: Entry, retailers: list[WatchedRetailer], path: Path | None
+) -> list[tuple[WatchedOrder, _OrderNotify]]:
+    by_slug = {r.slug: r for r in retailers}
+    orders: list[tuple[WatchedOrder, _OrderNotify]] = []
+    for _, entry in top.tables("orders", "order"):
+        slug = entry.required_text("id")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", slug):
+            raise entry.fail("id", f"must be a short name of letters, digits, - and _, got {_show(slug)}")
+        for number, (earlier, _) in enumerate(orders, start=1):
+            if earlier.slug == slug:
+                raise entry.fail("id", f"repeats order {number}'s id {_show(slug)}")
+        retailer_slug = entry.required_text("retailer")
+        retailer = by_slug.get(retailer_slug)
+        if retailer is None:
+            raise entry.fail(
+                "retailer",
+                f"must name a [[retailers]] slug ({', '.join(sorted(by_slug))}), got {_show(retailer_slug)}",
+            )
+        product = entry.text("product")
+        if product is not None and not product.startswith("/"):
+            _check_url(entry, "product", product)
+        promotion = entry.text("promotion")
+        if product is None and promotion is None:
+            raise entry.fail("product", "or promotion is required: what was ordered")
+        ordered_at = entry.moment("ordered_at")
+        if ordered_at is None:
+            raise entry.fail("ordered_at", "is required")
+        paid_at = entry.moment("paid_at")
+        if paid_at is not None and paid_at < ordered_at:
+            raise entry.fail("paid_at", "must not be before ordered_at")
+        price = entry.amount("price_paid", required=True)
+        assert price is not None
+        currency = entry.text("currency") or retailer.profile.currency
+        if currency is None or not re.fullmatch(r"[A-Z]{3}", currency):
+            raise entry.fail("currency", f"must be an ISO 4217 code such as CHF, got {_show(currency)}")
+        statuses = []
+        for _, status in entry.tables("status", "status"):
+            at = status.moment("at")
+            if at is None:
+                raise status.fail("at", "is required")
+            file = status.text("file")
+            file_path = (path.parent / file if path else Path(file)) if file else None
+            if file_path is not None and not file_path.is_file():
+                raise status.fail("file", f"does not exist: {file_path}")
+            outcome = status.text("outcome", kinds=("choice",))
+            if outcome is not None and outcome not in OUTCOMES:
+                raise status.fail("outcome", f"must be one of {', '.join(OUTCOMES)}, got {_show(outcome)}")
+            statuses.append(OrderStatusEntry(at, status.required_text("text"), outcome, file_path))
+            status.finish()
+        notify = entry.table("notify")
+        urls = tuple(dict.fromkeys(notify.strings("url") + notify.strings("urls")))
+        watchdog = tuple(dict.fromkeys(notify.strings("watchdog")))
+        _check_apprise_urls(notify, urls)
+        for url in watchdog:
+            _check_apprise_url(notify, "watchdog", url)
+        if watchdog and not urls:
+            raise notify.fail(
+                "url", "is required with watchdog: the consumer who made the order is told first"
+            )
+        language = notify.choice("language", LANGUAGES, "fr")
+        notify.finish()
+        base = retailer.base_url
+        orders.append(
+            (
+                WatchedOrder(
+                    slug=slug,
+                    retailer=retailer_slug,
+                    product_url=None
+                    if product is None
+                    else (base + "/" + product.lstrip("/") if product.startswith("/") else product),
+                    promotion=promotion,
+                    ordered_at=ordered_at,
+                    paid_at=paid_at,
+                    price_paid=price,
+                    currency=currency,
+                    reference=entry.required_text("reference"),
+                    promise=entry.text("promise"),
+                    statuses=tuple(statuses),
+                ),
+                _OrderNotify(urls, watchdog, language),
+            )
+        )
+        entry.finish()
+    return orders
+
+
+def _order_subscriptions(order: WatchedOrder, notify: _OrderNotify) -> list[Subscription]:
+    """The subscriptions an order's [orders.notify] stands for: its consumer, and its watchdog if any."""
+    found = []
+    for suffix, urls, tag in (("", notify.urls, "consumer"), ("-watchdog", notify.watchdog, "watchdog")):
+        if urls:
+            found.append(
+                Subscription(
+                    name=f"order-{order.slug}{suffix}",
+                    urls=urls,
+                    tags=(tag,),
+                    language=notify.language,
+                    events=("delivery_overdue",),
+                    orders=(order.slug,),
+                )
+            )
+    return found
 
 
 def load_watchlist(path: Path) -> Watchlist:

@@ -26,7 +26,9 @@ EVENT_KINDS = (
     "finding_closed",
     "crawl_unhealthy",
     "crawl_recovered",
+    "delivery_overdue",
 )
+OUTCOMES = ("delivered", "cancelled")
 LANGUAGES = ("fr", "de", "en", "it")
 REFERENCE_RULES = ("ch", "eu")
 AVAILABILITIES = tuple(a.value for a in Availability)
@@ -109,6 +111,13 @@ WATCHLIST = Table(
     "The watchlist: what to watch, what was advertised and who to tell.",
     (
         Key("settings", "table", "Settings of the whole watchlist.", "{ contact = ... }", table="settings"),
+        Key(
+            "operator",
+            "table",
+            "Who runs this watchlist, named in dossiers: see [operator].",
+            '{ name = "Observatoire des prix" }',
+            table="operator",
+        ),
         Key("retailers", "tables", "The shops watched, one table each.", "[[retailers]]", table="retailers"),
         Key(
             "promotions",
@@ -123,6 +132,14 @@ WATCHLIST = Table(
             "Who is told what, through Apprise.",
             "[[subscriptions]]",
             table="subscriptions",
+        ),
+        Key(
+            "orders",
+            "tables",
+            "A consumer's own orders: when the delivery promise is not kept (delivery_overdue), the consumer "
+            "is told.",
+            "[[orders]]",
+            table="orders",
         ),
     ),
 )
@@ -141,7 +158,7 @@ SETTINGS = Table(
         Key(
             "tsa_url",
             "url",
-            "RFC 3161 timestamp authority that case bundles are stamped by.",
+            "RFC 3161 timestamp authority: stamps the hash chain's head after each run, and case bundles.",
             '"https://freetsa.org/tsr"',
         ),
         Key(
@@ -150,6 +167,22 @@ SETTINGS = Table(
             "Rule thresholds for every retailer; see [settings.thresholds].",
             "{ observations = 3 }",
             table="thresholds",
+        ),
+    ),
+)
+
+OPERATOR = Table(
+    "operator",
+    "[operator]",
+    "Who runs this watchlist: named in each dossier's capture attestation.",
+    (
+        Key("name", "string", "The person or group who captures the evidence.", '"Observatoire des prix"'),
+        Key(
+            "contact",
+            "string",
+            "How an authority reaches them.",
+            '"mailto:prix@example.org"',
+            "[settings] contact",
         ),
     ),
 )
@@ -298,6 +331,33 @@ THRESHOLDS = Table(
             "Store checks closer than this belong to the same sweep.",
             "10",
             "10.0",
+            minimum=0,
+        ),
+        Key(
+            "delivery_slip_days",
+            "number",
+            "delivery_slipping: the promised wait (days from a check to the latest promised day) must grow by at "
+            "least this many days in total (while the item stays orderable online and the stores are empty); a "
+            "promise whose date moves on with the calendar is no slip.",
+            "3",
+            "3.0",
+            minimum=0,
+        ),
+        Key(
+            "delivery_slip_checks",
+            "integer",
+            "delivery_slipping: ... over at least this many checks of the product page.",
+            "3",
+            "3",
+            minimum=1,
+        ),
+        Key(
+            "overdue_days",
+            "number",
+            "A consumer's order is overdue (delivery_overdue) this many days after the last day its delivery "
+            "promise allowed.",
+            "2",
+            "2.0",
             minimum=0,
         ),
     ),
@@ -519,6 +579,124 @@ SUBSCRIPTIONS = Table(
             minimum=0,
         ),
         Key("all_findings", "boolean", "Every finding, whatever it is about (watchdogs).", "false", "false"),
+        Key(
+            "orders",
+            "strings",
+            "The delivery_overdue events of these [[orders]] ids (or of orders added with `promowatch order "
+            "add`), whatever the tags.",
+            '["coffee-machine"]',
+        ),
+    ),
+)
+
+ORDERS = Table(
+    "orders",
+    "[[orders]]",
+    "A consumer's own order: what was bought, when, at what price, what delivery was promised, and the "
+    "statuses seen since. Recorded once (and chained like an observation): change an order by giving it a "
+    "new `id`; statuses may be added later.",
+    (
+        Key(
+            "id",
+            "string",
+            "A short name for the order (letters, digits, - and _).",
+            '"coffee-machine"',
+            required=True,
+        ),
+        Key("retailer", "string", "The [[retailers]] slug.", '"demo-shop"', required=True),
+        Key(
+            "product",
+            "string",
+            "The product ordered: its URL or a path on the retailer's base URL (this or `promotion`).",
+            '"/p/delonghi-magnifica-s-7184530"',
+        ),
+        Key(
+            "promotion",
+            "string",
+            "The promotion ordered from: its title, as in `promowatch promotions` (this or `product`).",
+            '"De\'Longhi Magnifica S"',
+        ),
+        Key(
+            "ordered_at",
+            "datetime",
+            "When the order was placed (UTC unless an offset is given).",
+            "2026-11-07T10:00:00Z",
+            required=True,
+        ),
+        Key("paid_at", "datetime", "When it was paid, if not at ordering.", "2026-11-07T10:05:00Z"),
+        Key("price_paid", "amount", "The price paid.", '"499.00"', required=True),
+        Key("currency", "string", "ISO 4217 code.", '"CHF"', "the profile's"),
+        Key("reference", "string", "The shop's order number.", '"DS-2026-118734"', required=True),
+        Key(
+            "promise",
+            "string",
+            "The delivery promise shown when ordering; without it, the delivery text of the last offer "
+            "observation of the product before `ordered_at`.",
+            '"Livraison sous 2 à 3 jours ouvrables"',
+        ),
+        Key(
+            "notify",
+            "table",
+            "Who is told when the order is overdue: see [orders.notify].",
+            '{ url = "json://127.0.0.1:8080/me" }',
+            table="order_notify",
+        ),
+        Key(
+            "status",
+            "tables",
+            "The statuses seen: see [[orders.status]].",
+            '[{ text = "in processing" }]',
+            table="order_status",
+        ),
+    ),
+)
+
+ORDER_NOTIFY = Table(
+    "order_notify",
+    "[orders.notify]",
+    "The consumer who made the order (tag `consumer`), and optionally a watchdog, told once when it is "
+    "overdue; like a subscription that follows only this order.",
+    (
+        Key(
+            "url",
+            "strings",
+            "The consumer's Apprise URL(s); each must be one Apprise can parse. Never printed or logged.",
+            '"json://127.0.0.1:8080/phone"',
+        ),
+        Key("urls", "strings", "More Apprise URLs, as `url`.", '["mailto://user:pass@example.org"]'),
+        Key("language", "choice", "Language of the messages.", '"fr"', '"fr"', choices=LANGUAGES),
+        Key(
+            "watchdog",
+            "strings",
+            "Apprise URL(s) of a watchdog told as well (tag `watchdog`).",
+            '"json://127.0.0.1:8080/watchdog"',
+        ),
+    ),
+)
+
+ORDER_STATUS = Table(
+    "order_status",
+    "[[orders.status]]",
+    "One status of the order as the shop showed it, with an optional file (confirmation e-mail, PDF, "
+    "screenshot) kept in the evidence store. A status that says delivered or cancelled (en, fr, de, it) "
+    "closes the order's finding.",
+    (
+        Key("at", "datetime", "When the status was seen.", "2026-11-09T08:00:00Z", required=True),
+        Key("text", "string", "The status as the shop words it.", '"en cours de traitement"', required=True),
+        Key(
+            "outcome",
+            "choice",
+            "Mark the order delivered or cancelled whatever the text says.",
+            '"delivered"',
+            choices=OUTCOMES,
+        ),
+        Key(
+            "file",
+            "string",
+            "A file showing the status, relative to the watchlist; it must exist. Its SHA-256 is chained and "
+            "it goes into case bundles.",
+            '"orders/confirmation.eml"',
+        ),
     ),
 )
 
@@ -536,6 +714,13 @@ PROFILE = Table(
         ),
         Key("currency", "string", "ISO 4217 currency of the shop's prices.", '"CHF"'),
         Key("language", "string", "The shop's language: which phrase tables read its pages first.", '"fr"'),
+        Key(
+            "timezone",
+            "string",
+            "IANA time zone the shop's days are read in (dossiers' dates and store grid).",
+            '"Europe/Zurich"',
+            "the country's",
+        ),
         Key(
             "base_url",
             "url",
@@ -846,11 +1031,15 @@ _TABLES: dict[str, Table] = {
     for t in (
         WATCHLIST,
         SETTINGS,
+        OPERATOR,
         THRESHOLDS,
         RETAILERS,
         PROMOTIONS,
         ADS,
         SUBSCRIPTIONS,
+        ORDERS,
+        ORDER_NOTIFY,
+        ORDER_STATUS,
         PROFILE,
         OFFER,
         AVAILABILITY_MAP,
@@ -861,7 +1050,19 @@ _TABLES: dict[str, Table] = {
         PHRASES,
     )
 }
-WATCHLIST_TABLES = ("watchlist", "settings", "thresholds", "retailers", "promotions", "ads", "subscriptions")
+WATCHLIST_TABLES = (
+    "watchlist",
+    "settings",
+    "operator",
+    "thresholds",
+    "retailers",
+    "promotions",
+    "ads",
+    "subscriptions",
+    "orders",
+    "order_notify",
+    "order_status",
+)
 PROFILE_TABLES = (
     "profile",
     "offer",

@@ -35,6 +35,7 @@ from promowatch.config import WatchedRetailer, Watchlist
 from promowatch.datadir import DataDir
 from promowatch.db.engine import open_database
 from promowatch.db.queries import due_products, page_validators, sync_watchlist
+from promowatch.evidence.blobs import BlobStore
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -178,7 +179,7 @@ def enqueue_due(watchlist: Watchlist, data: DataDir, redis_url: str, *, clock: C
     sessions = open_database(data.db_url)
     moment = (clock or Clock()).now()
     with sessions.begin() as session:
-        sync_watchlist(session, watchlist, moment)
+        sync_watchlist(session, watchlist, moment, BlobStore(data.blobs))
     run = uuid.uuid4().hex[:12]
     entries: dict[str, list[str]] = {}  # retailer slug -> its queue entries
     urls: list[str] = []

@@ -30,6 +30,7 @@ from promowatch.db.models import (
     CrawlRun,
     Finding,
     OfferObservation,
+    Order,
     Product,
     Promotion,
     Retailer,
@@ -37,6 +38,7 @@ from promowatch.db.models import (
     StoreObservation,
 )
 from promowatch.domain import Availability, money_str
+from promowatch.orders import order_facts, promotion_facts, resolve_promotion, status_outcome
 from promowatch.rules import (
     Crawl,
     OfferPoint,
@@ -51,7 +53,10 @@ from promowatch.rules import (
     store_stockout,
     unorderable_online,
 )
+from promowatch.rules.delivery import delivery_slipping
 from promowatch.rules.model import Episode
+from promowatch.rules.orders import RULE as OVERDUE
+from promowatch.rules.orders import StatusPoint, delivery_overdue
 from promowatch.rules.transitions import Change, online_changes, store_changes
 
 
@@ -160,6 +165,7 @@ def evaluate(sessions: sessionmaker[Session], watchlist: Watchlist, now: datetim
                 _evaluate_promotion(session, promotion, history, rules, now, report, products_done)
             report.promotions += 1
             report.per_retailer[slug]["promotions"] += 1
+    _evaluate_orders(sessions, watchlist, now, report)  # consumers' orders: delivery_overdue
     return report
 
 
@@ -321,6 +327,7 @@ def load_retailer_offers(session: Session, retailer_id: int) -> dict[int, list[O
             raw(o.regular_price),
             raw(o.currency),
             raw(o.screenshot_sha256),
+            raw(o.delivery),
         )
         .where(o.product_id.in_(_promoted_products(retailer_id)))
         .order_by(o.product_id, o.observed_at, o.id)
@@ -336,6 +343,7 @@ def load_retailer_offers(session: Session, retailer_id: int) -> dict[int, list[O
                 price[r.regular_price],
                 r.currency,
                 r.screenshot_sha256,
+                r.delivery,
             )
             for r in group
         ]
@@ -421,6 +429,7 @@ def _evaluate_promotion(
         store_sellout(facts, intervals, scope, thresholds, now, scope_name, history.crawls, offers),
         price_mismatch(facts, offers, thresholds, now),
         reference_price_unsupported(facts, offers, thresholds, now, rules.reference_rule),
+        delivery_slipping(facts, offers, intervals, scope, thresholds, now, scope_name, history.crawls),
     ]
     screenshots = {o.id: o.screenshot_sha256 for o in offers if o.screenshot_sha256}
     base_payload = {
@@ -613,3 +622,163 @@ def _product_events(
         )
         if event is not None:
             report.count(slug, "events")
+
+
+# ---------------------------------------------------------------- consumers' orders
+
+
+def _store_intervals(session: Session, product_id: int, now: datetime) -> list[StoreInterval]:
+    s = StoreObservation
+    rows = session.execute(
+        select(s.id, s.store_id, s.first_seen, s.last_seen, s.checks, s.availability, s.quantity)
+        .where(s.product_id == product_id, s.first_seen <= now)
+        .order_by(s.first_seen, s.id)
+    ).all()
+    return [
+        StoreInterval(
+            r.id,
+            r.store_id,
+            r.first_seen,
+            r.last_seen,
+            r.checks or 1,
+            Availability(r.availability),
+            r.quantity,
+        )
+        for r in rows
+    ]
+
+
+def _evaluate_orders(
+    sessions: sessionmaker[Session], watchlist: Watchlist, now: datetime, report: EvaluationReport
+) -> None:
+    """``delivery_overdue`` for every recorded order as of ``now``: its finding (on the order's promotion) and
+    one event for its consumer, each order in its own transaction."""
+    with sessions() as session:
+        ids = session.scalars(select(Order.id).order_by(Order.id)).all()
+        crawls = load_store_crawls(session)
+    per_retailer = {r.slug: r for r in watchlist.retailers}
+    for order_id in ids:
+        with sessions.begin() as session:
+            order = session.get_one(Order, order_id)
+            retailer = session.get_one(Retailer, order.retailer_id)
+            watched = per_retailer.get(retailer.slug)
+            thresholds = watched.thresholds if watched else watchlist.thresholds
+            promotion = (
+                session.get(Promotion, order.promotion_id)
+                if order.promotion_id is not None
+                else resolve_promotion(session, order, thresholds)
+            )
+            product_id = order.product_id or (promotion.product_id if promotion else None)
+            facts, source = order_facts(session, order)
+            statuses = [
+                StatusPoint(s.id, s.at, s.text, status_outcome(s.outcome))
+                for s in sorted(order.statuses, key=lambda s: (s.at, s.id))
+            ]
+            stores = session.scalars(select(Store).where(Store.retailer_id == retailer.id)).all()
+            scope, scope_name = store_scope(
+                stores, promotion.region if promotion else None, watched.stores if watched else ()
+            )
+            verdict = delivery_overdue(
+                facts,
+                statuses,
+                promotion_facts(session, promotion) if promotion else None,
+                _store_intervals(session, product_id, now) if product_id else [],
+                scope,
+                thresholds,
+                now,
+                crawls.get(retailer.slug) or None,
+            )
+            verdict.inputs.update(
+                {"promise_source": source, "scope": scope_name, "scope_store_ids": sorted(scope)}
+            )
+            report.verdicts[f"{OVERDUE}:{verdict.status}"] += 1
+            _reconcile_order(session, order, promotion, retailer, product_id, verdict, now, report)
+
+
+def _reconcile_order(
+    session: Session,
+    order: Order,
+    promotion: Promotion | None,
+    retailer: Retailer,
+    product_id: int | None,
+    verdict: Verdict,
+    now: datetime,
+    report: EvaluationReport,
+) -> None:
+    """Bring the order's finding in line with the verdict; record the consumer's event once."""
+    if not verdict.episodes:
+        return
+    episode = verdict.episodes[0]
+    finding = None
+    if promotion is not None:
+        for candidate in session.scalars(
+            select(Finding).where(Finding.promotion_id == promotion.id, Finding.rule == OVERDUE)
+        ):
+            if candidate.inputs.get("order") == order.slug:
+                finding = candidate
+        if finding is None:
+            finding = Finding(
+                promotion_id=promotion.id,
+                rule=OVERDUE,
+                state="confirmed",
+                opened_at=episode.opened_at,
+                confirmed_at=episode.confirmed_at,
+                closed_at=None,
+                evaluated_at=now,
+                summary=episode.summary,
+                inputs=verdict.inputs,
+                observation_ids={"offer": [], "store": list(episode.store_ids)},
+            )
+            session.add(finding)
+            session.flush()
+            report.count(retailer.slug, "opened")
+            report.count(retailer.slug, "confirmed")
+        elif finding.closed_at is None:
+            cited = {"offer": [], "store": list(episode.store_ids)}
+            if (finding.summary, finding.inputs, finding.observation_ids) != (
+                episode.summary,
+                verdict.inputs,
+                cited,
+            ):
+                finding.summary, finding.inputs, finding.observation_ids = (
+                    episode.summary,
+                    verdict.inputs,
+                    cited,
+                )
+                finding.evaluated_at = now
+        if episode.closed_at is not None and finding.closed_at is None:
+            # evaluated now: a recomputation at evaluated_at sees the status that closed it
+            finding.closed_at, finding.state, finding.evaluated_at = episode.closed_at, "closed", now
+            report.count(retailer.slug, "closed")
+    product = session.get(Product, product_id) if product_id else None
+    payload = {
+        "retailer": retailer.slug,
+        "order": order.slug,
+        "reference": order.reference,
+        "price_paid": money_str(order.price_paid),
+        "currency": order.currency,
+        "product_url": product.url if product else None,
+        "product_name": product.name if product else None,
+        "promotion": promotion.title if promotion else None,
+        "rule": OVERDUE,
+        "summary": verdict.inputs.get("statements", {}).get("en", episode.summary),
+        "statements": verdict.inputs.get("statements", {}),
+        "promised_by": verdict.inputs.get("promised_by"),
+        "overdue_at": episode.opened_at.isoformat(),
+    }
+    if episode.closed_at is not None:
+        return  # delivered or cancelled: no news for the consumer, whether or not they were told before
+    event = record_event(
+        session,
+        OVERDUE,
+        f"{OVERDUE}:order:{order.id}",  # told once, however often evaluate runs
+        episode.opened_at,
+        payload,
+        retailer_id=retailer.id,
+        product_id=product_id,
+        promotion_id=promotion.id if promotion else None,
+        finding_id=finding.id if finding else None,
+        created_at=now,
+    )
+    if event is not None:
+        report.count(retailer.slug, "events")

@@ -34,6 +34,7 @@ class Capture:
     last_modified: str | None = None
     screenshot_sha256: str | None = None
     rendered_sha256: str | None = None
+    ip_address: str | None = None  # the shop's address the response came from, when known
 
 
 CAPTURE_BYTES = ("body", "screenshot", "rendered_html")

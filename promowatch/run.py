@@ -103,13 +103,15 @@ def crawl_step(
     echo: Echo | None = print,
     progress: bool = False,
     overrides: dict[str, Any] | None = None,
+    processes: int = 1,
 ) -> CrawlSummary:
     """Sync the watchlist to the database, crawl promotions, offers and stores once, then check the crawl's
     health (``crawl_unhealthy`` events for the ops tag). With ``redis_url`` the product pages go to the
     scrapy-redis workers instead, waiting for them at most ``wait`` seconds. ``progress``: a live view on stderr while it crawls; ``overrides``: Scrapy
-    settings of this run."""
+    settings of this run; ``processes``: crawl processes, each owning whole retailers (promowatch.crawl.parallel)."""
     from promowatch.crawl.runner import browser_problem, crawl_settings, run_crawl
-    from promowatch.db.queries import sync_watchlist
+    from promowatch.db.queries import products_per_retailer, sync_watchlist
+    from promowatch.evidence.blobs import BlobStore
     from promowatch.health import check_crawl_health, run_problems
 
     watchlist, data, clock = context.watchlist, context.data, context.clock
@@ -118,7 +120,8 @@ def crawl_step(
     started = clock.now()
     sessions = context.sessions
     with sessions.begin() as session:
-        sync_watchlist(session, watchlist, started)
+        sync_watchlist(session, watchlist, started, BlobStore(data.blobs))
+        work = products_per_retailer(session)
     summary = CrawlSummary(counts={slug: Counter() for slug in chosen})
     problem = browser_problem(tuple(watchlist.retailer(slug) for slug in chosen))
     if problem:
@@ -151,6 +154,11 @@ def crawl_step(
         if distributed.timed_out or distributed.errors:
             warn(f"promowatch: error: {distributed}")
         report = run_crawl(settings, spiders=("promotions", "stores"))
+    elif processes > 1 and len(chosen) > 1 and watchlist.path is not None:
+        from promowatch.crawl.parallel import partition, run_parallel
+
+        groups = partition({slug: work.get(slug, 0) for slug in chosen}, processes)
+        report = run_parallel(watchlist.path, data, clock, groups, overrides=overrides)
     else:
         report = run_crawl(settings)
     if report.interrupted:
@@ -208,10 +216,28 @@ def crawl_step(
             summary.failed_retailers.append(slug)
         for problem in problems:
             warn(f"promowatch: error: {slug}: {problem}")
+    if watchlist.tsa_url:
+        stamp_chain_head(context, watchlist.tsa_url, echo)
     if echo is not None:
         for slug in chosen:
             echo(summary.line(slug))
     return summary
+
+
+def stamp_chain_head(context: RunContext, tsa_url: str, echo: Echo | None) -> None:
+    """Trusted time for what the run chained: a token over the chain's head (promowatch.evidence.head). An
+    authority out of reach is a warning, never a failed run: the next run asks for the head it then finds."""
+    from promowatch.evidence.blobs import BlobStore
+    from promowatch.evidence.head import stamp_head
+    from promowatch.evidence.timestamp import TimestampError
+
+    try:
+        done = stamp_head(context.sessions, tsa_url, BlobStore(context.data.blobs), context.clock.now())
+    except TimestampError as error:
+        warn(f"promowatch: warning: chain head not timestamped, asked again at the next run: {error}")
+        return
+    if echo is not None:
+        echo(done)
 
 
 def evaluate_step(context: RunContext, *, echo: Echo | None = print) -> EvaluationReport:
@@ -224,6 +250,13 @@ def evaluate_step(context: RunContext, *, echo: Echo | None = print) -> Evaluati
     # reaches are its news, the shop changes its crawl saw before are not (notify/subscriptions.py)
     with sessions.begin() as session:
         note_subscriptions(session, watchlist, now)
+    if watchlist.orders:  # the consumers' orders and statuses this run's clock has reached
+        from promowatch.evidence.blobs import BlobStore
+        from promowatch.orders import sync_orders
+
+        with sessions.begin() as session:
+            for line in sync_orders(session, watchlist, BlobStore(context.data.blobs), now):
+                warn(f"promowatch: {line}")
     report = evaluate(sessions, watchlist, now)
     if echo is not None:
         echo(
@@ -287,6 +320,7 @@ def run_all(
     echo: Echo = print,
     progress: bool = False,
     overrides: dict[str, Any] | None = None,
+    processes: int = 1,
 ) -> RunSummary:
     """crawl -> evaluate -> notify under the data directory's lock, then one summary line per retailer."""
     from promowatch.runconfig import RunContext
@@ -302,6 +336,7 @@ def run_all(
             echo=None,
             progress=progress,
             overrides=overrides,
+            processes=processes,
         )
         evaluation = evaluate_step(context, echo=None)
         delivery = notify_step(context, echo=None)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages promowatch and its tests use, when they are missing: Chromium (browser mode:
 # chromium-headless-shell and chromium),
-# poppler-utils (the case PDF check), openssl (trusted timestamps), python3-venv; with PROMOWATCH_SERVERS=1
-# also PostgreSQL and Redis for the test suite.
+# poppler-utils (the case PDF check), pango and DejaVu fonts (the dossier's PDF), openssl (trusted timestamps),
+# python3-venv; with PROMOWATCH_SERVERS=1 also PostgreSQL and Redis for the test suite.
 set -euo pipefail
 need=()
 if [ -z "${PROMOWATCH_CHROMIUM:-}" ]; then
@@ -12,6 +12,10 @@ if [ -z "${PROMOWATCH_CHROMIUM:-}" ]; then
 fi
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# WeasyPrint (the dossier's PDF) lays text out with pango; the dossier's fonts are DejaVu
+for package in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; do
+  dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")
+done
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 if [ "${PROMOWATCH_SERVERS:-}" = 1 ]; then
   ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)

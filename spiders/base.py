@@ -16,6 +16,7 @@ from promowatch.config import WatchedRetailer
 from promowatch.crawl.runner import shop_slots
 from promowatch.crawl.shop_hosts import LeftTheShop
 from promowatch.db.queries import sync_watchlist
+from promowatch.evidence.blobs import BlobStore
 from promowatch.items import Capture
 from promowatch.revalidation import ETAG_MAX, LAST_MODIFIED_MAX, Validators, header_value
 from promowatch.runconfig import RunConfig
@@ -36,7 +37,12 @@ class WatchSpider(Spider):
         spider.config = RunConfig.from_crawler(crawler)
         if watchlist:  # as `promowatch crawl` does: its products known, each shop in its own slot
             with spider.config.context.sessions.begin() as session:
-                sync_watchlist(session, spider.config.watchlist, spider.config.clock.now())
+                sync_watchlist(
+                    session,
+                    spider.config.watchlist,
+                    spider.config.clock.now(),
+                    BlobStore(spider.config.context.data.blobs),
+                )
             shop_slots(crawler.settings, spider.config.watchlist)
         spider.sessions = spider.config.context.sessions
         return spider
@@ -137,6 +143,7 @@ def capture(response: Response, *, validators: bool = True) -> Capture:
         request_headers=request_headers,
         etag=etag,
         last_modified=last_modified,
+        ip_address=None if response.ip_address is None else str(response.ip_address),
     )
 
 

@@ -618,6 +618,7 @@ def rendered_capture(response: Response, rendered: Rendered) -> Capture:
         request_headers=request_headers,
         screenshot=rendered.screenshot,
         rendered_html=rendered.html,
+        ip_address=None if response.ip_address is None else str(response.ip_address),
     )
 
 

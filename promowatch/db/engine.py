@@ -106,8 +106,12 @@ def open_database(url: str) -> sessionmaker[Session]:
     except (ArgumentError, NoSuchModuleError, ValueError) as error:
         raise RunError(f"database URL {shown_url(url)}: cannot be used ({error})", EXIT_BAD_INPUT) from None
     except ImportError as error:
+        extra = (
+            "; install it with: pip install 'promowatch[postgres]'" if "psycopg" in str(error.name) else ""
+        )
         raise RunError(
-            f"database URL {shown_url(url)}: its driver is not installed ({error.name})", EXIT_BAD_INPUT
+            f"database URL {shown_url(url)}: its driver is not installed ({error.name}){extra}",
+            EXIT_BAD_INPUT,
         ) from None
     try:
         upgrade(engine)

@@ -232,6 +232,20 @@ class ChainEntry(Base):
     entry_sha256: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class ChainTimestamp(Base):
+    """An RFC 3161 token over the chain's head as a run left it: its imprint is entry ``seq``'s entry_sha256.
+    The token's bytes are an evidence blob."""
+
+    __tablename__ = "chain_timestamps"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(index=True)
+    head_sha256: Mapped[str] = mapped_column(String(64))
+    stamped_at: Mapped[datetime]  # the time the authority put in the token
+    requested_at: Mapped[datetime]  # the run's clock when it asked
+    authority: Mapped[str] = mapped_column(String(200))  # scheme, host and port: never the URL's secrets
+    token_sha256: Mapped[str] = mapped_column(String(64))
+
+
 class CrawlRun(Base):
     __tablename__ = "crawl_runs"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -298,6 +312,43 @@ class Delivery(Base):
     event: Mapped[Event] = relationship()
 
 
+class Order(Base):
+    """A consumer's own order, as they entered it. Chained when recorded and never updated after."""
+
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)  # the id the consumer chose
+    retailer_id: Mapped[int] = mapped_column(ForeignKey("retailers.id"))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    # as given or resolved when recorded; None: resolved from the product at each evaluation
+    promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotions.id"))
+    ordered_at: Mapped[datetime]
+    paid_at: Mapped[datetime | None]
+    price_paid: Mapped[Decimal]
+    currency: Mapped[str] = mapped_column(String(3))
+    reference: Mapped[str] = mapped_column(String(200))  # the shop's order number
+    promise: Mapped[str | None] = mapped_column(String(500))  # the delivery text shown when ordering
+    origin: Mapped[str] = mapped_column(String(16))  # "watchlist" or "command"
+    created_at: Mapped[datetime]
+    statuses: Mapped[list[OrderStatus]] = relationship(back_populates="order", order_by="OrderStatus.id")
+
+
+class OrderStatus(Base):
+    """One status the consumer saw for an order ("in processing"), with an optional file as its exhibit."""
+
+    __tablename__ = "order_status"
+    __table_args__ = (Index("ix_order_status_order_at", "order_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    at: Mapped[datetime]
+    text: Mapped[str] = mapped_column(String(500))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # "delivered" or "cancelled" when marked so
+    file_name: Mapped[str | None] = mapped_column(String(500))
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    order: Mapped[Order] = relationship(back_populates="statuses")
+
+
 class Subscription(Base):
     """When promowatch first saw a subscription (keyed like a delivery target): it receives events from then on."""
 
@@ -305,3 +356,23 @@ class Subscription(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     target: Mapped[str] = mapped_column(String(128), unique=True)
     first_seen: Mapped[datetime]
+
+
+class WebSubscription(Base):
+    """A subscription made in the dashboard. Its Apprise URL is a secret kept outside the database (a file
+    named by ``target`` in the data directory); the row holds only the URL's schema and what it follows."""
+
+    __tablename__ = "web_subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(128), unique=True)  # name + hash of the URL, as deliveries
+    url_schema: Mapped[str] = mapped_column(String(32))
+    product_id: Mapped[int | None] = mapped_column(ForeignKey("products.id"))
+    promotion_id: Mapped[int | None] = mapped_column(ForeignKey("promotions.id"))
+    postcode: Mapped[str | None] = mapped_column(String(16))
+    radius_km: Mapped[float | None]
+    events: Mapped[dict[str, Any]]  # {"kinds": [...]}
+    language: Mapped[str] = mapped_column(String(2))
+    created_at: Mapped[datetime]
+    tested_at: Mapped[datetime | None]
+    test_result: Mapped[str | None] = mapped_column(String(300))  # masked

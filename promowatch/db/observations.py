@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from promowatch.db.models import OfferObservation, Product, Retailer
+from promowatch.extract.delivery import promise_json
 
 
 def list_observations(
@@ -51,6 +52,7 @@ def observation_row(observation: OfferObservation, url: str, retailer: str) -> d
         "orderable": observation.orderable,
         "reason": observation.reason,
         "delivery": observation.delivery,
+        "delivery_promise": promise_json(observation.delivery, observation.observed_at),
         "http_status": observation.http_status,
         "final_url": observation.final_url,
         "wait": vantage.get("wait"),

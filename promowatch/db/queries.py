@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -12,7 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from promowatch.config import WatchedRetailer, Watchlist
+from promowatch.config import AdSource, WatchedRetailer, Watchlist
 from promowatch.db.models import (
     AdSighting,
     Base,
@@ -21,9 +22,11 @@ from promowatch.db.models import (
     Product,
     Promotion,
     Retailer,
+    Store,
 )
 from promowatch.domain import as_utc
 from promowatch.evidence import chain
+from promowatch.evidence.blobs import BlobStore
 from promowatch.evidence.capture import StoredBlob
 from promowatch.items import AdvertisedPromotion
 from promowatch.revalidation import Validators
@@ -199,8 +202,48 @@ def _extend(promotion: Promotion, ad: AdvertisedPromotion) -> None:
         promotion.reference_price = ad.reference_price
 
 
-def sync_watchlist(session: Session, watchlist: Watchlist, now: datetime) -> None:
-    """Write the watchlist's retailers, watched products and hand-entered promotions to the database."""
+def _ad_file_evidence(session: Session, blobs: BlobStore | None, ad: AdSource, now: datetime) -> str | None:
+    """The SHA-256 of an ad's file, stored in the evidence store and indexed (None without a file or store)."""
+    if ad.file is None or blobs is None:
+        return None
+    data = ad.file.read_bytes()
+    sha, _ = blobs.put(data)
+    media_type = mimetypes.guess_type(ad.file.name)[0] or "application/octet-stream"
+    record_blobs(session, [StoredBlob(sha, len(data), media_type)], now)
+    return sha
+
+
+def watchlist_sighting(session: Session, promotion_id: int, ad: AdSource) -> AdSighting | None:
+    """The sighting already recorded for a watchlist ad. An ad with a URL is known by it; one without (a print
+    or TV ad) by its kind and then its file's or note's match, or as the only such ad: adding a file or
+    a note to an ad entered before is the same sighting, not a second one."""
+    rows = session.scalars(
+        select(AdSighting)
+        .where(AdSighting.promotion_id == promotion_id, AdSighting.kind == ad.kind)
+        .order_by(AdSighting.id)
+    ).all()
+    if ad.url:
+        return next((r for r in rows if r.source_url == ad.url), None)
+    # earlier versions put the file's path where the URL goes
+    offline = [
+        r for r in rows if r.source_url is None or not r.source_url.startswith(("http://", "https://"))
+    ]
+    legacy = str(ad.file) if ad.file else None
+    for matches in (
+        lambda r: legacy is not None and r.source_url == legacy,
+        lambda r: ad.note is not None and r.note == ad.note,
+    ):
+        found = [r for r in offline if matches(r)]
+        if found:
+            return found[0]
+    return offline[0] if len(offline) == 1 else None
+
+
+def sync_watchlist(
+    session: Session, watchlist: Watchlist, now: datetime, blobs: BlobStore | None = None
+) -> None:
+    """Write the watchlist's retailers, watched products and hand-entered promotions to the database; with
+    ``blobs``, each ad's file is stored as the evidence of its sighting."""
     rows = {r.slug: retailer_row(session, r) for r in watchlist.retailers}
     for retailer in watchlist.retailers:
         wanted = [{"retailer_id": rows[retailer.slug].id, "url": url} for url in watched_urls(retailer)]
@@ -230,22 +273,20 @@ def sync_watchlist(session: Session, watchlist: Watchlist, now: datetime) -> Non
         promotion.region = entry.region
         session.flush()
         for ad in entry.ads:
-            source = ad.url or (str(ad.file) if ad.file else None)
-            exists = session.scalar(
-                select(AdSighting).where(
-                    AdSighting.promotion_id == promotion.id, AdSighting.source_url == source
-                )
-            )
+            exists = watchlist_sighting(session, promotion.id, ad)
             if exists is None:
                 seen = ad.seen_at or entry.valid_from or now
+                # a chained sighting never changes: a file added to an ad recorded without one stays out of
+                # it (and out of the chain) rather than making a second sighting of the same ad
                 sighting = AdSighting(
                     promotion_id=promotion.id,
                     kind=ad.kind,
-                    source_url=source,
+                    source_url=ad.url,
                     note=ad.note,
                     seen_at=seen,
                     last_seen=seen,
                     checks=1,
+                    evidence_sha256=_ad_file_evidence(session, blobs, ad, now),
                 )
                 session.add(sighting)
                 session.flush()
@@ -470,3 +511,25 @@ def list_findings(
         }
         for finding, title, slug in session.execute(query).all()
     ]
+
+
+def products_per_retailer(session: Session) -> dict[str, int]:
+    """How many product pages each retailer has: the work of its crawl, to share retailers between processes."""
+    rows = session.execute(
+        select(Retailer.slug, func.count(Product.id))
+        .outerjoin(Product, (Product.retailer_id == Retailer.id) & Product.canonical_id.is_(None))
+        .group_by(Retailer.slug)
+    )
+    return {slug: count for slug, count in rows}
+
+
+def store_postcodes(session: Session) -> dict[str, list[str]]:
+    """The postcodes of each retailer's stores known so far (retailers with none left out)."""
+    rows = session.execute(
+        select(Retailer.slug, Store.postcode).join(Store, Store.retailer_id == Retailer.id)
+    )
+    postcodes: dict[str, list[str]] = {}
+    for slug, postcode in rows:
+        if postcode:
+            postcodes.setdefault(slug, []).append(postcode)
+    return postcodes

@@ -71,6 +71,8 @@ class Phase:
     regular_price: Decimal | None = None  # the "au lieu de" price shown next to the price
     online: OnlineStock | None = None
     store_zero_share: float | None = None  # share of stores with nothing left
+    # a rolling delivery promise: the working days promised grow by this many each day of the phase
+    delivery_growth: int | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +200,9 @@ PRODUCTS: tuple[Product, ...] = (
                 online=OnlineStock.NOT_ONLINE,
                 store_zero_share=0.94,
             ),
+            # back online while the stores stay empty, but each day it promises delivery three working days
+            # later than the day before: it can be ordered, not delivered
+            Phase(9, 13, online=OnlineStock.IN_STOCK, delivery_growth=3),
         ),
         promotion=Promotion(3, 13, D("499"), D("999")),
         rating=(4.4, 312),

@@ -17,7 +17,7 @@ from functools import cache
 from html import escape
 from typing import Any
 
-from promowatch.demo.catalogue import CATEGORIES, DELIVERY_TEXT, PRODUCTS, Category, Product, Store
+from promowatch.demo.catalogue import CATEGORIES, PRODUCTS, Category, Product, Store
 from promowatch.demo.scenarios import DayOffer, RunningPromotion, StoreLevel
 
 SHOP_NAME = "Demo Shop"
@@ -333,7 +333,7 @@ def _buy_block(offer: DayOffer) -> str:
             '<noscript><p class="noscript">Activez JavaScript pour voir la disponibilité et commander.</p>'
             "</noscript>"
         )
-    delivery = f'<p class="delivery">{DELIVERY_TEXT}</p>' if offer.online.orderable else ""
+    delivery = f'<p class="delivery">{escape(offer.delivery)}</p>' if offer.delivery else ""
     disabled = "" if offer.online.orderable else " disabled"
     return (
         f'<p class="stock-line stock-{offer.online.value}" data-state="loaded">{offer.online.label}</p>'
@@ -726,7 +726,7 @@ def stock_json(offer: DayOffer, levels: list[StoreLevel], updated_at: datetime) 
             "status": online.value,
             "label": online.label,
             "orderable": online.orderable,
-            "delivery": DELIVERY_TEXT if online.orderable else None,
+            "delivery": offer.delivery,
         },
         "stores": [_level_json(level) for level in levels],
     }

@@ -211,7 +211,7 @@ def run_demo(port: int = 0, days: int = 14, data_dir: Path | None = None, browse
             watchlist = data / "watchlist.toml"
             if browser:
                 browser_profile(data / "sites")  # profiles beside the watchlist come first
-            watchlist.write_text(both_watchlist(shop.url, elektro.url, inbox.url))
+            watchlist.write_text(both_watchlist(shop.url, elektro.url, inbox.url, data))
             console.print(f"demo shop at {shop.url}, Demo Elektromarkt at {elektro.url}, data in {data}")
             for day in range(days):
                 now = DEMO_START + timedelta(days=day) + CHECK_HOUR

@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from promowatch.demo.catalogue import (
     CANARY_SKU,
+    DELIVERY_TEXT,
     PRODUCTS,
     OnlineStock,
     Product,
@@ -34,7 +35,8 @@ class Scenario:
 
 _SHOWS = {
     "a": "bait: 549.– on days 0-2, then advertised 499.– au lieu de 999.– (never charged) on days 3-13, "
-    "never orderable online, at least 90 % of stores empty every promotion day",
+    "not orderable online on days 3-8, then orderable on days 9-13 with a delivery promise three working days "
+    "later each day, at least 90 % of stores empty every promotion day",
     "b": "promotion days 0-13; sold out online and in nearly all stores on days 2-5, restocked from day 6",
     "c": "honest promotion: 349.– charged on days 0-9, then 279.– au lieu de 349.– on days 10-13, always "
     "available online and in stores",
@@ -77,6 +79,7 @@ class DayOffer:
     regular_price: Decimal | None
     online: OnlineStock
     store_zero_share: float
+    delivery: str | None = None  # the delivery line of the buy box (only while orderable)
 
     @property
     def jsonld_availability(self) -> str | None:
@@ -97,13 +100,17 @@ def offer_on(product: Product, day: int) -> DayOffer:
     if product.bench_index is not None:
         return _bench_offer(product, product.bench_index, day)
     price, regular, online, share = product.price, None, product.online, product.store_zero_share
+    delivery = DELIVERY_TEXT
     for phase in product.phases:
         if phase.first_day <= day <= phase.last_day:
             if phase.price is not None:
                 price, regular = phase.price, phase.regular_price
             online = phase.online or online
             share = phase.store_zero_share if phase.store_zero_share is not None else share
-    return DayOffer(product, day, price, regular, online, share)
+            if phase.delivery_growth is not None:
+                low = 2 + phase.delivery_growth * (day - phase.first_day)
+                delivery = f"Livraison sous {low} à {low + 2} jours ouvrables"
+    return DayOffer(product, day, price, regular, online, share, delivery if online.orderable else None)
 
 
 def _bench_offer(product: Product, index: int, day: int) -> DayOffer:
@@ -114,7 +121,13 @@ def _bench_offer(product: Product, index: int, day: int) -> DayOffer:
     on_promotion = index % 4 == 0
     price = (product.price * Decimal("0.8")).quantize(Decimal("1")) if on_promotion else product.price
     return DayOffer(
-        product, day, price, product.price if on_promotion else None, online, ((index * 3 + day) % 10) / 10
+        product,
+        day,
+        price,
+        product.price if on_promotion else None,
+        online,
+        ((index * 3 + day) % 10) / 10,
+        DELIVERY_TEXT if online.orderable else None,
     )
 
 

@@ -75,9 +75,15 @@ DEMO_SHOP = RetailerTruth(
     first_sighting={"a": 3, "b": 0, "c": 10, "d": 0, "e": 0, "f": 0},
     followed=("b",),
     findings=(
-        ExpectedFinding("a", "unorderable_online", 5, None),
+        # not orderable on days 3-8; back online from day 9 (three orderable checks clear it on day 11)
+        ExpectedFinding("a", "unorderable_online", 5, 11),
+        # orderable from day 9 with stores empty, promising delivery three working days later each day: 10 days
+        # later by the third check (day 11), holding on days 11-13
+        ExpectedFinding("a", "delivery_slipping", 13, None),
         ExpectedFinding("a", "store_stockout", 5, None),
         ExpectedFinding("a", "reference_price_unsupported", 3, None),
+        # the consumer's order of day 5 (demo/watchlist.py bait_order), promised by day 9, overdue 2 days later
+        ExpectedFinding("a", "delivery_overdue", 12, None),
         ExpectedFinding("b", "unorderable_online", 4, 8),
         # sold out in 96 % of the stores on days 2-5 while the promotion is advertised: a sell-out
         ExpectedFinding("b", "store_sellout", 4, 8),

@@ -71,6 +71,7 @@ def _archive(
                     request_headers=capture.request_headers,
                     fetched_at=fetched_at,
                     archived_before=not new,
+                    ip_address=capture.ip_address,
                 )
             continue
         if kind == "screenshot":

@@ -22,12 +22,20 @@ from warcio.archiveiterator import ArchiveIterator
 from promowatch.evidence.canonical import canonical_sha256
 from promowatch.evidence.case import BUNDLE_WARC, MANIFEST, TIMESTAMP_REPLY, UNLISTED
 from promowatch.evidence.chain import EXTENSION_SUFFIX, check_links, evidence_hashes
+from promowatch.evidence.head import TIMESTAMP_DIR
 from promowatch.evidence.recompute import recompute_finding
-from promowatch.evidence.timestamp import TimestampError, imprint_of, time_of, verify_timestamp
+from promowatch.evidence.timestamp import (
+    TimestampError,
+    imprint_of,
+    time_of,
+    verify_digest_timestamp,
+    verify_timestamp,
+)
+from promowatch.evidence.wacz import BUNDLE_WACZ, check_wacz
 
 CHUNK = 1 << 20
 # entries the checks parse; every other entry is only hashed
-PARSED = ("case.json", "observations.jsonl", "chain.jsonl", MANIFEST, TIMESTAMP_REPLY)
+PARSED = ("case.json", "observations.jsonl", "chain.jsonl", MANIFEST, TIMESTAMP_REPLY, BUNDLE_WACZ)
 # what a zip entry can raise while it is inflated: a bad CRC, a truncated or corrupt deflate stream, an
 # unsupported compression method, a password it does not have
 _ENTRY_ERRORS = (
@@ -148,7 +156,7 @@ def _read_entries(bundle: zipfile.ZipFile, limits: ReadLimits, report: CaseRepor
     entries = _Entries()
     total = 0
     for info in infos:
-        keep = info.filename in PARSED
+        keep = info.filename in PARSED or info.filename.startswith(TIMESTAMP_DIR)
         cap = min(limits.entry_bytes, limits.total_bytes - total)
         if keep:
             cap = min(cap, limits.parsed_bytes)
@@ -271,13 +279,14 @@ def _check_chain(
                 report.failed(f"{kind} observation {rid}: extended without a chain entry")
             elif expected is not None and canonical_sha256(ext) != expected:
                 report.failed(f"{kind} observation {rid}: last_seen/checks differ from its last chain entry")
-    cited = case["finding"].get("observation_ids") or {}
-    for kind in ("offer", "store"):
-        for rid in cited.get(kind, []):
-            if (kind, rid) not in records:
-                report.failed(
-                    f"{kind} observation {rid} cited by the finding is missing from observations.jsonl"
-                )
+    for finding in dossier_findings(case):
+        cited = finding.get("observation_ids") or {}
+        for kind in ("offer", "store"):
+            for rid in cited.get(kind, []):
+                if (kind, rid) not in records:
+                    report.failed(
+                        f"{kind} observation {rid} cited by the finding is missing from observations.jsonl"
+                    )
     if len(report.problems) == before:
         report.passed(
             f"chain excerpt: {len(chain)} entries linked, {len(chained)} observations match their entries"
@@ -383,6 +392,128 @@ def _check_warc(
         )
 
 
+def _check_chain_timestamps(
+    case: Mapping[str, Any],
+    lines: list[dict[str, Any]],
+    chain: list[dict[str, Any]],
+    entries: _Entries,
+    report: CaseReport,
+    tsa_ca_file: Path | None,
+) -> None:
+    """Each run's token names a head entry of chain.jsonl (whose links the chain check followed) and stamps that
+    entry's hash; a chain rebuilt after the run leads to another hash."""
+    tokens = case.get("chain_timestamps") or []
+    if not tokens:
+        report.note("no run timestamps over the chain head in this bundle")
+        return
+    by_seq = {entry["seq"]: entry for entry in chain}
+    before = len(report.problems)
+    for token in tokens:
+        seq, head = token["seq"], token["head_sha256"]
+        reply = entries.parsed.get(token["path"])
+        if reply is None or not token["path"].startswith(TIMESTAMP_DIR):
+            report.failed(f"run timestamp of chain entry {seq}: {token['path']} is missing")
+            continue
+        entry = by_seq.get(seq)
+        if entry is None or entry["entry_sha256"] != head:
+            report.failed(
+                f"run timestamp of chain entry {seq}: chain.jsonl does not lead to the stamped head"
+            )
+            continue
+        try:
+            if imprint_of(reply) != head:
+                report.failed(
+                    f"run timestamp of chain entry {seq}: the token does not cover that entry's hash"
+                )
+            elif tsa_ca_file is not None:
+                verify_digest_timestamp(head, reply, tsa_ca_file)
+        except TimestampError as error:
+            report.failed(f"run timestamp of chain entry {seq}: {error}")
+    if len(report.problems) > before:
+        return
+    # observations chained after the newest token were not stamped yet when the bundle was made
+    newest = max(token["seq"] for token in tokens)
+    keys = {(line["kind"], line["id"]) for line in lines}
+    later = sum(1 for e in chain if e["seq"] > newest and (e["record_kind"], e["record_id"]) in keys)
+    signed = (
+        f"signatures verified against {tsa_ca_file.name}"
+        if tsa_ca_file
+        else "signatures not checked: no CA given"
+    )
+    report.passed(f"run timestamps: {len(tokens)} tokens cover their chain heads ({signed})")
+    if later:
+        report.note(f"{later} observations were chained after the newest run timestamp")
+
+
+def _check_orders(
+    case: Mapping[str, Any], chain: list[dict[str, Any]], entries: _Entries, report: CaseReport
+) -> None:
+    """Each order's and status's record against its chain entry, and each status's file against the hash the
+    status record chained: a file swapped, or a status edited to cite another, shows here."""
+    orders = case.get("orders") or []
+    if not orders:
+        return
+    by_key = {(e["record_kind"], e["record_id"]): e for e in chain}
+    before, files, unchained = len(report.problems), 0, 0
+    for order in orders:
+        name = order["id"]
+        for record in [order["record"], *(s["record"] for s in order["statuses"])]:
+            entry = by_key.get((record["kind"], record["id"]))
+            if entry is None:
+                unchained += 1
+            elif canonical_sha256(record) != entry["record_sha256"]:
+                report.failed(
+                    f"order {name}: {record['kind']} {record['id']} differs from chain entry {entry['seq']}"
+                )
+        for status in order["statuses"]:
+            exhibit = status.get("exhibit")
+            digest = status["record"].get("evidence_sha256")
+            if exhibit is None:
+                if digest:
+                    report.failed(f"order {name}: the file of status {status['record']['id']} is not listed")
+                continue
+            if exhibit.get("sha256") != digest:
+                report.failed(
+                    f"order {name}: status {status['record']['id']} lists another file than it chained"
+                )
+            elif not exhibit.get("path"):
+                report.failed(
+                    f"order {name}: the file of status {status['record']['id']} is missing from the bundle"
+                )
+            elif entries.digests.get(exhibit["path"]) != digest:
+                report.failed(
+                    f"order {name}: {exhibit['path']} does not match the SHA-256 its status chained"
+                )
+            else:
+                files += 1
+    if len(report.problems) == before:
+        report.passed(
+            f"orders: {len(orders)} orders, {files} status files match the hashes their statuses chained"
+        )
+    if unchained:
+        report.note(f"orders: {unchained} order records have no entry in chain.jsonl (outside its excerpt)")
+
+
+def _check_wacz(
+    case: Mapping[str, Any], bundle: zipfile.ZipFile, entries: _Entries, report: CaseReport
+) -> None:
+    data = entries.parsed.get(BUNDLE_WACZ)
+    if data is None:
+        if case.get("wacz"):
+            report.failed(f"case.json declares {BUNDLE_WACZ} but it is missing")
+        return
+    warc = entries.digests.get(BUNDLE_WARC)
+    ends_with = (warc, bundle.getinfo(BUNDLE_WARC).file_size) if warc else None
+    result = check_wacz(data, ends_with)
+    for problem in result.problems:
+        report.failed(f"{BUNDLE_WACZ}: {problem}")
+    if not result.problems:
+        report.passed(
+            f"{BUNDLE_WACZ}: {result.resources} resources match datapackage.json, "
+            f"{result.records} index lines point at their records"
+        )
+
+
 def _json(entries: _Entries, name: str) -> Any:
     return json.loads(entries.parsed[name])
 
@@ -414,14 +545,31 @@ def verify_case(
             _check_timestamp(case, entries, report, tsa_ca_file)
             lines = _lines(entries, report)
             _check_chain(case, lines, chain, report)
+            _check_chain_timestamps(case, lines, chain, entries, report, tsa_ca_file)
+            _check_wacz(case, bundle, entries, report)
             _check_warc(case, lines, bundle, entries, limits, report)
-            result = recompute_finding(case, lines)
+            _check_orders(case, chain, entries, report)
+            results = [recompute_finding({**case, "finding": f}, lines) for f in dossier_findings(case)]
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as error:
             # valid JSON in an unexpected shape: a forgery or damage, named rather than a traceback
             report.failed(f"case.json, chain.jsonl or observations.jsonl has an unexpected shape: {error!r}")
             return report
-    if result.ok:
-        report.passed(result.message)
-    else:
-        report.failed(result.message)
+    for result in results:
+        if result.ok:
+            report.passed(result.message)
+        else:
+            report.failed(result.message)
     return report
+
+
+def dossier_findings(case: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """Every finding a bundle states, as the rule recomputes it (``opened_at`` the episode's start); a bundle
+    of one finding states only ``finding``."""
+    lead = case["finding"]
+    stated = [lead]
+    for row in case.get("findings") or []:
+        finding = {**row, "opened_at": row.get("episode_opened_at", row["opened_at"])}
+        # the lead finding is stated twice: either copy may be forged, so each is checked unless they agree
+        if {k: finding.get(k) for k in lead} != lead:
+            stated.append(finding)
+    return stated

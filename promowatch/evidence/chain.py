@@ -21,7 +21,14 @@ from typing import Any, cast
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session, selectinload
 
-from promowatch.db.models import AdSighting, ChainEntry, OfferObservation, StoreObservation
+from promowatch.db.models import (
+    AdSighting,
+    ChainEntry,
+    OfferObservation,
+    Order,
+    OrderStatus,
+    StoreObservation,
+)
 from promowatch.domain import money_str
 from promowatch.evidence.canonical import canonical_sha256, iso_utc
 
@@ -30,7 +37,7 @@ EXTENSION_SUFFIX = "_ext"
 # an arbitrary constant: the PostgreSQL advisory lock that serialises appends across processes
 _PG_CHAIN_LOCK = 7_262_001
 
-Observation = OfferObservation | StoreObservation | AdSighting
+Observation = OfferObservation | StoreObservation | AdSighting | Order | OrderStatus
 
 
 # the columns of an offer observation its chained record holds (its validators, etag and last_modified, are not)
@@ -68,6 +75,29 @@ def offer_record(columns: Mapping[str, Any], signals: Sequence[Mapping[str, Any]
     return record
 
 
+# the columns of a store observation its chained record holds: the first sighting's (last_seen and checks move)
+STORE_RECORD_COLUMNS = (
+    "id",
+    "product_id",
+    "store_id",
+    "run_id",
+    "first_seen",
+    "availability",
+    "quantity",
+    "source_time",
+    "evidence_sha256",
+)
+
+
+def store_record(columns: Mapping[str, Any]) -> dict[str, Any]:
+    """The canonical record of a store observation from its column values: the same whether read from a row or
+    about to be inserted in bulk."""
+    record = {"kind": "store", **{name: columns[name] for name in STORE_RECORD_COLUMNS}}
+    record["first_seen"] = iso_utc(columns["first_seen"])
+    record["source_time"] = iso_utc(columns["source_time"])
+    return record
+
+
 def observation_record(obs: Observation) -> dict[str, Any]:
     """The canonical record of an observation as chained: for intervals, the fields of the first sighting."""
     if isinstance(obs, OfferObservation):
@@ -75,19 +105,10 @@ def observation_record(obs: Observation) -> dict[str, Any]:
             {name: getattr(obs, name) for name in OFFER_RECORD_COLUMNS},
             [{"field": s.field, "source": s.source, "raw": s.raw, "value": s.value} for s in obs.signals],
         )
+    if isinstance(obs, Order | OrderStatus):
+        return order_record(obs)
     if isinstance(obs, StoreObservation):
-        return {
-            "kind": "store",
-            "id": obs.id,
-            "product_id": obs.product_id,
-            "store_id": obs.store_id,
-            "run_id": obs.run_id,
-            "first_seen": iso_utc(obs.first_seen),
-            "availability": obs.availability,
-            "quantity": obs.quantity,
-            "source_time": iso_utc(obs.source_time),
-            "evidence_sha256": obs.evidence_sha256,
-        }
+        return store_record({name: getattr(obs, name) for name in STORE_RECORD_COLUMNS})
     return {
         "kind": "ad",
         "id": obs.id,
@@ -100,14 +121,50 @@ def observation_record(obs: Observation) -> dict[str, Any]:
     }
 
 
+def order_record(row: Order | OrderStatus) -> dict[str, Any]:
+    """The canonical record of a consumer's order or of one of its statuses (its file cited as evidence),
+    so that deleting or editing what the consumer recorded breaks the chain like an observation would."""
+    if isinstance(row, OrderStatus):
+        return {
+            "kind": "order_status",
+            "id": row.id,
+            "order_id": row.order_id,
+            "at": iso_utc(row.at),
+            "text": row.text,
+            "outcome": row.outcome,
+            "file_name": row.file_name,
+            "evidence_sha256": row.file_sha256,
+        }
+    return {
+        "kind": "order",
+        "id": row.id,
+        "slug": row.slug,
+        "retailer_id": row.retailer_id,
+        "product_id": row.product_id,
+        "promotion_id": row.promotion_id,
+        "ordered_at": iso_utc(row.ordered_at),
+        "paid_at": iso_utc(row.paid_at),
+        "price_paid": money_str(row.price_paid),
+        "currency": row.currency,
+        "reference": row.reference,
+        "promise": row.promise,
+        "origin": row.origin,
+    }
+
+
 def extension_record(obs: StoreObservation | AdSighting) -> dict[str, Any]:
     """The canonical record of an interval's extension: its id, ``last_seen`` and ``checks`` now."""
     kind = "store" if isinstance(obs, StoreObservation) else "ad"
+    return interval_extension(kind, obs.id, obs.last_seen, obs.checks)
+
+
+def interval_extension(kind: str, record_id: int, last_seen: datetime, checks: int) -> dict[str, Any]:
+    """The canonical record of the extension of a ``kind`` interval (``store``, ``ad``) to ``last_seen``."""
     return {
         "kind": kind + EXTENSION_SUFFIX,
-        "id": obs.id,
-        "last_seen": iso_utc(obs.last_seen),
-        "checks": obs.checks,
+        "id": record_id,
+        "last_seen": iso_utc(last_seen),
+        "checks": checks,
     }
 
 
@@ -146,6 +203,25 @@ def entry_json(entry: ChainEntry) -> dict[str, Any]:
         "prev_sha256": entry.prev_sha256,
         "entry_sha256": entry.entry_sha256,
     }
+
+
+def exported_entries(session: Session, first: int, last: int) -> list[dict[str, Any]]:
+    """Entries ``first``..``last`` as exported: each with the evidence hashes of its record, so that the links
+    of the run can be checked without the records of other products that sit between."""
+    rows = session.scalars(
+        select(ChainEntry).where(ChainEntry.seq.between(first, last)).order_by(ChainEntry.seq)
+    ).all()
+    evidence: dict[tuple[str, int], list[str]] = {}
+    for kind, model in CHAINED_MODELS.items():
+        ids = [r.record_id for r in rows if r.record_kind == kind]
+        for start in range(0, len(ids), 500):  # under SQLite's limit of bound parameters
+            found = cast(
+                Sequence[Observation],
+                session.scalars(select(model).where(model.id.in_(ids[start : start + 500]))).all(),
+            )
+            for obs in found:
+                evidence[(kind, obs.id)] = evidence_hashes(observation_record(obs))
+    return [entry_json(r) | {"evidence": evidence.get((r.record_kind, r.record_id), [])} for r in rows]
 
 
 def _lock_chain(session: Session) -> None:
@@ -270,10 +346,15 @@ def check_links(
     return problems
 
 
-CHAINED_MODELS: dict[str, type[OfferObservation] | type[StoreObservation] | type[AdSighting]] = {
+CHAINED_MODELS: dict[
+    str,
+    type[OfferObservation] | type[StoreObservation] | type[AdSighting] | type[Order] | type[OrderStatus],
+] = {
     "offer": OfferObservation,
     "store": StoreObservation,
     "ad": AdSighting,
+    "order": Order,
+    "order_status": OrderStatus,
 }
 
 

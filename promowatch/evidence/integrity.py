@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, union
 from sqlalchemy.orm import Session, sessionmaker
 
-from promowatch.db.models import AdSighting, EvidenceBlob, OfferObservation, StoreObservation
+from promowatch.db.models import AdSighting, EvidenceBlob, OfferObservation, OrderStatus, StoreObservation
 from promowatch.evidence.blobs import BlobStore
 from promowatch.evidence.chain import verify_chain
 
@@ -38,6 +38,7 @@ def _referenced(session: Session) -> set[str]:
         select(OfferObservation.screenshot_sha256),
         select(StoreObservation.evidence_sha256),
         select(AdSighting.evidence_sha256),
+        select(OrderStatus.file_sha256),  # a consumer's confirmation e-mail, PDF or screenshot
     )
     return {sha for sha in session.scalars(query) if sha}
 

@@ -71,6 +71,7 @@ def _offers(lines: Sequence[Mapping[str, Any]]) -> list[OfferPoint]:
             _money(r["regular_price"]),
             r["currency"],
             r["screenshot_sha256"],
+            r.get("delivery"),
         )
         for r in (line["record"] for line in lines if line["kind"] == "offer")
     ]
@@ -128,9 +129,27 @@ def run_rule(case: Mapping[str, Any], lines: Sequence[Mapping[str, Any]]) -> Ver
         sampled = None if crawls is None else [rules.Crawl(_at(a), _time(b)) for a, b in crawls]
         check = rules.store_stockout if rule == "store_stockout" else rules.store_sellout
         return check(facts, store_intervals(lines), scope, thresholds, now, name, sampled, _offers(lines))
+    if rule == "delivery_slipping":
+        from promowatch.rules.delivery import delivery_slipping
+
+        scope, name = _scope(case)
+        crawls = case.get("store_crawls")
+        sampled = None if crawls is None else [rules.Crawl(_at(a), _time(b)) for a, b in crawls]
+        return delivery_slipping(
+            facts, _offers(lines), store_intervals(lines), scope, thresholds, now, name, sampled
+        )
     if rule == "reference_price_unsupported":
         return rules.reference_price_unsupported(
             facts, _offers(lines), thresholds, now, inputs.get("variant", "eu")
+        )
+    if rule == "delivery_overdue":  # a consumer's order, from the bundle's orders section
+        from promowatch.orders import order_verdict_from_case
+
+        scope, _ = _scope(case)
+        crawls = case.get("store_crawls")
+        sampled = None if crawls is None else [rules.Crawl(_at(a), _time(b)) for a, b in crawls]
+        return order_verdict_from_case(
+            case, lines, facts, store_intervals(lines), scope, thresholds, now, sampled
         )
     raise LookupError(f"no rule {rule!r} in promowatch {case['software']['version']}")
 

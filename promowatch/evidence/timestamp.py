@@ -1,4 +1,9 @@
-"""RFC 3161 trusted timestamps through the ``openssl ts`` command: query, fetch over HTTP, check."""
+"""RFC 3161 trusted timestamps through the ``openssl ts`` command: query, fetch over HTTP, check.
+
+A token covers either bytes (a case's manifest) or a SHA-256 given as hex (the hash chain's head entry, whose
+``entry_sha256`` is itself the hash of its canonical preimage): ``openssl ts -verify -digest`` checks the latter
+without the preimage.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import subprocess
 import tempfile
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,10 +51,26 @@ def authority_of(tsa_url: str) -> str:
     return f"{parts.scheme}://{host}" + ("" if port is None else f":{port}")
 
 
+def digest_query(sha256_hex: str) -> bytes:
+    """A DER timestamp query over a SHA-256 given as 64 hex digits, asking for the authority's certificate."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256_hex):
+        raise TimestampError(f"not a SHA-256 in hex: {sha256_hex!r}")
+    return _openssl("-query", "-digest", sha256_hex, "-sha256", "-cert")
+
+
 def request_timestamp(data: bytes, tsa_url: str, timeout: float = 30.0) -> bytes:
     """POST a query for ``data`` to the authority; return its DER reply (``.tsr``), checked to be granted."""
+    return _request(timestamp_query(data), _sha256(data), tsa_url, timeout)
+
+
+def request_digest_timestamp(sha256_hex: str, tsa_url: str, timeout: float = 30.0) -> bytes:
+    """``request_timestamp`` for a SHA-256 known only as its hex digest."""
+    return _request(digest_query(sha256_hex), sha256_hex, tsa_url, timeout)
+
+
+def _request(query: bytes, imprint: str, tsa_url: str, timeout: float) -> bytes:
     request = urllib.request.Request(
-        tsa_url, data=timestamp_query(data), headers={"Content-Type": "application/timestamp-query"}
+        tsa_url, data=query, headers={"Content-Type": "application/timestamp-query"}
     )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -59,7 +81,7 @@ def request_timestamp(data: bytes, tsa_url: str, timeout: float = 30.0) -> bytes
     status = reply_text(reply)
     if "Status: Granted" not in status:
         raise TimestampError(f"the timestamp authority refused: {status.splitlines()[:3]}")
-    if imprint_of(reply) != _sha256(data):
+    if imprint_of(reply) != imprint:
         raise TimestampError("the timestamp reply is for other data")
     return reply
 
@@ -94,6 +116,30 @@ def time_of(reply: bytes) -> str | None:
     """The time the authority stamped, as it prints it."""
     match = re.search(r"Time stamp: (.+)", reply_text(reply))
     return match.group(1).strip() if match else None
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def stamped_at(reply: bytes) -> datetime | None:
+    """The authority's time as a UTC datetime (openssl prints ``Dec  8 01:30:00.5 2026 GMT``)."""
+    printed = time_of(reply)
+    match = re.fullmatch(r"(\w{3}) +(\d+) (\d+):(\d+):(\d+)(?:\.(\d+))? (\d{4}) GMT", printed or "")
+    if match is None or match.group(1) not in _MONTHS:
+        return None
+    month, day, hour, minute, second, fraction, year = match.groups()
+    micros = int((fraction or "0").ljust(6, "0")[:6])
+    return datetime(
+        int(year), _MONTHS.index(month) + 1, int(day), int(hour), int(minute), int(second), micros, tzinfo=UTC
+    )
+
+
+def verify_digest_timestamp(sha256_hex: str, reply: bytes, ca_file: Path) -> None:
+    """Full check of a token over a hex SHA-256 against a trusted CA; raises ``TimestampError`` when it fails."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tsr = Path(tmp) / "reply.tsr"
+        tsr.write_bytes(reply)
+        _openssl("-verify", "-digest", sha256_hex, "-in", str(tsr), "-CAfile", str(ca_file))
 
 
 def verify_timestamp(data: bytes, reply: bytes, ca_file: Path, untrusted: Path | None = None) -> None:

@@ -27,7 +27,7 @@ for line in open("chain.jsonl", encoding="utf-8"):
     entry = json.loads(line)
     key = (entry["record_kind"], entry["record_id"])
     record = records.get(key)
-    evidence = []
+    evidence = entry.get("evidence", [])  # another product's entry: the hashes its record cites
     if key[0].endswith("_ext"):
         last_ext[key] = entry["record_sha256"]  # an interval's older extensions are superseded
     elif record is not None:
@@ -58,6 +58,69 @@ case = json.load(open("case.json", encoding="utf-8"))
 in_warc = {h for h, e in case["evidence"].items() if e["record_type"] == "response"}
 assert in_warc <= set(bodies), f"responses missing from the WARC: {in_warc - set(bodies)}"
 print(f"chain: {len(seen)} records chained; WARC: {len(bodies)} responses; cited captures: {len(cited)}")
+"""
+
+
+def _run_timestamps(case: Mapping[str, Any]) -> str:
+    tokens = case.get("chain_timestamps") or []
+    if not tokens:
+        return """
+## Trusted time of the observations
+No run timestamp covers these observations: the runs that made them had no timestamp authority configured
+(or could not reach it), so their times rest on the capturing machine's clock and on the export's timestamp.
+"""
+    rows = "".join(
+        f"| {t['seq']} | `{t['head_sha256']}` | {t['time']} | {t['tsa']} | `{t['path']}` |\n" for t in tokens
+    )
+    first = tokens[0]
+    return f"""
+## Trusted time of the observations
+After each crawl, promowatch asked a timestamp authority for an RFC 3161 token over the hash chain's newest
+entry (its head). A token's message imprint is that entry's `entry_sha256`, which covers its `seq` and, through
+`prev_sha256`, every entry before it. So every observation chained at or before a stamped entry existed, as
+recorded, at the token's time: whoever holds the database cannot have rewritten it after that time without
+the rebuilt chain leading to another hash. The tokens covering this case (for each observation, the first
+token at or after its chain entry), listed in `case.json` under `chain_timestamps`:
+
+| chain entry | entry_sha256 | time | authority | token |
+|---|---|---|---|---|
+{rows}
+For each token, with the authority's CA certificate (obtained from the authority, not from this bundle):
+
+    openssl ts -reply -in {first["path"]} -text         # the time and the imprint (= the entry's hash)
+    openssl ts -verify -digest {first["head_sha256"]} -in {first["path"]} -CAfile AUTHORITY-CA.pem
+    grep '"seq": {first["seq"]},' chain.jsonl         # the entry: its entry_sha256 is the digest above
+
+`chain.jsonl` runs up to the newest stamped entry, and the script above checks every link up to it.
+`promowatch case verify --tsa-ca AUTHORITY-CA.pem case.zip` makes the same checks.
+"""
+
+
+def _published_head(case: Mapping[str, Any]) -> str:
+    head = case["chain"]["head_at_export"] or {}
+    return f"""
+## Comparing with a published head
+At export the chain's newest entry was entry {head.get("seq")}, `entry_sha256` {head.get("entry_sha256")}.
+A group that runs promowatch can print its head at any time with `promowatch evidence publish-head` (entry
+number, `entry_sha256`, time, number of entries and the latest run timestamp; `--json` for a machine) and
+publish it or mail it to itself, so that a dated copy exists outside its own database. To compare a head
+published earlier with this case: when its entry number lies within `chain.jsonl`, the entry of that number must
+carry the published `entry_sha256` (`grep '"seq": N,' chain.jsonl`); the chain check above then shows that the
+observations before it are unchanged since it was published. When it lies outside, ask the holder to run
+`promowatch evidence verify` and to show the entry of that number: a chain rebuilt since leads to another hash.
+"""
+
+
+def _replay(case: Mapping[str, Any]) -> str:
+    if not case.get("wacz"):
+        return ""
+    return f"""
+## Replaying the captures
+`{case["wacz"]}` holds the same WARC records as a WACZ 1.1.1 package (the WARC after the crawl runs'
+`warcinfo` records, a CDXJ index, a page list). Open it in ReplayWeb.page (https://replayweb.page or its
+desktop app) to browse the pages as the shop served them. `datapackage.json` lists each file's SHA-256 and
+`datapackage-digest.json` the SHA-256 of `datapackage.json`; `promowatch case verify` checks both and that every
+index line points at its record.
 """
 
 
@@ -107,9 +170,7 @@ This script checks all of it (run it inside the unpacked folder):
 ```python
 {_CHECK_SCRIPT}```
 
-The chain's newest entry at export time was {case["chain"]["head_at_export"]}; comparing it with a later copy
-of the chain (or a published head) shows that no entry before it was changed since.
-
+{_run_timestamps(case)}{_published_head(case)}{_replay(case)}
 ## The finding follows from the observations
 `case.json` states the rule, its thresholds (`rule.thresholds`) and the measured inputs. `timeline.csv` has one
 row per observation; the rule can be re-applied by hand from it. `promowatch case verify case.zip` re-applies

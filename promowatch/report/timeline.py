@@ -11,12 +11,16 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import matplotlib
 
 matplotlib.use("Agg")  # no display on servers; must precede pyplot
 import matplotlib.dates as mdates
+from babel import Locale
+from babel.dates import format_skeleton, format_time
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from promowatch.evidence.recompute import store_intervals
 from promowatch.report.texts import label
@@ -227,26 +231,94 @@ def timeline_csv(timeline: Timeline) -> str:
     return out.getvalue()
 
 
+@dataclass(frozen=True, slots=True)
+class FindingMark:
+    """A finding's moments on the chart: raised, confirmed, closed."""
+
+    rule: str
+    opened_at: datetime | None
+    confirmed_at: datetime | None
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChartLabels:
+    """What the chart says beyond the series: its title, the zone of its dates, the findings' marks and the
+    store rule's threshold (a share, 0..1)."""
+
+    title: str | None = None
+    zone: str = "UTC"
+    marks: Sequence[FindingMark] = ()
+    rules: Sequence[str] = ()
+    share_threshold: float | None = None
+
+
 def _shade_window(ax: Any, timeline: Timeline, first: datetime, last: datetime) -> None:
     start, end = timeline.window
     if start is None and end is None:
         return
-    ax.axvspan(start or first, end or last, color="#f6d55c", alpha=0.25, lw=0)
+    # only the part the data cover: a week's validity must not squeeze twelve hours of data into a sliver
+    left, right = max(start or first, first), min(end or last, last)
+    if left < right:
+        ax.axvspan(left, right, color="#f6d55c", alpha=0.25, lw=0)
 
 
-def draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
+def date_formatter(language: str, zone: str, span: timedelta) -> FuncFormatter:
+    """Tick labels in the case's language and the retailer's zone: "5 nov." in French, never "2026-Nov"."""
+    tz = ZoneInfo(zone)
+    locale = Locale.parse(language)
+    with_hours = span <= timedelta(days=2)
+    # the layout asks for the same ticks' labels many times; Babel's formatting is not cheap
+    labels: dict[float, str] = {}
+
+    def label_of(value: float, _position: int | None = None) -> str:
+        if value not in labels:
+            moment = mdates.num2date(value).astimezone(tz)
+            day = format_skeleton("dMMM", moment, locale=locale)
+            labels[value] = f"{day} {format_time(moment, 'short', locale=locale)}" if with_hours else day
+        return labels[value]
+
+    return FuncFormatter(label_of)
+
+
+def draw_timeline(fig: Figure, timeline: Timeline, language: str, chart: ChartLabels | None = None) -> None:
     """Three panels on one time axis: price, orderable online, share of stores at zero stock."""
     with literal_text():
-        _draw_timeline(fig, timeline, language)
+        _draw_timeline(fig, timeline, language, chart or ChartLabels())
 
 
-def _draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
+_MARK_STYLE = {"opened": ("#d62728", "-"), "confirmed": ("#ff7f0e", "--"), "closed": ("#2ca02c", ":")}
+
+
+def _draw_marks(
+    axes: Sequence[Any], chart: ChartLabels, language: str, first: datetime, last: datetime
+) -> None:
+    labelled: set[str] = set()
+    for mark in chart.marks:
+        for name, at in (
+            ("opened", mark.opened_at),
+            ("confirmed", mark.confirmed_at),
+            ("closed", mark.closed_at),
+        ):
+            if at is None or not first <= at <= last:
+                continue
+            colour, style = _MARK_STYLE[name]
+            for ax in axes:
+                ax.axvline(at, color=colour, ls=style, lw=1, zorder=4)
+            if name not in labelled:
+                labelled.add(name)
+                axes[0].plot([], [], color=colour, ls=style, lw=1, label=label("mark_" + name, language))
+
+
+def _draw_timeline(fig: Figure, timeline: Timeline, language: str, chart: ChartLabels) -> None:
+    # the axis spans the data, not the validity window: the window is shaded where the data reach it
     times = [p.at for p in timeline.offers] + [s.at for s in timeline.shares]
-    times += [t for t in timeline.window if t is not None]
     if not times:
         fig.text(0.5, 0.5, label("no_data", language), ha="center")
         return
     first, last = min(times), max(times)
+    if first == last:
+        first, last = first - timedelta(hours=12), last + timedelta(hours=12)
     price_ax, band_ax, store_ax = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1, 2]})
     for ax in (price_ax, band_ax, store_ax):
         _shade_window(ax, timeline, first, last)
@@ -257,9 +329,13 @@ def _draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
             [float(p.price or 0) for p in priced],
             where="post",
             color="#1f77b4",
-            lw=3,
+            lw=2,
             zorder=3,  # over the advertised line, which it often equals
             label=label("observed_price", language),
+        )
+        # one marker per observation: the price is known where it was looked at, not in between
+        price_ax.plot(
+            [p.at for p in priced], [float(p.price or 0) for p in priced], "o", color="#1f77b4", ms=3
         )
     price_ax.axhline(
         float(timeline.advertised_price),
@@ -275,8 +351,9 @@ def _draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
             label=f"{label('reference_price', language)} {timeline.reference_price}",
         )
     price_ax.set_ylabel(timeline.currency, parse_math=False)
-    price_ax.legend(loc="best", fontsize=7)
-    price_ax.set_title(label("chart_title", language), fontsize=10)
+    _draw_marks((price_ax, band_ax, store_ax), chart, language, first, last)
+    price_ax.legend(loc="best", fontsize=6)
+    price_ax.set_title(chart.title or label("chart_title", language), fontsize=9)
 
     colours = {True: "#2ca02c", False: "#d62728", None: "#c7c7c7"}
     gaps = sorted(b.at - a.at for a, b in zip(timeline.offers, timeline.offers[1:], strict=False))
@@ -293,6 +370,8 @@ def _draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
             band_ax.broken_barh(
                 spans, (0, 1), color=colours[value], label=label(f"orderable_{value}".lower(), language)
             )
+    if timeline.offers:
+        band_ax.plot([p.at for p in timeline.offers], [0.5] * len(timeline.offers), "|", color="#222", ms=6)
     band_ax.set_yticks([])
     band_ax.set_ylabel(label("orderable", language), fontsize=7)
     band_ax.legend(loc="upper right", fontsize=6, ncol=3)
@@ -303,18 +382,37 @@ def _draw_timeline(fig: Figure, timeline: Timeline, language: str) -> None:
         xs, ys = [s.at for s in shares], [100 * (s.share or 0) for s in shares]
         store_ax.step(xs, ys, where="post", color="#9467bd", lw=2)
         store_ax.plot(xs, ys, "o", color="#9467bd", ms=3)
+    if chart.share_threshold is not None:
+        store_ax.axhline(
+            100 * chart.share_threshold,
+            color="#8c564b",
+            ls="--",
+            lw=1,
+            label=f"{label('threshold', language)} {100 * chart.share_threshold:.0f} %",
+        )
+        store_ax.legend(loc="lower right", fontsize=6)
     store_ax.set_ylim(-5, 105)
     store_ax.set_ylabel(label("stores_zero", language), fontsize=7)
-    store_ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(store_ax.xaxis.get_major_locator()))
+    # ticks at the retailer's midnights, as its calendar days are read
+    store_ax.xaxis.set_major_locator(mdates.AutoDateLocator(tz=ZoneInfo(chart.zone), minticks=3, maxticks=8))
+    store_ax.xaxis.set_major_formatter(date_formatter(language, chart.zone, last - first))
+    store_ax.set_xlabel(chart.zone, fontsize=6)
+    for ax in (price_ax, band_ax, store_ax):
+        ax.tick_params(labelsize=6)
     store_ax.set_xlim(mdates.date2num(first), mdates.date2num(last))
 
 
-def render_timeline_png(timeline: Timeline, language: str) -> bytes:
-    """The chart as PNG bytes."""
-    fig = Figure(figsize=(9, 6), dpi=100, layout="constrained")
-    draw_timeline(fig, timeline, language)
+# print resolution at the width of an A4 page's text block (170 mm)
+PRINT_DPI = 300
+PRINT_SIZE = (6.7, 4.6)
+
+
+def render_timeline_png(timeline: Timeline, language: str, chart: ChartLabels | None = None) -> bytes:
+    """The chart as PNG bytes at print resolution."""
+    fig = Figure(figsize=PRINT_SIZE, dpi=PRINT_DPI, layout="constrained")
+    draw_timeline(fig, timeline, language, chart)
     out = io.BytesIO()
-    fig.savefig(out, format="png", metadata={"Software": None})
+    fig.savefig(out, format="png", dpi=PRINT_DPI, metadata={"Software": None})
     return out.getvalue()
 
 

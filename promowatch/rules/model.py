@@ -25,6 +25,7 @@ class OfferPoint:
     regular_price: Decimal | None = None
     currency: str | None = None
     screenshot_sha256: str | None = None
+    delivery: str | None = None  # the delivery line as the page stated it (delivery_slipping reads it)
 
     @property
     def known(self) -> bool:

@@ -56,6 +56,12 @@ class Thresholds:
     event_horizon: timedelta = timedelta(hours=48)
     # [sample_merge_minutes] store checks closer than this belong to the same sweep
     sample_merge: timedelta = timedelta(minutes=10)
+    # [delivery_slip_days] / [delivery_slip_checks] a promised delivery date that moves later by this much in
+    # total over at least this many checks is slipping
+    delivery_slip: timedelta = timedelta(days=3)
+    delivery_slip_checks: int = 3
+    # [overdue_days] an order is overdue this long after the last day its delivery promise allowed
+    overdue_after: timedelta = timedelta(days=2)
 
     def to_json(self) -> dict[str, Any]:
         """The thresholds as a finding states them: plain numbers and strings, watchlist key names."""
@@ -100,6 +106,9 @@ _SPECS = (
     _Spec("ch_lookback_days", "ch_lookback", "duration", _DAY),
     _Spec("event_horizon_hours", "event_horizon", "duration", _HOUR),
     _Spec("sample_merge_minutes", "sample_merge", "duration", 60.0),
+    _Spec("delivery_slip_days", "delivery_slip", "duration", _DAY),
+    _Spec("delivery_slip_checks", "delivery_slip_checks", "int"),
+    _Spec("overdue_days", "overdue_after", "duration", _DAY),
 )
 _BY_KEY = {spec.key: spec for spec in _SPECS}
 assert {s.attr for s in _SPECS} == {f.name for f in fields(Thresholds)}

@@ -60,6 +60,17 @@ note = "Flyer week 45, page 3"
 
 [[subscriptions]]
 url = "json://127.0.0.1:8080/hook"
+
+[[orders]]
+id = "coffee-machine"
+retailer = "demo-shop"
+product = "/p/1"
+ordered_at = 2026-11-07T10:00:00Z
+price_paid = "499.00"
+reference = "DS-1"
+[[orders.status]]
+at = 2026-11-09T08:00:00Z
+text = "in processing"
 """
 
 PROFILE_WITH_PHRASES = """

@@ -201,13 +201,15 @@ def test_an_unchanged_body_in_a_later_run_is_a_revisit_record(tmp_path: Path) ->
     sha = hashlib.sha256(body).hexdigest()
     kinds = [(r.warc, r.record_type) for r in read_index(second.warc_dir)]
     assert kinds == [
+        (first.warc_path.name, "warcinfo"),
         (first.warc_path.name, "response"),
         (first.warc_path.name, "request"),
+        (second.warc_path.name, "warcinfo"),
         (second.warc_path.name, "revisit"),
         (second.warc_path.name, "request"),
     ]
     with second.warc_path.open("rb") as stream:
-        revisit = next(iter(ArchiveIterator(stream)))
+        revisit = next(r for r in ArchiveIterator(stream) if r.rec_type == "revisit")
         assert revisit.rec_headers.get_header("WARC-Refers-To-Target-URI") == f"{SHOP}/p/1"
         assert revisit.rec_headers.get_header("WARC-Payload-Digest") == f"sha256:{sha}"
         assert revisit.content_stream().read() == b""

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
+from itertools import pairwise
 
 import pytest
 
-from promowatch.demo.catalogue import PRODUCTS, STORES, OnlineStock, Product, ean13, stores_for
+from promowatch.demo.catalogue import (
+    DELIVERY_TEXT,
+    PRODUCTS,
+    STORES,
+    OnlineStock,
+    Product,
+    ean13,
+    stores_for,
+)
 from promowatch.demo.pages import chf
 from promowatch.demo.scenarios import (
     DEFAULT_START,
@@ -16,6 +26,7 @@ from promowatch.demo.scenarios import (
     scenario,
     store_levels,
 )
+from promowatch.extract.delivery import parse_delivery
 
 BY_SKU = {p.sku: p for p in PRODUCTS}
 
@@ -44,7 +55,9 @@ def test_swiss_price_format(amount: str, shown: str) -> None:
         pytest.param("a", 0, "549", None, OnlineStock.STORE_ONLY, id="a-day0-charged-549"),
         pytest.param("a", 2, "549", None, OnlineStock.STORE_ONLY, id="a-day2-still-549"),
         pytest.param("a", 3, "499", "999", OnlineStock.NOT_ONLINE, id="a-day3-bait-starts"),
-        pytest.param("a", 13, "499", "999", OnlineStock.NOT_ONLINE, id="a-day13-bait-ends"),
+        pytest.param("a", 8, "499", "999", OnlineStock.NOT_ONLINE, id="a-day8-still-not-online"),
+        pytest.param("a", 9, "499", "999", OnlineStock.IN_STOCK, id="a-day9-back-online"),
+        pytest.param("a", 13, "499", "999", OnlineStock.IN_STOCK, id="a-day13-bait-ends"),
         pytest.param("b", 1, "199", "299", OnlineStock.IN_STOCK, id="b-day1-in-stock"),
         pytest.param("b", 2, "199", "299", OnlineStock.SOLD_OUT, id="b-day2-sold-out"),
         pytest.param("b", 5, "199", "299", OnlineStock.SOLD_OUT, id="b-day5-sold-out"),
@@ -60,6 +73,35 @@ def test_offer_by_day(letter: str, day: int, price: str, regular: str | None, on
     assert offer.price == Decimal(price)
     assert offer.regular_price == (Decimal(regular) if regular else None)
     assert offer.online is online
+
+
+@pytest.mark.parametrize(
+    ("letter", "day", "line"),
+    [
+        pytest.param("a", 8, None, id="a-not-online-no-promise"),
+        pytest.param("a", 9, "Livraison sous 2 à 4 jours ouvrables", id="a-day9-first-promise"),
+        pytest.param("a", 10, "Livraison sous 5 à 7 jours ouvrables", id="a-day10-three-days-later"),
+        pytest.param("a", 13, "Livraison sous 14 à 16 jours ouvrables", id="a-day13-still-slipping"),
+        pytest.param("c", 11, DELIVERY_TEXT, id="c-the-usual-line"),
+        pytest.param("b", 4, None, id="b-sold-out-no-promise"),
+    ],
+)
+def test_delivery_line_by_day(letter: str, day: int, line: str | None) -> None:
+    """(a) back online from day 9: the working days it promises grow by three each day (a rolling promise)."""
+    assert offer_on(product(letter), day).delivery == line
+
+
+def test_the_bait_promise_slips_later_every_day() -> None:
+    latest = [
+        promise.latest
+        for day in range(9, 14)
+        if (
+            promise := parse_delivery(
+                offer_on(product("a"), day).delivery, DEFAULT_START + timedelta(days=day)
+            )
+        )
+    ]
+    assert len(latest) == 5 and all(b is not None and a is not None and b > a for a, b in pairwise(latest))
 
 
 def test_reference_price_of_bait_never_charged() -> None:

@@ -253,7 +253,8 @@ def test_no_external_resources(shop: DemoShop, path: str) -> None:
     ("letter", "day", "low", "high", "online"),
     [
         pytest.param("a", 3, 0.90, 1.0, "not_online", id="a-day3-stores-empty"),
-        pytest.param("a", 13, 0.90, 1.0, "not_online", id="a-day13-stores-empty"),
+        pytest.param("a", 8, 0.90, 1.0, "not_online", id="a-day8-stores-empty"),
+        pytest.param("a", 13, 0.90, 1.0, "in_stock", id="a-day13-online-again-stores-empty"),
         pytest.param("b", 4, 0.90, 1.0, "sold_out", id="b-day4-nearly-all-empty"),
         pytest.param("b", 7, 0.0, 0.10, "in_stock", id="b-day7-restocked"),
         pytest.param("c", 11, 0.0, 0.05, "in_stock", id="c-stocked"),

@@ -9,16 +9,19 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import timedelta
+import zipfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from notify.messages import RULE_LABELS
 from promowatch.demo.elektro.shop import ElektroShop
 from promowatch.demo.run import CHECK_HOUR, DEMO_START, Inbox, run_day, score_demo
 from promowatch.demo.shop import DemoShop
-from promowatch.demo.truth import load_outcome
+from promowatch.demo.truth import DEMO_SHOP, load_outcome
 from promowatch.demo.watchlist import both_watchlist
+from promowatch.extract.delivery import promise_json
 
 DAYS = 14
 
@@ -56,6 +59,13 @@ def test_both_demo_retailers_score_perfectly(tmp_path: Path) -> None:
 
     findings, _ = load_outcome(db_url, DEMO_START)
     assert findings, "the demo found nothing at all"
+    # issue 25: the bait's rolling delivery promise opens delivery_slipping on day 13, told to the watchdog once
+    slipping = RULE_LABELS["fr"]["delivery_slipping"]
+    assert [(f.opened, f.closed) for f in findings if f.rule == "delivery_slipping"] == [(13, None)]
+    told = [
+        m["day"] for m in inbox.messages if m["path"] == DEMO_SHOP.watchdog_path() and slipping in m["title"]
+    ]
+    assert told == [13], told
     ids = cli("findings", "--data-dir", str(data), "--json")
     assert ids.returncode == 0, ids.stderr
     for finding in json.loads(ids.stdout):
@@ -69,6 +79,15 @@ def test_both_demo_retailers_score_perfectly(tmp_path: Path) -> None:
             problems.append(
                 f"case verify {finding['id']} ({finding['rule']}): {verified.stdout.strip()[-500:]}"
             )
+        if finding["rule"] == "delivery_slipping":  # each offer line shows its promise, read from its record
+            with zipfile.ZipFile(bundle) as archive:
+                lines = [json.loads(line) for line in archive.read("observations.jsonl").splitlines()]
+            offers = [line for line in lines if line["kind"] == "offer"]
+            assert any(line["delivery_promise"] for line in offers)
+            for line in offers:
+                record = line["record"]
+                seen_at = datetime.fromisoformat(record["observed_at"].replace("Z", "+00:00"))
+                assert line["delivery_promise"] == promise_json(record["delivery"], seen_at), record
     evidence = cli("evidence", "verify", "--data-dir", str(data))
     if evidence.returncode != 0:
         problems.append(f"evidence verify: {evidence.stdout.strip()[-500:]} {evidence.stderr.strip()[-500:]}")

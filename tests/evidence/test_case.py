@@ -201,7 +201,7 @@ def test_crawl_warcs_hold_screenshots_and_revisits(shared_world: CaseWorld) -> N
         with path.open("rb") as stream:
             for record in ArchiveIterator(stream):
                 kinds[record.rec_type] = kinds.get(record.rec_type, 0) + 1
-                uri = record.rec_headers.get_header("WARC-Target-URI")
+                uri = record.rec_headers.get_header("WARC-Target-URI") or ""  # warcinfo names none
                 if uri.startswith("urn:fullPage:"):
                     assert record.rec_headers.get_header("Content-Type") == "image/png"
                     screenshots.append(record.content_stream().read())

@@ -384,10 +384,10 @@ def test_shop_text_is_drawn_as_written(
         ["pdftotext", "-layout", "summary.pdf", "-"], cwd=tmp_path, capture_output=True, text=True, check=True
     ).stdout
     assert f"Retailer: {retailer}" in text
-    assert f"Case file: {title}" in text
+    assert title in text  # the product heading of the dossier, as the shop wrote it
     html = files["summary.html"].decode()
     assert f"<td>{html_lib.escape(retailer)}</td>" in html
-    assert f"Case file: {html_lib.escape(title)}</h1>" in html
+    assert f'<h1 class="running-product">{html_lib.escape(title)}</h1>' in html
     assert files[MANIFEST] and verify_case(out).ok
 
 

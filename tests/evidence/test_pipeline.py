@@ -63,7 +63,10 @@ def test_unchanged_bytes_are_stored_once(tmp_path: Path) -> None:
     assert shas[0] == shas[1] == shas[2] == hashlib.sha256(b"<html>same</html>").hexdigest()
     assert len(list(pipeline.blobs_root.rglob("*"))) == 2 + 2  # two blobs in two fan-out folders
     types = [r.record_type for r in read_index(pipeline.warc_dir)]
-    assert types == ["response", "request", "revisit", "request", "revisit", "request", "response", "request"]
+    assert types == [
+        "warcinfo",
+        *("response", "request", "revisit", "request", "revisit", "request", "response", "request"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -90,8 +93,9 @@ def test_warc_response_reads_back_as_the_body(
             (r.rec_type, r.rec_headers, r.http_headers, r.content_stream().read())
             for r in ArchiveIterator(stream)
         )
-    (kind, rec, http, payload), (req_kind, req_rec, req_http, _) = records
-    assert (kind, req_kind) == ("response", "request")
+    (info_kind, info, _, _), (kind, rec, http, payload), (req_kind, req_rec, req_http, _) = records
+    assert (info_kind, kind, req_kind) == ("warcinfo", "response", "request")
+    assert rec.get_header("WARC-Warcinfo-ID") == info.get_header("WARC-Record-ID")
     assert payload == body
     assert http.get_header(archived) is not None
     assert http.get_header("Content-Length") == str(len(body))
@@ -127,7 +131,9 @@ def test_every_record_is_its_own_gzip_member_at_its_indexed_place(tmp_path: Path
     pipeline.close_spider()
     data = pipeline.warc_path.read_bytes()
     refs = list(read_index(pipeline.warc_dir))
-    assert sorted(r.record_type for r in refs) == ["request"] * 3 + ["resource"] * 3 + ["response"] * 3
+    assert sorted(r.record_type for r in refs) == ["request"] * 3 + ["resource"] * 3 + ["response"] * 3 + [
+        "warcinfo"
+    ]
     assert sum(r.length for r in refs) == len(data)
     for ref in refs:
         record = gzip.decompress(data[ref.offset : ref.offset + ref.length])
@@ -281,7 +287,8 @@ def test_a_capture_that_cannot_be_filed_fails_only_its_own_item(tmp_path: Path) 
     for item in items[:3] + items[4:]:
         assert item.capture is not None and pipeline.blobs.exists(item.capture.body_sha256 or "")
     assert sizes[0] == 6  # filed as one group first, then each on its own
-    assert len(list(read_index(pipeline.warc_dir))) == 2 * 5  # a response and a request for each filed one
+    # the run's warcinfo, then a response and a request for each filed one
+    assert len(list(read_index(pipeline.warc_dir))) == 1 + 2 * 5
 
 
 def test_an_exit_in_the_filing_thread_fails_its_items_and_the_crawl_goes_on(tmp_path: Path) -> None:
@@ -334,3 +341,18 @@ def test_a_capture_the_warc_refuses_fails_only_its_item_and_the_others_keep_thei
     assert sum(sizes) == 5  # no capture filed twice
     kinds = [ref.record_type for ref in read_index(pipeline.warc_dir)]
     assert kinds.count("response") == 4 and "revisit" not in kinds
+
+
+def test_the_warcinfo_record_opens_the_run_and_leaves_the_first_records_date_alone(tmp_path: Path) -> None:
+    # a 304 re-check is found again by (payload, URL, date): the first record of a run keeps its own fetch time
+    pipeline = make_pipeline(tmp_path)
+    pipeline.file(offer_item(b"<html>first</html>"))
+    pipeline.close_spider()
+    info, response, request = read_index(pipeline.warc_dir)
+    assert (info.record_type, response.record_type, request.record_type) == (
+        "warcinfo",
+        "response",
+        "request",
+    )
+    assert response.date == request.date == "2026-03-02T07:00:00Z"
+    assert info.offset == 0 and response.offset == info.length

@@ -148,8 +148,28 @@ def test_another_retailers_store_at_the_postcode_hides_no_area(tmp_path: Path, h
 
 def test_a_postcode_near_no_store_is_named_with_the_known_ones() -> None:
     far, near = neighbour("json://127.0.0.1:9/a", postcode="3011"), neighbour("json://127.0.0.1:9/b")
-    lines = unmatched_postcodes([far, near], KNOWN)
+    lines = unmatched_postcodes([far, near], {"demo-shop": KNOWN})
     assert lines == [
-        "subscription 'voisine': postcode 3011 is near no store's postcode, so it will hear of no store; "
-        "the stores' postcodes are: 1003, 1006, 1008, 1009, 1020, 8001"
+        "subscription 'voisine': postcode 3011 is near no store's postcode of demo-shop, so it will hear of "
+        "none of its stores; its stores' postcodes are: 1003, 1006, 1008, 1009, 1020, 8001"
     ]
+
+
+@pytest.mark.parametrize(
+    ("retailers", "warned"),
+    [
+        # areas are drawn per retailer: Bern's stores of another chain do not put 3011 near demo-shop's
+        pytest.param(("demo-shop",), ["demo-shop"], id="named-retailer-has-no-store-near"),
+        pytest.param(("bern-markt",), [], id="named-retailer-has-a-store-near"),
+        pytest.param(("demo-shop", "bern-markt"), ["demo-shop"], id="each-named-retailer-checked"),
+        # a subscription naming no retailer hears of any retailer's stores: one near is enough
+        pytest.param((), [], id="no-retailer-named-one-near-is-enough"),
+    ],
+)
+def test_postcodes_are_checked_against_each_retailers_stores(
+    retailers: tuple[str, ...], warned: list[str]
+) -> None:
+    bern = neighbour("json://127.0.0.1:9/a", postcode="3011", retailers=retailers)
+    known = {"demo-shop": KNOWN, "bern-markt": ["3011", "3012"]}
+    lines = unmatched_postcodes([bern], known)
+    assert [line.split(" of ")[1].split(",")[0] for line in lines] == warned

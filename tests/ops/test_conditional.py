@@ -83,7 +83,7 @@ def test_unchanged_page_is_revalidated_not_downloaded(tmp_path: Path, fault_serv
         assert look[2] == "in_stock"  # read from that body, not "unknown"
         assert look[3] == first[3] and look[4] == first[4]  # validators carried to the next re-check
     assert blobs_after_first > 0 and blob_files(data) == blobs_after_first
-    assert revisit_profiles(data).count("http://netpreserve.org/warc/1.0/revisit/server-not-modified") == 2
+    assert revisit_profiles(data).count("http://netpreserve.org/warc/1.1/revisit/server-not-modified") == 2
 
 
 def test_changed_page_is_fetched_and_read_anew(tmp_path: Path, fault_server: FaultServer) -> None:

@@ -45,3 +45,14 @@ def test_scrapy_loads_the_spiders_without_the_distributed_extra() -> None:
     result = run_python("from scrapy.cmdline import execute; execute(['scrapy', 'list'])")
     assert result.returncode == 0, result.stderr[-2000:]
     assert {"offers", "stores", "promotions"} <= set(result.stdout.split())
+
+
+def test_a_postgresql_database_without_the_postgres_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    watchlist = write_watchlist(tmp_path, "http://127.0.0.1:9", ["http://127.0.0.1:9/p/1"])
+    argv = ["evaluate", "-w", str(watchlist), "--data-dir", str(tmp_path / "data")]
+    argv += ["--db", "postgresql+psycopg://promowatch:secret@127.0.0.1:9/promowatch"]
+    code = "sys.modules['psycopg'] = None; from promowatch.cli import main; "
+    result = run_python(code + f"sys.exit(main({argv!r}))")
+    assert result.returncode == EXIT_BAD_INPUT, result.stderr[-2000:]
+    (line,) = result.stderr.strip().splitlines()  # one line, no traceback
+    assert "pip install 'promowatch[postgres]'" in line and "secret" not in line
