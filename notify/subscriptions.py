@@ -9,14 +9,17 @@ notify step sees the key, whichever comes first.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import datetime
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from promowatch.config import Subscription, Watchlist
+from promowatch.db.models import Product, WebSubscription
 from promowatch.db.models import Subscription as SubscriptionRow
 from promowatch.db.queries import insert_new
 
@@ -65,3 +68,45 @@ def news_time(kind: str, occurred_at: datetime, created_at: datetime) -> datetim
     confirming observations, days earlier, and a watchdog who subscribed in between must still hear of it.
     """
     return created_at if kind in FINDING_KINDS else occurred_at
+
+
+# Subscriptions made in the dashboard (promowatch serve): the row says what they follow, their Apprise URL (a
+# secret) is in a file of the data directory readable by the operator only, named by the delivery target.
+DASHBOARD_URLS = "web-subscriptions"
+
+
+def dashboard_url_file(data_root: Path, target: str) -> Path:
+    """Where the Apprise URL of the dashboard subscription with this delivery target is kept."""
+    return data_root / DASHBOARD_URLS / f"{target}.url"
+
+
+def with_dashboard_subscriptions(session: Session, watchlist: Watchlist, data_root: Path) -> Watchlist:
+    """The watchlist with the dashboard's subscriptions beside its own, so that they are routed, sent and
+    retried like them. One that follows no promotion follows every watched retailer; one whose URL file is gone
+    is left out (it cannot be sent)."""
+    added = []
+    every_retailer = tuple(r.slug for r in watchlist.retailers)
+    rows = session.execute(
+        select(WebSubscription, Product.url).outerjoin(Product, Product.id == WebSubscription.product_id)
+    )
+    for row, product_url in rows:
+        try:
+            url = dashboard_url_file(data_root, row.target).read_text(encoding="utf-8").strip()
+        except OSError:
+            continue
+        added.append(
+            Subscription(
+                name=row.name,
+                urls=(url,),
+                tags=("consumer",),
+                language=row.language,
+                events=tuple((row.events or {}).get("kinds") or ()),
+                retailers=() if product_url else every_retailer,
+                products=(product_url,) if product_url else (),
+                postcode=row.postcode,
+                radius_km=row.radius_km,
+            )
+        )
+    if not added:
+        return watchlist
+    return dataclasses.replace(watchlist, subscriptions=(*watchlist.subscriptions, *added))

@@ -245,11 +245,12 @@ def evaluate_step(context: RunContext, *, echo: Echo | None = print) -> Evaluati
     from notify.subscriptions import note_subscriptions
     from promowatch.evaluate import evaluate
 
-    watchlist, sessions, now = context.watchlist, context.sessions, context.clock.now()
+    sessions, now = context.sessions, context.clock.now()
     # a subscription begins before the first events it could receive are recorded: the findings this run
     # reaches are its news, the shop changes its crawl saw before are not (notify/subscriptions.py)
     with sessions.begin() as session:
-        note_subscriptions(session, watchlist, now)
+        note_subscriptions(session, _subscribed(context), now)
+    watchlist = context.watchlist
     if watchlist.orders:  # the consumers' orders and statuses this run's clock has reached
         from promowatch.evidence.blobs import BlobStore
         from promowatch.orders import sync_orders
@@ -266,13 +267,21 @@ def evaluate_step(context: RunContext, *, echo: Echo | None = print) -> Evaluati
     return report
 
 
+def _subscribed(context: RunContext) -> Watchlist:
+    """The run's watchlist with the subscriptions made in the dashboard beside its own."""
+    from notify.subscriptions import with_dashboard_subscriptions
+
+    with context.sessions() as session:
+        return with_dashboard_subscriptions(session, context.watchlist, context.data.root)
+
+
 def notify_step(context: RunContext, *, echo: Echo | None = print) -> DeliveryReport:
     """Deliver what the outbox holds."""
     from notify.outbox import deliver_pending
     from promowatch.evidence.blobs import BlobStore
 
     report = deliver_pending(
-        context.sessions, context.watchlist, context.clock.now(), BlobStore(context.data.blobs)
+        context.sessions, _subscribed(context), context.clock.now(), BlobStore(context.data.blobs)
     )
     for error in report.errors:
         warn(f"promowatch: notify: {error}")

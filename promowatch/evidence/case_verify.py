@@ -494,6 +494,37 @@ def _check_orders(
         report.note(f"orders: {unchained} order records have no entry in chain.jsonl (outside its excerpt)")
 
 
+def _check_exhibits(
+    case: Mapping[str, Any], chain: list[dict[str, Any]], entries: _Entries, report: CaseReport
+) -> None:
+    """Each numbered exhibit's file against its stated SHA-256, and an ad's scan against the hash its sighting
+    chained: a scan swapped for another, with case.json and the manifest rewritten to match, shows here."""
+    exhibits = case.get("exhibits") or []
+    if not exhibits:
+        return
+    evidence_of = {(e["record_kind"], e["record_id"]): set(e.get("evidence", [])) for e in chain}
+    sighting_of = {
+        ad.get("exhibit"): ad.get("id") for ad in case.get("advertised") or [] if ad.get("exhibit")
+    }
+    before, unchained = len(report.problems), 0
+    for exhibit in exhibits:
+        number, path, digest = exhibit.get("number"), exhibit.get("path"), exhibit.get("sha256")
+        if path != BUNDLE_WARC and entries.digests.get(path) != digest:
+            report.failed(f"exhibit {number}: {path} is missing or does not match its SHA-256")
+        if exhibit.get("kind") == "ad_scan":
+            chained = evidence_of.get(("ad", sighting_of.get(number)))
+            if chained is None:
+                unchained += 1
+            elif digest not in chained:
+                report.failed(f"exhibit {number}: not the file its ad sighting chained")
+    if len(report.problems) == before:
+        report.passed(f"exhibits: {len(exhibits)} numbered files match their SHA-256")
+    if unchained:
+        report.note(
+            f"exhibits: {unchained} ad scans' sightings have no entry in chain.jsonl (outside its excerpt)"
+        )
+
+
 def _check_wacz(
     case: Mapping[str, Any], bundle: zipfile.ZipFile, entries: _Entries, report: CaseReport
 ) -> None:
@@ -549,6 +580,7 @@ def verify_case(
             _check_wacz(case, bundle, entries, report)
             _check_warc(case, lines, bundle, entries, limits, report)
             _check_orders(case, chain, entries, report)
+            _check_exhibits(case, chain, entries, report)
             results = [recompute_finding({**case, "finding": f}, lines) for f in dossier_findings(case)]
         except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as error:
             # valid JSON in an unexpected shape: a forgery or damage, named rather than a traceback

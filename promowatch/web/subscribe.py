@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from notify.sender import mask, schema_of, send_test, target_id
+from notify.subscriptions import dashboard_url_file
 from promowatch.config_schema import EVENT_KINDS
 from promowatch.datadir import DataDir
 from promowatch.db.models import Promotion, WebSubscription
@@ -27,7 +28,7 @@ class SubscriptionError(ValueError):
 
 
 def url_file(data: DataDir, target: str) -> Path:
-    return data.root / "web-subscriptions" / f"{target}.url"
+    return dashboard_url_file(data.root, target)
 
 
 def _keep_secret(path: Path, url: str) -> None:

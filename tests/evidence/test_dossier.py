@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -34,6 +35,7 @@ from promowatch.demo.scenarios import scenario
 from promowatch.demo.shop import DemoShop
 from promowatch.demo.watchlist import demo_watchlist
 from promowatch.evidence.blobs import BlobStore
+from promowatch.evidence.case import MANIFEST, manifest_text
 from promowatch.evidence.case_verify import verify_case
 from promowatch.evidence.chain import verify_chain
 from promowatch.evidence.dossier import quoted_texts, shop_showed, store_grid, threshold_rows
@@ -47,6 +49,9 @@ from promowatch.report.timeline import (
     render_timeline_png,
 )
 from tests.evidence.builder import tiny_png
+from tests.report.test_dossier_pdf import PAGE, PRICES, RAW
+from tests.report.test_dossier_pdf import _english_sentences as english_sentences
+from tests.report.test_dossier_pdf import _run as run_tool
 
 DAYS = 7  # the bait's three findings are all raised by day 6
 BAIT_RULES = {"reference_price_unsupported", "unorderable_online", "store_stockout"}
@@ -219,6 +224,30 @@ def test_the_flyer_is_hashed_once_and_bundled_as_an_exhibit(demo: Demo, tmp_path
     assert case["advertised"][0]["exhibit"] == "E1"
     assert case["findings"][0]["id"] == first  # the finding asked for comes first
     assert verify_case(out).ok
+
+
+def test_a_scan_swapped_for_another_fails_case_verify(demo: Demo, tmp_path: Path) -> None:
+    _, entered = demo.promotion_ids()
+    with open_database(demo.db_url)() as session:
+        first = session.scalars(select(Finding.id).where(Finding.promotion_id == entered)).first()
+    out, forged = tmp_path / "flyer.zip", tmp_path / "forged.zip"
+    assert demo.cli("case", "export", str(first), "-o", str(out)).returncode == 0
+    case, files = read_case(out)
+    (scan,) = [e for e in case["exhibits"] if e["kind"] == "ad_scan"]
+    # another scan in its place, case.json and the manifest rewritten to match: only the chained hash tells
+    other = tiny_png(91)
+    sha = hashlib.sha256(other).hexdigest()
+    del files[scan["path"]]
+    scan["sha256"], scan["path"] = sha, f"ads/{sha}.png"
+    files[scan["path"]] = other
+    files["case.json"] = json.dumps(case).encode()
+    files[MANIFEST] = manifest_text({k: v for k, v in files.items() if k != MANIFEST}).encode()
+    with zipfile.ZipFile(forged, "w") as target:
+        for name, body in files.items():
+            target.writestr(name, body)
+    report = verify_case(forged)
+    assert not report.ok
+    assert f"exhibit {scan['number']}: not the file its ad sighting chained" in report.problems
 
 
 def test_a_retailer_exports_one_dossier_per_promotion_with_findings(demo: Demo, tmp_path: Path) -> None:
@@ -490,3 +519,37 @@ def test_the_chart_png_is_at_print_resolution() -> None:
     image = matplotlib.image.imread(io.BytesIO(render_timeline_png(timeline, "de")), format="png")
     width = image.shape[1]
     assert width >= 2000  # 300 dpi over the text width of an A4 page
+
+
+@pytest.mark.parametrize("language", ["fr", "de", "it", "en"])
+def test_the_bait_dossier_pdf_quotes_the_shop_in_the_case_language_only(
+    demo: Demo, tmp_path: Path, language: str
+) -> None:
+    """Issue 23's acceptance on the demo's own bait: what the shop showed, quoted as written, the prices, the
+    store grid, page numbers and the case reference, in the case language only; every font embedded."""
+    swept, _ = demo.promotion_ids()
+    out = tmp_path / f"{language}.zip"
+    result = demo.cli("case", "export", "--promotion", str(swept), "-o", str(out), "--language", language)
+    assert result.returncode == 0, result.stderr
+    case, files = read_case(out)
+    pdf = tmp_path / "summary.pdf"
+    pdf.write_bytes(files["summary.pdf"])
+    text = " ".join(run_tool("pdftotext", "-enc", "UTF-8", pdf, "-").split())
+    pages = int(re.search(r"^Pages:\s+(\d+)", run_tool("pdfinfo", pdf), re.M).group(1))  # type: ignore[union-attr]
+
+    for quoted in ("Actuellement pas disponible en ligne", "Ajouter au panier", "au lieu de 999.–"):
+        assert quoted in text  # the shop's words, as the shop wrote them
+    advertised, reference = PRICES[language]
+    assert advertised in text and reference in text
+    store = case["store_grid"]["stores"][0]
+    assert f"{store['name']}, {store['postcode']}" in text
+    for n in (1, pages):
+        assert PAGE[language].format(n=n, of=pages) in text
+    assert text.count(case["reference"]) >= pages
+    raw = sorted(set(RAW.findall(text)))
+    assert not raw, f"identifiers shown to the reader: {raw}"
+    if language != "en":
+        leaked = [s for s in english_sentences(language) if s in text]
+        assert not leaked, f"English left in a {language} dossier: {leaked[:3]}"
+    fonts = [line.split() for line in run_tool("pdffonts", pdf).splitlines()[2:]]
+    assert fonts and all(row[-5] == "yes" for row in fonts), fonts
