@@ -401,6 +401,10 @@ def _thresholds(finding: Mapping[str, Any], fmt: Formatter, currency: str | None
     ]
 
 
+def _moment(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
 def _finding_view(case: Mapping[str, Any], finding: Mapping[str, Any], fmt: Formatter) -> dict[str, Any]:
     language = fmt.language
     rows = [
@@ -410,10 +414,16 @@ def _finding_view(case: Mapping[str, Any], finding: Mapping[str, Any], fmt: Form
     window = finding.get("window_start") or ((finding.get("inputs") or {}).get("window") or {}).get("start")
     if finding.get("window_start") or finding.get("inputs", {}).get("window"):
         rows.append((translate("Counted from", language), fmt.time(window)))
-    rows.append((translate("Detected", language), fmt.time(finding.get("opened_at"))))
+    detected = finding.get("opened_at")
+    rows.append((translate("Detected", language), fmt.time(detected)))
     for key, message in (("confirmed_at", N_("Confirmed")), ("closed_at", N_("Closed"))):
         if finding.get(key):
-            rows.append((translate(message, language), fmt.time(finding[key])))
+            shown = finding[key]
+            if key == "confirmed_at" and detected and _moment(shown) < _moment(detected):
+                # a rule that confirms from history (the reference price) dates its confirmation at the measured
+                # start; promowatch confirmed it when it detected it, never earlier (that start is "counted from")
+                shown = detected
+            rows.append((translate(message, language), fmt.time(shown)))
     return {
         "rule": value_word("rule", finding["rule"], language),
         "statement": _statement(case, finding, fmt),

@@ -149,6 +149,21 @@ def test_shop_text_is_escaped_in_the_html() -> None:
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
 
 
+def test_a_confirmation_is_never_shown_before_the_detection() -> None:
+    """The reference-price rule dates its confirmation at the reduction start it measured from history; the
+    dossier says promowatch confirmed it when it detected it (the start is what "counted from" shows)."""
+    finding = {
+        "rule": "reference_price_unsupported",
+        "state": "confirmed",
+        "window_start": "2026-11-05T00:00:00Z",
+        "opened_at": "2026-11-05T10:00:00Z",
+        "confirmed_at": "2026-11-05T00:00:00Z",
+    }
+    page = " ".join(render_html(_case(findings=[finding]), [], "en").split())
+    confirmed = page.split("Confirmed")[1][:120]
+    assert "05.11.2026 11:00 +01:00" in confirmed and "01:00 +01:00" not in confirmed
+
+
 class _Recorder(http.server.BaseHTTPRequestHandler):
     requests: list[str] = []  # noqa: RUF012  (shared by the server's handler instances)
 
