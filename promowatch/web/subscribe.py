@@ -18,7 +18,8 @@ from notify.sender import mask, schema_of, send_test, target_id
 from notify.subscriptions import dashboard_url_file
 from promowatch.config_schema import EVENT_KINDS
 from promowatch.datadir import DataDir
-from promowatch.db.models import Promotion, WebSubscription
+from promowatch.db.models import Product, Promotion, WebSubscription
+from promowatch.urls import strip_tracking
 
 LANGUAGES = ("fr", "de", "it", "en")
 
@@ -64,6 +65,9 @@ def parse_form(form: dict[str, Any]) -> dict[str, Any]:
     if language not in LANGUAGES:
         raise SubscriptionError(f"language: one of {', '.join(LANGUAGES)}")
     promotion = str(form.get("promotion_id") or "").strip()
+    product_url = str(form.get("product_url") or "").strip() or None
+    if product_url and promotion:
+        raise SubscriptionError("follow a promotion or a product page, not both")
     postcode = str(form.get("postcode") or "").strip() or None
     radius = str(form.get("radius_km") or "").strip()
     try:
@@ -80,6 +84,7 @@ def parse_form(form: dict[str, Any]) -> dict[str, Any]:
         "events": events,
         "language": language,
         "promotion_id": int(promotion) if promotion.isdigit() else None,
+        "product_url": product_url,
         "postcode": postcode,
         "radius_km": radius_km,
     }
@@ -99,6 +104,17 @@ def create_subscription(
             if promotion is None:
                 raise SubscriptionError(f"no promotion {fields['promotion_id']}")
             product_id = promotion.product_id
+        if fields["product_url"] is not None:
+            # a watched product's page as the crawls know it (tracking parameters left out)
+            product_id = session.scalar(
+                select(Product.id).where(
+                    Product.url.in_({fields["product_url"], strip_tracking(fields["product_url"])})
+                )
+            )
+            if product_id is None:
+                raise SubscriptionError(
+                    "no watched product has that page: paste its URL as the shop shows it"
+                )
         if session.scalar(select(WebSubscription.id).where(WebSubscription.target == target)):
             raise SubscriptionError(f"{fields['name']}: this name and URL are subscribed already")
         ok, told = send_test(url, fields["language"])

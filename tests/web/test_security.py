@@ -204,9 +204,43 @@ def test_subscription_url_is_kept_secret_and_tested(client: TestClient, data: Da
             "postcode",
             id="radius-without-postcode",
         ),
+        pytest.param(
+            {
+                "name": "a",
+                "url": "json://127.0.0.1:9/",
+                "events": "restock",
+                "product_url": "http://127.0.0.1:9/p/404",
+            },
+            "no watched product",
+            id="product-page-not-watched",
+        ),
     ],
 )
 def test_subscription_form_errors_are_told(client: TestClient, form: dict[str, str], says: str) -> None:
     response = client.post("/subscriptions", data=form | {"csrf": _csrf(client, "/subscriptions")})
     assert response.status_code == 400
     assert says in response.text
+
+
+def test_a_subscription_can_follow_a_watched_product_page(client: TestClient, data: DataDir) -> None:
+    hook = Hook()
+    try:
+        response = client.post(
+            "/subscriptions",
+            data={
+                "csrf": _csrf(client, "/subscriptions"),
+                "name": "this machine",
+                "url": f"json://127.0.0.1:{hook.port}/me",
+                "events": ["restock"],
+                "language": "fr",
+                # the page as a consumer copies it, with a campaign's tracking parameter
+                "product_url": "http://127.0.0.1:9/p/1?utm_source=newsletter",
+            },
+        )
+    finally:
+        hook.close()
+    assert response.status_code == 200, response.text
+    (row,) = client.get("/api/v1/subscriptions").json()["items"]
+    with sqlite3.connect(data.root / "promowatch.db") as db:
+        (product_id,) = db.execute("SELECT id FROM products WHERE url = 'http://127.0.0.1:9/p/1'").fetchone()
+    assert row["product_id"] == product_id and row["promotion_id"] is None
