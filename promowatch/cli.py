@@ -482,10 +482,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_order(args: argparse.Namespace) -> int:
-    from decimal import Decimal, InvalidOperation
+    from decimal import Decimal
 
     from promowatch.db.engine import open_database
     from promowatch.evidence.blobs import BlobStore
+    from promowatch.extract.prices import parse_amount
     from promowatch.orders import NewOrder, OrderError, add_order, add_status, list_orders
     from promowatch.rules.thresholds import Thresholds
 
@@ -528,10 +529,10 @@ def cmd_order(args: argparse.Namespace) -> int:
             if args.retailer not in bases:
                 raise RunError(f"--retailer {args.retailer!r} is not in the watchlist", EXIT_BAD_INPUT)
             product = bases[args.retailer] + product
-        try:
-            price = Decimal(args.price.replace("’", "").replace("'", "").replace(".–", ""))
-        except InvalidOperation:
-            raise RunError(f"--price {args.price!r}: not an amount such as 499.00", EXIT_BAD_INPUT) from None
+        # the extraction's parser: "499.–", "1’299.50", "CHF 499.00" as a shop or a receipt writes them
+        price, _ = parse_amount(args.price)
+        if price is None:
+            raise RunError(f"--price {args.price!r}: not an amount such as 499.00", EXIT_BAD_INPUT)
         promotion = args.promotion
         new = NewOrder(
             slug=args.id or f"{args.retailer}-{args.reference}",

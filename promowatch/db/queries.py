@@ -11,7 +11,7 @@ from sqlalchemy import Row, Table, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from promowatch.config import AdSource, WatchedRetailer, Watchlist
 from promowatch.db.models import (
@@ -413,6 +413,8 @@ def list_promotions(
         select(Promotion, Retailer.slug, Product.url)
         .join(Retailer, Retailer.id == Promotion.retailer_id)
         .join(Product, Product.id == Promotion.product_id)
+        # every promotion's sightings in one more query, not one each (500 promotions: the dashboard's overview)
+        .options(selectinload(Promotion.sightings))
         .order_by(Promotion.created_at.desc(), Promotion.id.desc())
     )
     if retailer is not None:

@@ -401,10 +401,6 @@ def _thresholds(finding: Mapping[str, Any], fmt: Formatter, currency: str | None
     ]
 
 
-def _moment(value: str) -> datetime:
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def _finding_view(case: Mapping[str, Any], finding: Mapping[str, Any], fmt: Formatter) -> dict[str, Any]:
     language = fmt.language
     rows = [
@@ -419,7 +415,7 @@ def _finding_view(case: Mapping[str, Any], finding: Mapping[str, Any], fmt: Form
     for key, message in (("confirmed_at", N_("Confirmed")), ("closed_at", N_("Closed"))):
         if finding.get(key):
             shown = finding[key]
-            if key == "confirmed_at" and detected and _moment(shown) < _moment(detected):
+            if key == "confirmed_at" and detected and _parse(shown) < _parse(detected):  # type: ignore[operator]
                 # a rule that confirms from history (the reference price) dates its confirmation at the measured
                 # start; promowatch confirmed it when it detected it, never earlier (that start is "counted from")
                 shown = detected

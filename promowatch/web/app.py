@@ -31,6 +31,7 @@ from promowatch.clock import Clock
 from promowatch.datadir import DataDir
 from promowatch.db.engine import create_db_engine, open_database
 from promowatch.db.models import Finding, Promotion, Retailer
+from promowatch.db.queries import list_promotions
 from promowatch.domain import as_utc
 from promowatch.web import data
 from promowatch.web.chart import chart_series, chart_window
@@ -380,7 +381,7 @@ async def subscriptions(request: Request) -> Response:
 
 def _subscriptions_page(board: Dashboard) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     with board.reader() as session:
-        return data.subscriptions(session), data.promotion_list(session, board.now(), state="running")
+        return data.subscriptions(session), list_promotions(session, board.now(), state="running")
 
 
 def create_app(board: Dashboard) -> Starlette:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from promowatch.db.models import (
     AdSighting,
@@ -163,15 +163,6 @@ def store_stock_share(session: Session, product_id: int) -> float | None:
     return round(sum(1 for a in known if a in WITH_STOCK) / len(known), 4)
 
 
-def promotion_list(session: Session, now: datetime, **filters: Any) -> list[dict[str, Any]]:
-    """``list_promotions`` with every promotion's sightings loaded in two queries beforehand: it then finds
-    them in the session instead of asking for each promotion's sightings one by one."""
-    loaded = session.scalars(select(Promotion).options(selectinload(Promotion.sightings))).all()
-    rows = list_promotions(session, now, **filters)
-    del loaded
-    return rows
-
-
 def promotions(
     session: Session,
     now: datetime,
@@ -185,7 +176,7 @@ def promotions(
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the promotions list, with each one's shop price, orderability, stores with stock and
     findings; and how many promotions the filters chose in all."""
-    rows = promotion_list(session, now, retailer=retailer, state=state)
+    rows = list_promotions(session, now, retailer=retailer, state=state)
     findings: dict[int, list[str]] = {}
     for promotion_id, finding_rule in session.execute(
         select(Finding.promotion_id, Finding.rule).where(Finding.state != "closed")

@@ -355,3 +355,32 @@ def test_a_swapped_status_file_fails_case_verify(tmp_path: Path, capsys: pytest.
         assert f"order coffee-machine: {name} does not match the SHA-256 its status chained" in out
     finally:
         hook.close()
+
+
+@pytest.mark.parametrize(
+    ("price", "recorded"),
+    [
+        pytest.param("1’299.50", "1299.50", id="swiss-apostrophe-thousands"),
+        pytest.param("CHF 499.–", "499.00", id="currency-and-dash-cents"),
+        pytest.param("1,299.50", "1299.50", id="comma-thousands"),
+        pytest.param("abc", None, id="no-amount-refused"),
+    ],
+)
+def test_order_price_is_read_as_a_shop_or_receipt_writes_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], price: str, recorded: str | None
+) -> None:
+    path = setup(tmp_path, "")
+    data = tmp_path / "data"
+    common = ["--watchlist", str(path), "--data-dir", str(data)]
+    crawled(path, data)
+    add = ["order", "add", *common, "--retailer", "acme", "--product", "/p/coffee"]
+    add += ["--ordered-at", "2026-11-23T10:00Z", "--price", price, "--reference", "DS-1"]
+    code = main(add)
+    told = capsys.readouterr()
+    if recorded is None:
+        assert code == 2
+        assert f"--price {price!r}: not an amount such as 499.00" in told.err
+        return
+    assert code == 0, told.err
+    code, out = _run(["order", "list", *common, "--json"], capsys)
+    assert [order["price_paid"] for order in json.loads(out)] == [recorded]

@@ -49,9 +49,7 @@ from promowatch.report.timeline import (
     render_timeline_png,
 )
 from tests.evidence.builder import tiny_png
-from tests.report.test_dossier_pdf import PAGE, PRICES, RAW
-from tests.report.test_dossier_pdf import _english_sentences as english_sentences
-from tests.report.test_dossier_pdf import _run as run_tool
+from tests.report.pdf_text import PAGE, PRICES, RAW, english_sentences, run_tool
 
 DAYS = 7  # the bait's three findings are all raised by day 6
 BAIT_RULES = {"reference_price_unsupported", "unorderable_online", "store_stockout"}

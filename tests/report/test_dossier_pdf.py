@@ -9,37 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import zipfile
 from pathlib import Path
 
 import pytest
-from babel.messages.pofile import read_po
 
 from promowatch.evidence.case import export_case
 from promowatch.report import texts
 from tests.evidence.builder import CaseWorld, build_world
-
-PRICES = {
-    "fr": ("499,00 CHF", "999,00 CHF"),
-    "de": ("CHF 499.00", "CHF 999.00"),
-    "it": ("CHF 499.00", "CHF 999.00"),
-    "en": ("CHF 499.00", "CHF 999.00"),
-}
-PAGE = {
-    "fr": "page {n} sur {of}",
-    "de": "Seite {n} von {of}",
-    "it": "pagina {n} di {of}",
-    "en": "page {n} of {of}",
-}
-RULE_WORDS = {
-    "fr": "pas commandable en ligne",
-    "de": "online nicht bestellbar",
-    "it": "non ordinabile online",
-    "en": "not orderable online",
-}
-# identifiers of the code that must never reach a reader, in any language
-RAW = re.compile(r"\b(?:\w+_\w+|orderable=\w+|True|False|None)\b")
+from tests.report.pdf_text import PAGE, PRICES, RAW, RULE_WORDS, english_sentences, run_tool, words
 
 
 @pytest.fixture(scope="module")
@@ -69,30 +47,6 @@ def _pdf(bundle: Path, tmp: Path) -> Path:
     return path
 
 
-def _run(*args: str | Path) -> str:
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, check=True).stdout
-
-
-def _words(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _english_sentences(language: str) -> list[str]:
-    """The catalogue's English texts of three words or more that ``language`` words differently."""
-    path = texts.LOCALE_DIR / language / "LC_MESSAGES" / f"{texts.DOMAIN}.po"
-    with path.open("rb") as f:
-        catalogue = read_po(f)
-    found = []
-    for message in catalogue:
-        if not isinstance(message.id, str) or not message.id or message.string == message.id:
-            continue
-        # the fixed part before the first placeholder is what would show if it leaked
-        fixed = re.split(r"\{\w+\}|%\(\w+\)s", message.id)[0].strip()
-        if len(fixed.split()) >= 3:
-            found.append(_words(fixed))
-    return found
-
-
 @pytest.mark.parametrize("language", [pytest.param(x, id=x) for x in texts.LANGUAGES])
 def test_pdf_reads_as_a_dossier_in_the_case_language(
     dossiers: dict[str, Path], tmp_path: Path, language: str
@@ -100,8 +54,8 @@ def test_pdf_reads_as_a_dossier_in_the_case_language(
     bundle = dossiers[language]
     case = json.loads(zipfile.ZipFile(bundle).read("case.json"))
     pdf = _pdf(bundle, tmp_path)
-    text = _words(_run("pdftotext", "-enc", "UTF-8", pdf, "-"))
-    pages = int(re.search(r"^Pages:\s+(\d+)", _run("pdfinfo", pdf), re.M).group(1))  # type: ignore[union-attr]
+    text = words(run_tool("pdftotext", "-enc", "UTF-8", pdf, "-"))
+    pages = int(re.search(r"^Pages:\s+(\d+)", run_tool("pdfinfo", pdf), re.M).group(1))  # type: ignore[union-attr]
 
     assert "Nicht lieferbar" in text  # the shop's own stock line, quoted
     advertised, reference = PRICES[language]
@@ -118,7 +72,7 @@ def test_pdf_reads_as_a_dossier_in_the_case_language(
     raw = sorted(set(RAW.findall(text)))
     assert not raw, f"identifiers shown to the reader: {raw}"
     if language != "en":
-        leaked = [s for s in _english_sentences(language) if s in text]
+        leaked = [s for s in english_sentences(language) if s in text]
         assert not leaked, f"English left in a {language} dossier: {leaked[:3]}"
         assert case["findings"][0]["summary"][:30] not in text  # the finding's English one-liner
 
@@ -128,15 +82,15 @@ def test_pdf_is_a4_portrait_tagged_with_every_font_embedded(
     dossiers: dict[str, Path], tmp_path: Path, language: str
 ) -> None:
     pdf = _pdf(dossiers[language], tmp_path)
-    info = _run("pdfinfo", "-f", "1", "-l", "999", pdf)
+    info = run_tool("pdfinfo", "-f", "1", "-l", "999", pdf)
     sizes = re.findall(r"^Page\s+\d+ size:\s+(.*)$", info, re.M)
     assert sizes and set(sizes) == {"595.276 x 841.89 pts (A4)"}
     assert re.search(r"^Tagged:\s+yes", info, re.M)
-    fonts = [line.split() for line in _run("pdffonts", pdf).splitlines()[2:]]
+    fonts = [line.split() for line in run_tool("pdffonts", pdf).splitlines()[2:]]
     assert fonts
     # columns: name type... encoding emb sub uni object ID; emb is the fifth from the end
     assert all(row[-5] == "yes" for row in fonts), fonts
-    assert 'pdfaid:part="2"' in _run("pdfinfo", "-meta", pdf)
+    assert 'pdfaid:part="2"' in run_tool("pdfinfo", "-meta", pdf)
 
 
 def test_html_links_each_screenshot_thumbnail_to_its_file_in_the_bundle(dossiers: dict[str, Path]) -> None:
